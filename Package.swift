@@ -1,0 +1,36 @@
+// swift-tools-version: 6.0
+// Motive: video action recognition in Swift. Targets depend one way only:
+// C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers).
+import PackageDescription
+
+let package = Package(
+    name: "Motive",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "motive-bench", targets: ["motive-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .target(name: "Engine", dependencies: ["COpenBLAS"]),
+        .target(name: "TensorIO", dependencies: ["Engine"]),
+        .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
+        .executableTarget(name: "motive-bench", dependencies: [
+            "Engine", "NN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "CFFmpegTests", dependencies: ["CFFmpeg"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Pointwise math and activations. Each backward rule is a binary kernel on (grad, saved value),
+/// where the saved value is the input or, when cheaper, the result passed in by autograd.
+extension Tensor {
+    private func unary<K: UnaryKernel, G: BinaryKernel>(_ op: String, _ k: K.Type, grad: G.Type, fromOutput: Bool) -> Tensor {
+        let x = self
+        return Tensor.result(mapUnaryTensor(k, x), op: op, inputs: [x]) { out, g in
+            [mapBinary(G.self, g, fromOutput ? out : x, op: op)]
+        }
+    }
+
+    public func exp() -> Tensor { unary("exp", ExpK.self, grad: MulK.self, fromOutput: true) }
+    public func log() -> Tensor { unary("log", LogK.self, grad: DivK.self, fromOutput: false) }
+    public func sqrt() -> Tensor { unary("sqrt", SqrtK.self, grad: SqrtGradK.self, fromOutput: true) }
+    public func abs() -> Tensor { unary("abs", AbsK.self, grad: AbsGradK.self, fromOutput: false) }
+    public func relu() -> Tensor { unary("relu", ReluK.self, grad: ReluGradK.self, fromOutput: false) }
+    public func sigmoid() -> Tensor { unary("sigmoid", SigmoidK.self, grad: SigmoidGradK.self, fromOutput: true) }
+    public func tanh() -> Tensor { unary("tanh", TanhK.self, grad: TanhGradK.self, fromOutput: true) }
+
+    public enum GELUApproximation: String, Codable, Sendable { case none, tanh }
+
+    /// GELU: x·Φ(x) exactly (erf), or with the tanh approximation.
+    public func gelu(approximate: GELUApproximation = .none) -> Tensor {
+        switch approximate {
+        case .none: return unary("gelu", GeluK.self, grad: GeluGradK.self, fromOutput: false)
+        case .tanh: return unary("gelu_tanh", GeluTanhK.self, grad: GeluTanhGradK.self, fromOutput: false)
+        }
+    }
+}
+
+enum ExpK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.exp(x) } }
+enum LogK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.log(x) } }
+enum SqrtK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() } }
+enum SqrtGradK: BinaryKernel { @inline(__always) static func apply(_ g: Float, _ y: Float) -> Float { g * 0.5 / y } }
+enum AbsK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { Swift.abs(x) } }
+enum AbsGradK: BinaryKernel {
+    @inline(__always) static func apply(_ g: Float, _ x: Float) -> Float { x > 0 ? g : (x < 0 ? -g : 0) }
+}
+enum ReluK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? x : 0 } }
+enum ReluGradK: BinaryKernel { @inline(__always) static func apply(_ g: Float, _ x: Float) -> Float { x > 0 ? g : 0 } }
+enum SigmoidK: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float) -> Float {
+        // Two branches keep exp from overflowing for large |x|.
+        x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
+    }
+}
+enum SigmoidGradK: BinaryKernel { @inline(__always) static func apply(_ g: Float, _ y: Float) -> Float { g * y * (1 - y) } }
+enum TanhK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { Foundation.tanh(x) } }
+enum TanhGradK: BinaryKernel { @inline(__always) static func apply(_ g: Float, _ y: Float) -> Float { g * (1 - y * y) } }
+
+private let invSqrt2: Float = 0.70710678118654752
+private let invSqrt2Pi: Float = 0.39894228040143268
+private let sqrt2OverPi: Float = 0.79788456080286536
+private let geluCubic: Float = 0.044715
+
+enum GeluK: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float) -> Float { 0.5 * x * (1 + Foundation.erf(x * invSqrt2)) }
+}
+enum GeluGradK: BinaryKernel {
+    @inline(__always) static func apply(_ g: Float, _ x: Float) -> Float {
+        let cdf = 0.5 * (1 + Foundation.erf(x * invSqrt2))
+        let pdf = invSqrt2Pi * Foundation.exp(-0.5 * x * x)
+        return g * (cdf + x * pdf)
+    }
+}
+enum GeluTanhK: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float) -> Float {
+        0.5 * x * (1 + Foundation.tanh(sqrt2OverPi * (x + geluCubic * x * x * x)))
+    }
+}
+enum GeluTanhGradK: BinaryKernel {
+    @inline(__always) static func apply(_ g: Float, _ x: Float) -> Float {
+        let t = Foundation.tanh(sqrt2OverPi * (x + geluCubic * x * x * x))
+        let dt = (1 - t * t) * sqrt2OverPi * (1 + 3 * geluCubic * x * x)
+        return g * (0.5 * (1 + t) + 0.5 * x * dt)
+    }
+}
