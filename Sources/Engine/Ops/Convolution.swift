@@ -1,0 +1,248 @@
+/// One N-d convolution (1, 2 or 3 spatial dims) as tiled im2col + GEMM.
+///
+/// The output columns (T·H·W positions) are cut into tiles of whole output rows. For each
+/// (sample, group, tile) the matching patch matrix col [Cg·kT·kH·kW, tile] is built in a small
+/// buffer that stays in cache, and one-thread GEMMs turn it into the output tile. Tiles run on
+/// all Dispatch workers. Nothing is saved for backward but the input and the weight: the
+/// backward pass rebuilds each tile's patch matrix.
+
+/// x [N, Cin, *S] ⋆ weight [Cout, Cin/groups, *K] (+ bias [Cout]) → [N, Cout, *S'] with
+/// S' = ⌊(S + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1 per spatial dim.
+public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1], padding: [Int] = [0],
+                 dilation: [Int] = [1], groups: Int = 1) -> Tensor {
+    let plan = ConvPlan(x: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    let out = Tensor.empty([plan.n, plan.cout] + plan.window.spatialOutput)
+    plan.forward(x.data, weight.data, bias?.data, out.data)
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    return Tensor.result(out, op: "conv", inputs: inputs) { _, g in
+        let (gx, gw, gb) = plan.backward(x: x, weight: weight, grad: g,
+                                         needInput: x.requiresGrad, needWeight: weight.requiresGrad,
+                                         needBias: bias?.requiresGrad ?? false)
+        return [gx, gw] + (bias == nil ? [] : [gb])
+    }
+}
+
+/// Multiply-adds ×2 of a convolution, for FLOP counting and benchmarks.
+public func convFLOPs(inputShape: [Int], weightShape: [Int], outputShape: [Int], groups: Int) -> Int {
+    2 * outputShape.reduce(1, *) * weightShape.dropFirst().reduce(1, *)
+}
+
+struct ConvPlan {
+    let window: Window
+    let n, cin, cout, groups, cg, coutG: Int
+    var rows: Int { cg * window.kernelVolume }       // rows of the patch matrix
+    var cols: Int { window.outputPlane }             // output positions per sample
+    let tileRows: Int                                // output (t, h) rows per tile
+    var tileCount: Int { (window.output[0] * window.output[1] + tileRows - 1) / tileRows }
+
+    init(x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int], groups: Int) {
+        let dims = x.rank - 2
+        precondition(dims >= 1 && dims <= 3 && weight.rank == x.rank,
+                     "conv: input \(x.shape) and weight \(weight.shape) must both be [N, C, 1–3 spatial dims]")
+        n = x.shape[0]; cin = x.shape[1]; cout = weight.shape[0]
+        precondition(groups >= 1 && cin % groups == 0 && cout % groups == 0 && weight.shape[1] * groups == cin,
+                     "conv: input \(x.shape), weight \(weight.shape) and groups \(groups) do not fit (weight must be [Cout, Cin/groups, *K])")
+        if let bias { precondition(bias.shape == [cout], "conv: bias \(bias.shape) does not match \(cout) output channels") }
+        self.groups = groups
+        cg = cin / groups; coutG = cout / groups
+        window = Window(op: "conv", spatial: Array(x.shape.dropFirst(2)), kernel: Array(weight.shape.dropFirst(2)),
+                        stride: stride, padding: padding, dilation: dilation)
+        // Tiles of about 512 K floats of patches, at least 256 columns wide, and enough of them to feed every worker.
+        let ow = window.output[2], outRows = window.output[0] * window.output[1]
+        var t = Swift.max(1, (1 << 19) / Swift.max(1, cg * window.kernelVolume * ow))
+        t = Swift.max(t, (256 + ow - 1) / ow)
+        let unitsPerSample = groups * ((outRows + t - 1) / t)
+        if n * unitsPerSample < 2 * Parallel.workers {
+            t = Swift.max(1, outRows / Swift.max(1, (2 * Parallel.workers + n * groups - 1) / (n * groups)))
+        }
+        tileRows = Swift.min(t, outRows)
+    }
+
+    /// Column range [lo, hi) of tile `i`.
+    func tileColumns(_ i: Int) -> Range<Int> {
+        let ow = window.output[2], outRows = window.output[0] * window.output[1]
+        return (i * tileRows * ow)..<(Swift.min(outRows, (i + 1) * tileRows) * ow)
+    }
+
+    /// Writes col [rows, tile] for the output rows of tile `i` from one group of one sample (x points at its first channel).
+    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>) {
+        let w = window
+        let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
+        let (kH, kW) = (w.kernel[1], w.kernel[2])
+        let (oH, oW) = (w.output[1], w.output[2])
+        let kVol = w.kernelVolume
+        let q0 = i * tileRows, q1 = Swift.min(w.output[0] * oH, q0 + tileRows)
+        let width = (q1 - q0) * oW
+        for r in 0..<rows {
+            let c = r / kVol, kk = r % kVol
+            let ki = kk / (kH * kW), kj = (kk / kW) % kH, kl = kk % kW
+            let src = x + c * w.inputPlane
+            let w0 = kl * w.dilation[2] - w.padding[2]
+            // Output columns whose input column w0 + ow·s lands inside [0, inW).
+            let sw = w.stride[2]
+            let owLo = w0 >= 0 ? 0 : Swift.min(oW, (-w0 + sw - 1) / sw)
+            let owHi = Swift.max(owLo, Swift.min(oW, w0 >= inW ? 0 : (inW - w0 + sw - 1) / sw))
+            var dst = col + r * width
+            for q in q0..<q1 {
+                let ot = q / oH, oh = q % oH
+                let t = ot * w.stride[0] - w.padding[0] + ki * w.dilation[0]
+                let h = oh * w.stride[1] - w.padding[1] + kj * w.dilation[1]
+                if t < 0 || t >= inT || h < 0 || h >= inH {
+                    dst.update(repeating: 0, count: oW)
+                } else {
+                    let row = src + (t * inH + h) * inW + w0
+                    for ow in 0..<owLo { dst[ow] = 0 }
+                    if sw == 1 {
+                        (dst + owLo).update(from: row + owLo, count: owHi - owLo)
+                    } else {
+                        for ow in owLo..<owHi { dst[ow] = row[ow * sw] }
+                    }
+                    for ow in owHi..<oW { dst[ow] = 0 }
+                }
+                dst += oW
+            }
+        }
+    }
+
+    /// Adds col [rows, tile] back into one group of one sample's input gradient (the adjoint of im2col).
+    func col2im(_ col: UnsafePointer<Float>, tile i: Int, into gx: UnsafeMutablePointer<Float>) {
+        let w = window
+        let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
+        let (kH, kW) = (w.kernel[1], w.kernel[2])
+        let (oH, oW) = (w.output[1], w.output[2])
+        let kVol = w.kernelVolume
+        let q0 = i * tileRows, q1 = Swift.min(w.output[0] * oH, q0 + tileRows)
+        let width = (q1 - q0) * oW
+        for r in 0..<rows {
+            let c = r / kVol, kk = r % kVol
+            let ki = kk / (kH * kW), kj = (kk / kW) % kH, kl = kk % kW
+            let dst = gx + c * w.inputPlane
+            let w0 = kl * w.dilation[2] - w.padding[2]
+            let sw = w.stride[2]
+            let owLo = w0 >= 0 ? 0 : Swift.min(oW, (-w0 + sw - 1) / sw)
+            let owHi = Swift.max(owLo, Swift.min(oW, w0 >= inW ? 0 : (inW - w0 + sw - 1) / sw))
+            var src = col + r * width
+            for q in q0..<q1 {
+                let ot = q / oH, oh = q % oH
+                let t = ot * w.stride[0] - w.padding[0] + ki * w.dilation[0]
+                let h = oh * w.stride[1] - w.padding[1] + kj * w.dilation[1]
+                if t >= 0 && t < inT && h >= 0 && h < inH {
+                    let row = dst + (t * inH + h) * inW + w0
+                    if sw == 1 {
+                        for ow in owLo..<owHi { row[ow] += src[ow] }
+                    } else {
+                        for ow in owLo..<owHi { row[ow * sw] += src[ow] }
+                    }
+                }
+                src += oW
+            }
+        }
+    }
+
+    /// Work units are (sample, group, tile), numbered in that order.
+    var unitCount: Int { n * groups * tileCount }
+
+    func forward(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
+                 _ out: UnsafeMutablePointer<Float>) {
+        let units = unitCount, tiles = tileCount
+        let pointwise = window.isPointwise
+        Parallel.forRanges(units) { range in
+            let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * tileRows * window.output[2])
+            defer { col?.deallocate() }
+            for u in range {
+                let s = u / (groups * tiles), g = (u / tiles) % groups, tile = u % tiles
+                let cols = tileColumns(tile)
+                let xg = UnsafePointer(x + (s * cin + g * cg) * window.inputPlane)
+                let b: UnsafePointer<Float>
+                let ldb: Int
+                if let col {
+                    im2col(xg, tile: tile, into: col)
+                    b = UnsafePointer(col); ldb = cols.count
+                } else {
+                    b = xg + cols.lowerBound; ldb = self.cols
+                }
+                // out[s, g·Cout_g …, tile] = W_g [Cout_g, rows] · col [rows, tile]
+                Gemm.run(transA: false, transB: false, m: coutG, n: cols.count, k: rows,
+                         a: weight + g * coutG * rows, lda: rows, b: b, ldb: ldb,
+                         c: out + (s * cout + g * coutG) * self.cols + cols.lowerBound, ldc: self.cols, parallel: false)
+                if let bias {
+                    for co in 0..<coutG {
+                        let o = out + (s * cout + g * coutG + co) * self.cols
+                        let v = bias[g * coutG + co]
+                        for j in cols { o[j] += v }
+                    }
+                }
+            }
+        }
+    }
+
+    func backward(x: Tensor, weight: Tensor, grad g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
+        -> (Tensor?, Tensor?, Tensor?) {
+        let units = unitCount, tiles = tileCount
+        let pointwise = window.isPointwise
+        let workers = Swift.max(1, Swift.min(Parallel.workers, units))
+        // Units of one (sample, group) write the same input region, so either a worker owns whole
+        // (sample, group) pairs, or, when there are fewer pairs than workers, each worker adds into a private copy.
+        let pairs = n * groups
+        let ownPairs = pairs >= workers
+        let gx = needInput ? Tensor.zeros(x.shape) : nil
+        let weightSize = weight.count
+        var privateW: [UnsafeMutablePointer<Float>] = []
+        var privateX: [UnsafeMutablePointer<Float>] = []
+        for w in 0..<workers {
+            if needWeight { let p = UnsafeMutablePointer<Float>.allocate(capacity: weightSize); p.update(repeating: 0, count: weightSize); privateW.append(p) }
+            if needInput && !ownPairs && w > 0 { let p = UnsafeMutablePointer<Float>.allocate(capacity: x.count); p.update(repeating: 0, count: x.count); privateX.append(p) }
+        }
+        defer { privateW.forEach { $0.deallocate() }; privateX.forEach { $0.deallocate() } }
+        let px = x.data, pw = weight.data, pg = g.data
+        Parallel.forTasks(workers) { w in
+            let range: Range<Int>
+            if ownPairs {
+                range = (pairs * w / workers * tiles)..<(pairs * (w + 1) / workers * tiles)
+            } else {
+                range = (units * w / workers)..<(units * (w + 1) / workers)
+            }
+            let gxBase = gx.map { w == 0 || ownPairs ? $0.data : privateX[w - 1] }
+            let width = tileRows * window.output[2]
+            let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+            let dcol = (needInput && !pointwise) ? UnsafeMutablePointer<Float>.allocate(capacity: rows * width) : nil
+            defer { col?.deallocate(); dcol?.deallocate() }
+            for u in range {
+                let s = u / (groups * tiles), grp = (u / tiles) % groups, tile = u % tiles
+                let cols = tileColumns(tile)
+                let xg = UnsafePointer(px + (s * cin + grp * cg) * window.inputPlane)
+                let gOut = UnsafePointer(pg + (s * cout + grp * coutG) * self.cols + cols.lowerBound)
+                let wg = UnsafePointer(pw + grp * coutG * rows)
+                if needWeight {
+                    let b: UnsafePointer<Float>, ldb: Int
+                    if let col { im2col(xg, tile: tile, into: col); b = UnsafePointer(col); ldb = cols.count } else { b = xg + cols.lowerBound; ldb = self.cols }
+                    // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
+                    Gemm.run(transA: false, transB: true, m: coutG, n: rows, k: cols.count, a: gOut, lda: self.cols,
+                             b: b, ldb: ldb, beta: 1, c: privateW[w] + grp * coutG * rows, ldc: rows, parallel: false)
+                }
+                if let gxBase {
+                    let gxg = gxBase + (s * cin + grp * cg) * window.inputPlane
+                    if let dcol {
+                        // dcol [rows, tile] = W_gᵀ · dOut, then scattered back to the input
+                        Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
+                                 b: gOut, ldb: self.cols, c: dcol, ldc: cols.count, parallel: false)
+                        col2im(UnsafePointer(dcol), tile: tile, into: gxg)
+                    } else {
+                        Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
+                                 b: gOut, ldb: self.cols, beta: 1, c: gxg + cols.lowerBound, ldc: self.cols, parallel: false)
+                    }
+                }
+            }
+        }
+        if let gx { for p in privateX { add(into: gx.data, p, count: x.count) } }
+        var gw: Tensor? = nil
+        if needWeight {
+            gw = Tensor.empty(weight.shape)
+            gw!.data.update(from: privateW[0], count: weightSize)
+            for p in privateW.dropFirst() { add(into: gw!.data, p, count: weightSize) }
+        }
+        // dBias[c] = Σ over samples and positions of dOut[:, c]
+        let gb = needBias ? g.reshaped([n, cout, cols]).sum(axes: [0, 2]) : nil
+        return (gx, gw, gb)
+    }
+}
