@@ -12,15 +12,16 @@ import Foundation
 /// `<parameter>.exp_avg` and `<parameter>.exp_avg_sq`, created at a parameter's first update.
 public final class AdamW: Optimizer {
     public var learningRate: Float
-    public var beta1: Float
-    public var beta2: Float
+    /// The betas are Doubles, as PyTorch's are: 1 − 0.999 rounds differently in Float.
+    public var beta1: Double
+    public var beta2: Double
     public var eps: Float
     public var weightDecay: Float
     public let parameters: [(name: String, tensor: Tensor)]
     private let decays: [Bool]
     private var state: SlotTable
 
-    public init(parameters: [(String, Tensor)], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+    public init(parameters: [(String, Tensor)], learningRate: Float = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
                 eps: Float = 1e-8, weightDecay: Float = 1e-2, decayPolicy: DecayPolicy = .all) {
         self.parameters = parameters.map { (name: $0.0, tensor: $0.1) }
         self.learningRate = learningRate
@@ -41,18 +42,18 @@ public final class AdamW: Optimizer {
                 }
                 let slots = state.slots[i]!
                 slots[0].data[0] += 1
-                // Bias corrections in Double, as PyTorch computes them in Python floats.
-                let t = Double(slots[0].data[0])
-                let stepSize = Float(Double(learningRate) / (1 - Foundation.pow(Double(beta1), t)))
-                let correction2 = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
-                let shrink = decays[i] ? 1 - learningRate * weightDecay : 1
-                let b1 = beta1, b2 = beta2, eps = eps
+                // Scalars in Double, then rounded once, as PyTorch computes them in Python floats.
+                let t = Double(slots[0].data[0]), lr = Double(learningRate)
+                let stepSize = Float(lr / (1 - Foundation.pow(beta1, t)))
+                let correction2 = Float((1 - Foundation.pow(beta2, t)).squareRoot())
+                let shrink = decays[i] ? Float(1 - lr * Double(weightDecay)) : 1
+                let b2 = Float(beta2), c1 = Float(1 - beta1), c2 = Float(1 - beta2), eps = eps
                 let pp = p.data, pg = UnsafePointer(g.data), pm = slots[1].data, pv = slots[2].data
                 Parallel.forRanges(p.count, grain: updateGrain) { r in
                     for j in r {
                         let gj = pg[j]
-                        let m = pm[j] + (1 - b1) * (gj - pm[j])
-                        let v = b2 * pv[j] + (1 - b2) * gj * gj
+                        let m = pm[j] + c1 * (gj - pm[j])
+                        let v = b2 * pv[j] + c2 * gj * gj
                         pm[j] = m
                         pv[j] = v
                         pp[j] = pp[j] * shrink - stepSize * (m / (v.squareRoot() / correction2 + eps))

@@ -161,7 +161,7 @@ open class Module {
 }
 
 private func join(_ prefix: String, _ name: String) -> String {
-    prefix.isEmpty ? name : "\(prefix).\(name)"
+    prefix.isEmpty ? name : name.isEmpty ? prefix : "\(prefix).\(name)"
 }
 
 /// Why a state dict could not be loaded; each case names the offending key.
