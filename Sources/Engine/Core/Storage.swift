@@ -29,7 +29,29 @@ public final class Storage: @unchecked Sendable {
     }
 }
 
-/// Bytes held by live tensor storages, and the high-water mark since the last `resetPeak()`.
+/// A kernel's temporary buffer (im2col tiles, per-worker partial sums), counted like tensor memory.
+struct Scratch {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        MemoryStats.allocated(count * 4)
+    }
+
+    init(zeroed count: Int) {
+        self.init(count)
+        pointer.update(repeating: 0, count: count)
+    }
+
+    func free() {
+        pointer.deallocate()
+        MemoryStats.freed(count * 4)
+    }
+}
+
+/// Bytes held by live tensor storages and kernel scratch buffers, and the high-water mark since the last `resetPeak()`.
 public enum MemoryStats {
     private static let live = Atomic<Int>(0)
     private static let peak = Atomic<Int>(0)

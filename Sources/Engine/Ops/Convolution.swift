@@ -147,8 +147,8 @@ struct ConvPlan {
         let units = unitCount, tiles = tileCount
         let pointwise = window.isPointwise
         Parallel.forRanges(units) { range in
-            let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * tileRows * window.output[2])
-            defer { col?.deallocate() }
+            let col = pointwise ? nil : Scratch(rows * tileRows * window.output[2])
+            defer { col?.free() }
             for u in range {
                 let s = u / (groups * tiles), g = (u / tiles) % groups, tile = u % tiles
                 let cols = tileColumns(tile)
@@ -156,8 +156,8 @@ struct ConvPlan {
                 let b: UnsafePointer<Float>
                 let ldb: Int
                 if let col {
-                    im2col(xg, tile: tile, into: col)
-                    b = UnsafePointer(col); ldb = cols.count
+                    im2col(xg, tile: tile, into: col.pointer)
+                    b = UnsafePointer(col.pointer); ldb = cols.count
                 } else {
                     b = xg + cols.lowerBound; ldb = self.cols
                 }
@@ -187,13 +187,13 @@ struct ConvPlan {
         let ownPairs = pairs >= workers
         let gx = needInput ? Tensor.zeros(x.shape) : nil
         let weightSize = weight.count
-        var privateW: [UnsafeMutablePointer<Float>] = []
-        var privateX: [UnsafeMutablePointer<Float>] = []
+        var privateW: [Scratch] = []
+        var privateX: [Scratch] = []
         for w in 0..<workers {
-            if needWeight { let p = UnsafeMutablePointer<Float>.allocate(capacity: weightSize); p.update(repeating: 0, count: weightSize); privateW.append(p) }
-            if needInput && !ownPairs && w > 0 { let p = UnsafeMutablePointer<Float>.allocate(capacity: x.count); p.update(repeating: 0, count: x.count); privateX.append(p) }
+            if needWeight { privateW.append(Scratch(zeroed: weightSize)) }
+            if needInput && !ownPairs && w > 0 { privateX.append(Scratch(zeroed: x.count)) }
         }
-        defer { privateW.forEach { $0.deallocate() }; privateX.forEach { $0.deallocate() } }
+        defer { privateW.forEach { $0.free() }; privateX.forEach { $0.free() } }
         let px = x.data, pw = weight.data, pg = g.data
         Parallel.forTasks(workers) { w in
             let range: Range<Int>
@@ -202,11 +202,11 @@ struct ConvPlan {
             } else {
                 range = (units * w / workers)..<(units * (w + 1) / workers)
             }
-            let gxBase = gx.map { w == 0 || ownPairs ? $0.data : privateX[w - 1] }
+            let gxBase = gx.map { w == 0 || ownPairs ? $0.data : privateX[w - 1].pointer }
             let width = tileRows * window.output[2]
-            let col = pointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-            let dcol = (needInput && !pointwise) ? UnsafeMutablePointer<Float>.allocate(capacity: rows * width) : nil
-            defer { col?.deallocate(); dcol?.deallocate() }
+            let col = pointwise ? nil : Scratch(rows * width)
+            let dcol = (needInput && !pointwise) ? Scratch(rows * width) : nil
+            defer { col?.free(); dcol?.free() }
             for u in range {
                 let s = u / (groups * tiles), grp = (u / tiles) % groups, tile = u % tiles
                 let cols = tileColumns(tile)
@@ -215,18 +215,18 @@ struct ConvPlan {
                 let wg = UnsafePointer(pw + grp * coutG * rows)
                 if needWeight {
                     let b: UnsafePointer<Float>, ldb: Int
-                    if let col { im2col(xg, tile: tile, into: col); b = UnsafePointer(col); ldb = cols.count } else { b = xg + cols.lowerBound; ldb = self.cols }
+                    if let col { im2col(xg, tile: tile, into: col.pointer); b = UnsafePointer(col.pointer); ldb = cols.count } else { b = xg + cols.lowerBound; ldb = self.cols }
                     // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
                     Gemm.run(transA: false, transB: true, m: coutG, n: rows, k: cols.count, a: gOut, lda: self.cols,
-                             b: b, ldb: ldb, beta: 1, c: privateW[w] + grp * coutG * rows, ldc: rows, parallel: false)
+                             b: b, ldb: ldb, beta: 1, c: privateW[w].pointer + grp * coutG * rows, ldc: rows, parallel: false)
                 }
                 if let gxBase {
                     let gxg = gxBase + (s * cin + grp * cg) * window.inputPlane
                     if let dcol {
                         // dcol [rows, tile] = W_gᵀ · dOut, then scattered back to the input
                         Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
-                                 b: gOut, ldb: self.cols, c: dcol, ldc: cols.count, parallel: false)
-                        col2im(UnsafePointer(dcol), tile: tile, into: gxg)
+                                 b: gOut, ldb: self.cols, c: dcol.pointer, ldc: cols.count, parallel: false)
+                        col2im(UnsafePointer(dcol.pointer), tile: tile, into: gxg)
                     } else {
                         Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
                                  b: gOut, ldb: self.cols, beta: 1, c: gxg + cols.lowerBound, ldc: self.cols, parallel: false)
@@ -234,12 +234,12 @@ struct ConvPlan {
                 }
             }
         }
-        if let gx { for p in privateX { add(into: gx.data, p, count: x.count) } }
+        if let gx { for p in privateX { add(into: gx.data, p.pointer, count: x.count) } }
         var gw: Tensor? = nil
         if needWeight {
             gw = Tensor.empty(weight.shape)
-            gw!.data.update(from: privateW[0], count: weightSize)
-            for p in privateW.dropFirst() { add(into: gw!.data, p, count: weightSize) }
+            gw!.data.update(from: privateW[0].pointer, count: weightSize)
+            for p in privateW.dropFirst() { add(into: gw!.data, p.pointer, count: weightSize) }
         }
         // dBias[c] = Σ over samples and positions of dOut[:, c]
         let gb = needBias ? g.reshaped([n, cout, cols]).sum(axes: [0, 2]) : nil

@@ -76,3 +76,15 @@ enum GeluTanhGradK: BinaryKernel {
         return g * (0.5 * (1 + t) + 0.5 * x * dt)
     }
 }
+
+extension Tensor {
+    /// ReLU written over this tensor's own storage, for inference: no new activation is allocated.
+    /// Only allowed where no graph is being recorded for it.
+    @discardableResult
+    public func reluInPlace() -> Tensor {
+        precondition(!(GradMode.isEnabled && requiresGrad),
+                     "reluInPlace: tensor of shape \(shape) takes part in a graph; use relu() or run under GradMode.noGrad")
+        mapUnary(ReluK.self, data, data, count)
+        return self
+    }
+}

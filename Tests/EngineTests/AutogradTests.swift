@@ -1,0 +1,66 @@
+import Testing
+@testable import Engine
+
+@Suite struct AutogradTests {
+    @Test func gradientsAccumulateAcrossUsesAndCalls() {
+        let x = Tensor([3], shape: [1], requiresGrad: true)
+        // y = x·x + x → dy/dx = 2x + 1 = 7
+        (x * x + x).sum().backward()
+        expectClose(x.grad!.scalars, [7])
+        (x * 2).sum().backward()
+        expectClose(x.grad!.scalars, [9])
+        x.zeroGrad()
+        #expect(x.grad == nil)
+    }
+
+    @Test func diamondGraphSumsBothPaths() {
+        let x = Tensor([2], shape: [1], requiresGrad: true)
+        let a = x.exp(), b = a * a, c = a + b   // c = eˣ + e²ˣ
+        c.sum().backward()
+        expectClose(x.grad!.scalars, [Float(7.389056 + 2 * 54.59815)], rel: 1e-5)
+    }
+
+    @Test func noGradBuildsNoGraph() {
+        let w = Tensor.ones([4, 4], requiresGrad: true)
+        let y = GradMode.noGrad { matmul(w, w).relu().sum() }
+        #expect(!y.requiresGrad)
+        #expect(y.gradFunction == nil)
+        let z = matmul(w, w).sum()
+        #expect(z.gradFunction == "sum")
+    }
+
+    @Test func activationsAreFreedAfterBackward() {
+        weak var hidden: Tensor?
+        weak var loss: Tensor?
+        let w = randomTensor([8, 8], seed: 111, requiresGrad: true)
+        do {
+            let h = matmul(w, w).relu()
+            hidden = h
+            let l = (h * h).sum()
+            loss = l
+            l.backward()
+        }
+        #expect(hidden == nil, "an activation outlived its graph")
+        #expect(loss == nil)
+        #expect(w.grad != nil)
+    }
+
+    @Test func resultsDroppedWithoutBackwardAreFreedToo() {
+        weak var hidden: Tensor?
+        let x = randomTensor([3, 5, 5], seed: 112, requiresGrad: true)
+        do {
+            let h = x.exp().sum(axis: 0)
+            hidden = h
+            _ = h.softmax(axis: 1).sum()
+        }
+        #expect(hidden == nil)
+    }
+
+    @Test func deepChainDoesNotOverflowTheStack() {
+        let x = Tensor([1], shape: [1], requiresGrad: true)
+        var y = x
+        for _ in 0..<20_000 { y = y * 1.0 }
+        y.sum().backward()
+        expectClose(x.grad!.scalars, [1])
+    }
+}

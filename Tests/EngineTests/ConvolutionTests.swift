@@ -1,0 +1,105 @@
+import Testing
+@testable import Engine
+
+/// A direct convolution in Double, written from the definition, as the reference.
+func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int], groups: Int) -> (shape: [Int], values: [Float]) {
+    let d = x.rank - 2
+    let pad3 = { (v: [Int], fill: Int) in Array(repeating: fill, count: 3 - d) + (v.count == 1 ? Array(repeating: v[0], count: d) : v) }
+    let inS = pad3(Array(x.shape.dropFirst(2)), 1), kS = pad3(Array(w.shape.dropFirst(2)), 1)
+    let st = pad3(stride, 1), pd = pad3(padding, 0), dl = pad3(dilation, 1)
+    var outS: [Int] = []
+    for i in 0..<3 {
+        let span: Int = dl[i] * (kS[i] - 1) + 1
+        outS.append((inS[i] + 2 * pd[i] - span) / st[i] + 1)
+    }
+    let n = x.shape[0], cin = x.shape[1], cout = w.shape[0], cg = cin / groups, og = cout / groups
+    var out = [Float]()
+    for b in 0..<n { for co in 0..<cout {
+        let g = co / og
+        for ot in 0..<outS[0] { for oh in 0..<outS[1] { for ow in 0..<outS[2] {
+            var acc = Double(bias?.data[co] ?? 0)
+            for ci in 0..<cg { for i in 0..<kS[0] { for j in 0..<kS[1] { for l in 0..<kS[2] {
+                let t = ot * st[0] - pd[0] + i * dl[0], h = oh * st[1] - pd[1] + j * dl[1], c = ow * st[2] - pd[2] + l * dl[2]
+                guard t >= 0, t < inS[0], h >= 0, h < inS[1], c >= 0, c < inS[2] else { continue }
+                let xi = (((b * cin + g * cg + ci) * inS[0] + t) * inS[1] + h) * inS[2] + c
+                let wi = (((co * cg + ci) * kS[0] + i) * kS[1] + j) * kS[2] + l
+                acc += Double(x.data[xi]) * Double(w.data[wi])
+            } } } }
+            out.append(Float(acc))
+        } } }
+    } }
+    return ([n, cout] + Array(outS.suffix(d)), out)
+}
+
+@Suite struct ConvolutionTests {
+    @Test func handValues2D() {
+        // 3×3 input, 2×2 kernel of ones: each output is the sum of a 2×2 block.
+        let x = Tensor((1...9).map(Float.init), shape: [1, 1, 3, 3])
+        let w = Tensor.ones([1, 1, 2, 2])
+        let y = conv(x, weight: w, bias: Tensor([1], shape: [1]))
+        #expect(y.shape == [1, 1, 2, 2])
+        expectClose(y.scalars, [13, 17, 25, 29])
+        // Padding 1, stride 2: corners see one real element each … plus neighbours.
+        let z = conv(x, weight: w, stride: [2], padding: [1])
+        expectClose(z.scalars, [1, 5, 11, 28])
+    }
+
+    struct Case: CustomStringConvertible, Sendable {
+        var input: [Int], weight: [Int], stride: [Int], padding: [Int], dilation: [Int], groups: Int, bias: Bool
+        var description: String { "x\(input) w\(weight) s\(stride) p\(padding) d\(dilation) g\(groups)" }
+    }
+
+    static let grid: [Case] = [
+        Case(input: [2, 3, 11], weight: [4, 3, 3], stride: [1], padding: [1], dilation: [1], groups: 1, bias: true),
+        Case(input: [1, 4, 13], weight: [6, 2, 3], stride: [2], padding: [2], dilation: [2], groups: 2, bias: false),
+        Case(input: [2, 3, 9, 8], weight: [5, 3, 3, 3], stride: [1], padding: [1], dilation: [1], groups: 1, bias: true),
+        Case(input: [1, 2, 10, 9], weight: [4, 2, 3, 2], stride: [2, 3], padding: [1, 0], dilation: [1, 2], groups: 1, bias: true),
+        Case(input: [3, 6, 7, 7], weight: [6, 1, 3, 3], stride: [1], padding: [1], dilation: [1], groups: 6, bias: true),
+        Case(input: [1, 4, 6, 6], weight: [8, 1, 1, 1], stride: [1], padding: [0], dilation: [1], groups: 4, bias: false),
+        Case(input: [2, 5, 6, 7], weight: [3, 5, 1, 1], stride: [1], padding: [0], dilation: [1], groups: 1, bias: true),
+        Case(input: [1, 3, 5, 9, 9], weight: [4, 3, 3, 3, 3], stride: [1], padding: [1], dilation: [1], groups: 1, bias: true),
+        Case(input: [2, 4, 6, 7, 8], weight: [4, 4, 1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1], dilation: [1], groups: 1, bias: false),
+        Case(input: [1, 4, 8, 5, 5], weight: [2, 4, 3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0], dilation: [2, 1, 1], groups: 1, bias: true),
+        Case(input: [2, 4, 5, 6, 6], weight: [4, 2, 2, 3, 3], stride: [1, 1, 2], padding: [1, 2, 1], dilation: [1, 2, 1], groups: 2, bias: true),
+    ]
+
+    @Test(arguments: grid) func matchesNaiveReference(_ c: Case) {
+        let x = randomTensor(c.input, seed: 61), w = randomTensor(c.weight, seed: 62)
+        let b = c.bias ? randomTensor([c.weight[0]], seed: 63) : nil
+        let y = conv(x, weight: w, bias: b, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        let ref = naiveConv(x, w, b, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        #expect(y.shape == ref.shape, "\(c)")
+        expectClose(y.scalars, ref.values, abs: 1e-4, rel: 1e-4, "\(c)")
+    }
+
+    @Test(arguments: [grid[0], grid[1], grid[3], grid[4], grid[5], grid[8], grid[10]])
+    func gradients(_ c: Case) {
+        let x = randomTensor(c.input, seed: 64), w = randomTensor(c.weight, seed: 65)
+        var inputs = [x, w]
+        if c.bias { inputs.append(randomTensor([c.weight[0]], seed: 66)) }
+        gradCheck(inputs, samples: 16, "\(c)") { t in
+            conv(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        }
+    }
+
+    @Test func backwardMatchesNaiveAdjoint() {
+        // dL/dx of L = Σ conv(x)·r equals the naive convolution's, element by element, on a larger case
+        // that runs tiles on several workers with private partial sums.
+        let x = randomTensor([1, 3, 6, 10, 10], seed: 67, requiresGrad: true), w = randomTensor([4, 3, 3, 3, 3], seed: 68, requiresGrad: true)
+        let y = conv(x, weight: w, padding: [1])
+        let r = randomTensor(y.shape, seed: 69)
+        (y * r).sum().backward()
+        // The weight gradient of a convolution is a correlation of x with r.
+        var gw = [Double](repeating: 0, count: w.count)
+        for co in 0..<4 { for ci in 0..<3 { for i in 0..<3 { for j in 0..<3 { for l in 0..<3 {
+            var acc = 0.0
+            for t in 0..<6 { for h in 0..<10 { for c in 0..<10 {
+                let ti = t - 1 + i, hi = h - 1 + j, ci2 = c - 1 + l
+                guard ti >= 0, ti < 6, hi >= 0, hi < 10, ci2 >= 0, ci2 < 10 else { continue }
+                acc += Double(x.data[((ci * 6 + ti) * 10 + hi) * 10 + ci2]) * Double(r.data[((co * 6 + t) * 10 + h) * 10 + c])
+            } } }
+            gw[(((co * 3 + ci) * 3 + i) * 3 + j) * 3 + l] = acc
+        } } } } }
+        expectClose(w.grad!.scalars, gw.map(Float.init), abs: 1e-3, rel: 1e-4, "weight gradient")
+    }
+}

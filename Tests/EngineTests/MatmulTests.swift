@@ -1,0 +1,48 @@
+import Testing
+@testable import Engine
+
+@Suite struct MatmulTests {
+    func naive(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { var s: Float = 0; for p in 0..<k { s += a[i * k + p] * b[p * n + j] }; c[i * n + j] = s } }
+        return c
+    }
+
+    @Test func handValues() {
+        let a = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]), b = Tensor([7, 8, 9, 10, 11, 12], shape: [3, 2])
+        expectClose(matmul(a, b).scalars, [58, 64, 139, 154])
+        expectClose(matmul(a, a, transposeB: true).scalars, [14, 32, 32, 77])
+        expectClose(matmul(a, a, transposeA: true).scalars, [17, 22, 27, 22, 29, 36, 27, 36, 45])
+        let w = Tensor([1, 0, 0, 1, 1, 1], shape: [3, 2]), bias = Tensor([0.5, -0.5, 0], shape: [3])
+        expectClose(linear(Tensor([2, 3], shape: [2]), weight: w, bias: bias).scalars, [2.5, 2.5, 5])
+    }
+
+    @Test func largeSplitProductMatchesNaive() {
+        // Large enough to be split over the workers by columns.
+        let a = randomTensor([70, 300], seed: 41), b = randomTensor([300, 530], seed: 42)
+        expectClose(matmul(a, b).scalars, naive(a.scalars, b.scalars, m: 70, k: 300, n: 530), abs: 1e-3)
+    }
+
+    @Test func batched() {
+        let a = randomTensor([2, 3, 4, 5], seed: 43), b = randomTensor([2, 3, 5, 2], seed: 44)
+        let c = matmul(a, b)
+        #expect(c.shape == [2, 3, 4, 2])
+        for batch in 0..<6 {
+            let expected = naive(Array(a.scalars[(batch * 20)..<(batch * 20 + 20)]), Array(b.scalars[(batch * 10)..<(batch * 10 + 10)]), m: 4, k: 5, n: 2)
+            expectClose(Array(c.scalars[(batch * 8)..<(batch * 8 + 8)]), expected, abs: 1e-5)
+        }
+    }
+
+    @Test func gradients() {
+        let a = randomTensor([3, 4], seed: 45), b = randomTensor([4, 2], seed: 46)
+        gradCheck([a, b], "matmul") { matmul($0[0], $0[1]) }
+        let at = randomTensor([4, 3], seed: 47), bt = randomTensor([2, 4], seed: 48)
+        gradCheck([at, bt], "matmul transposed") { matmul($0[0], $0[1], transposeA: true, transposeB: true) }
+        gradCheck([a, bt], "matmul transB") { matmul($0[0], $0[1], transposeB: true) }
+        let ba = randomTensor([2, 3, 4], seed: 49), bb = randomTensor([2, 4, 5], seed: 50)
+        gradCheck([ba, bb], "batched") { matmul($0[0], $0[1]) }
+        gradCheck([ba, b], "shared right operand") { matmul($0[0], $0[1]) }
+        let w = randomTensor([5, 4], seed: 51), bias = randomTensor([5], seed: 52)
+        gradCheck([ba, w, bias], "linear") { linear($0[0], weight: $0[1], bias: $0[2]) }
+    }
+}

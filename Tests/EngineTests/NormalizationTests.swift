@@ -1,0 +1,42 @@
+import Testing
+@testable import Engine
+
+@Suite struct NormalizationTests {
+    // N = 2, C = 2, S = 2. Channel 0 holds 1, 2, 5, 6 (mean 3.5, biased var 4.25); channel 1 holds 3, 4, 7, 8 (mean 5.5).
+    let x = Tensor([1, 2, 3, 4, 5, 6, 7, 8], shape: [2, 2, 2])
+
+    @Test func batchNormTrainingUsesBatchStatsAndUpdatesRunning() {
+        let rm = Tensor.zeros([2]), rv = Tensor.ones([2])
+        let w = Tensor([2, 1], shape: [2]), b = Tensor([0, 1], shape: [2])
+        let y = batchNorm(x, runningMean: rm, runningVar: rv, weight: w, bias: b, training: true, momentum: 0.1, eps: 0)
+        let s = Float(4.25).squareRoot()
+        expectClose(y.scalars, [2 * -2.5 / s, 2 * -1.5 / s, -2.5 / s + 1, -1.5 / s + 1, 2 * 1.5 / s, 2 * 2.5 / s, 1.5 / s + 1, 2.5 / s + 1])
+        // Running variance uses the unbiased estimate: 4.25 · 4/3.
+        expectClose(rm.scalars, [0.35, 0.55])
+        expectClose(rv.scalars, [0.9 + 0.1 * 4.25 * 4 / 3, 0.9 + 0.1 * 4.25 * 4 / 3])
+    }
+
+    @Test func batchNormEvalUsesRunningStats() {
+        let rm = Tensor([1, 2], shape: [2]), rv = Tensor([4, 16], shape: [2])
+        let y = batchNorm(x, runningMean: rm, runningVar: rv, weight: nil, bias: nil, training: false, eps: 0)
+        expectClose(y.scalars, [0, 0.5, 0.25, 0.5, 2, 2.5, 1.25, 1.5])
+        expectClose(rm.scalars, [1, 2])
+    }
+
+    @Test func batchNormGradients() {
+        let t = randomTensor([3, 2, 2, 3], seed: 81), w = randomTensor([2], seed: 82), b = randomTensor([2], seed: 83)
+        gradCheck([t, w, b], "batchNorm train") { batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true) }
+        let rm = randomTensor([2], seed: 84), rv = randomTensor([2], seed: 85, low: 0.5, high: 2)
+        gradCheck([t, w, b], "batchNorm eval") { batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false) }
+    }
+
+    @Test func layerNormValuesAndGradients() {
+        let t = Tensor([1, 2, 3, 4, 2, 2, 2, 6], shape: [2, 4])
+        let y = layerNorm(t, normalizedShape: [4], weight: nil, bias: nil, eps: 0)
+        let s = Float(1.25).squareRoot()
+        expectClose(Array(y.scalars.prefix(4)), [-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s])
+        expectClose(Array(y.scalars.suffix(4)), [-1 / Float(3).squareRoot(), -1 / Float(3).squareRoot(), -1 / Float(3).squareRoot(), Float(3).squareRoot()])
+        let r = randomTensor([3, 2, 5], seed: 86), w = randomTensor([2, 5], seed: 87), b = randomTensor([2, 5], seed: 88)
+        gradCheck([r, w, b], "layerNorm") { layerNorm($0[0], normalizedShape: [2, 5], weight: $0[1], bias: $0[2]) }
+    }
+}
