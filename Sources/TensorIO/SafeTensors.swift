@@ -49,4 +49,9 @@ public struct SafeTensors: Sendable {
     public func entry(_ name: String) -> Entry? { positions[name].map { entries[$0] } }
 
     public subscript(name: String) -> Tensor? { entry(name)?.tensor }
+
+    /// Name → tensor, the shape a state-dict loader wants.
+    public var tensors: [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.tensor) })
+    }
 }

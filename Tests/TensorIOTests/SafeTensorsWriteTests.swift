@@ -23,11 +23,17 @@ import Testing
     func expectSameContents(_ read: SafeTensors, _ written: SafeTensors) {
         #expect(read.keys == written.keys)
         #expect(read.metadata == written.metadata)
+        #expect(Set(read.tensors.keys) == Set(written.keys))
         for entry in written.entries {
             #expect(read.entry(entry.name)?.dtype == .f32)
             #expect(read[entry.name]?.shape == entry.tensor.shape)
             #expect(read[entry.name]?.scalars == entry.tensor.scalars)
         }
+    }
+
+    @Test func acceptsAStateDictOfUnlabelledPairs() throws {
+        let stateDict: [(String, Tensor)] = [("w", Tensor([1, 2], shape: [2]))]
+        #expect(try SafeTensors(data: SafeTensors(stateDict).encoded())["w"]?.scalars == [1, 2])
     }
 
     @Test func roundTripsThroughMemory() throws {
