@@ -1,6 +1,6 @@
 import Engine
 
-/// Parameter-free layers. Each keeps the input shape unless stated.
+// Parameter-free layers. Each keeps the input shape unless stated.
 
 public final class ReLU: Layer {
     public override init() { super.init() }

@@ -10,9 +10,7 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     var sumSquares: Double = 0
     for g in grads {
         let p = g.data
-        var s: Float = 0
-        for i in 0..<g.count { s += p[i] * p[i] }
-        sumSquares += Double(s)
+        for i in 0..<g.count { let v = Double(p[i]); sumSquares += v * v }
     }
     let total = Float(sumSquares.squareRoot())
     let scale = maxNorm / (total + 1e-6)

@@ -22,6 +22,15 @@ extension Optimizer {
     public func zeroGrad() {
         for p in parameters { p.tensor.grad = nil }
     }
+
+    /// Loads an ordered state (as returned by `stateDict()`).
+    public func loadStateDict(_ entries: [(String, Tensor)]) throws(StateDictError) {
+        var dict: [String: Tensor] = [:]
+        for (key, t) in entries {
+            guard dict.updateValue(t, forKey: key) == nil else { throw .duplicateKey(key) }
+        }
+        try loadStateDict(dict)
+    }
 }
 
 /// Which parameters get weight decay.

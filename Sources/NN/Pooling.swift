@@ -1,8 +1,8 @@
 import Engine
 
-/// Pooling layers over 1–3 spatial dims (the rank is the length of `kernelSize`).
-/// Input [N, C, *S], output [N, C, *S′] with, per spatial dim,
-/// S′ = ⌊(S + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1 (⌈…⌉ with `ceilMode`).
+// Pooling layers over 1–3 spatial dims (the rank is the length of `kernelSize`).
+// Input [N, C, *S], output [N, C, *S′] with, per spatial dim,
+// S′ = ⌊(S + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1 (⌈…⌉ with `ceilMode`).
 
 /// The maximum of each window; padding never wins.
 public final class MaxPool: Layer {

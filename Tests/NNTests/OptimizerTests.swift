@@ -80,7 +80,7 @@ private func sgdTrajectory(steps: Int, momentum: Float = 0, dampening: Float = 0
         let opt = SGD(parameters: [("p", p)], learningRate: 0.1, momentum: 0.9)
         p.grad = Tensor([0.5, 1], shape: [2])
         opt.step()
-        let saved = Dictionary(uniqueKeysWithValues: opt.stateDict())
+        let saved = opt.stateDict()
         let resumed = SGD(parameters: [("p", p)], learningRate: 0.1, momentum: 0.9)
         try resumed.loadStateDict(saved)
         resumed.step()
