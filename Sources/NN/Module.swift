@@ -132,10 +132,11 @@ open class Module {
     /// order, unexpected keys in sorted order.
     public final func loadStateDict(_ dict: [String: Tensor], strict: Bool = true) throws(StateDictError) {
         let own = stateDict()
+        let optional = optionalStateKeys()
         var matched: [(target: Tensor, source: Tensor)] = []
         for (key, target) in own {
             guard let source = dict[key] else {
-                if strict { throw .missingKey(key) }
+                if strict && !optional.contains(key) { throw .missingKey(key) }
                 continue
             }
             guard source.shape == target.shape else {
@@ -148,6 +149,18 @@ open class Module {
             if let extra = dict.keys.filter({ !known.contains($0) }).sorted().first { throw .unexpectedKey(extra) }
         }
         for (target, source) in matched where target !== source { target.assign(source) }
+    }
+
+    /// Local state keys that older checkpoints may lack (PyTorch's BatchNorm before
+    /// `num_batches_tracked`); a strict load keeps the current value when one is missing.
+    open var legacyOptionalKeys: [String] { [] }
+
+    private func optionalStateKeys() -> Set<String> {
+        var keys = Set<String>()
+        for (prefix, module) in namedModules() {
+            for name in module.legacyOptionalKeys { keys.insert(join(prefix, name)) }
+        }
+        return keys
     }
 
     /// Loads an ordered state dict (as returned by `stateDict()` or read from a checkpoint).

@@ -9,6 +9,9 @@ import Engine
 /// unbiased variance and counts the batch. In evaluation it normalises with the running statistics.
 /// A `momentum` of nil gives the cumulative average (factor 1 / num_batches_tracked), as in PyTorch.
 public final class BatchNorm: Layer {
+    /// Checkpoints saved before PyTorch 0.4.1 have no `num_batches_tracked`.
+    public override var legacyOptionalKeys: [String] { ["num_batches_tracked"] }
+
     public let numFeatures: Int
     public let eps: Float
     public var momentum: Float?

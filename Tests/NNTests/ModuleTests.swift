@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Testing
 @testable import NN
 
@@ -182,5 +183,29 @@ private let bnKeys = ["weight", "bias", "running_mean", "running_var", "num_batc
         // [N, C, T, H, W] = [1, 4, 3, 7, 7] → [1, 6, 3, 4, 4].
         #expect(conv(Tensor.normal([1, 4, 3, 7, 7], using: &rng)).shape == [1, 6, 3, 4, 4])
         #expect(Conv(2, 3, kernelSize: [5], using: &rng)(Tensor.zeros([2, 2, 9])).shape == [2, 3, 5])
+    }
+}
+
+@Suite struct CheckpointTests {
+    @Test func safetensorsRoundTripAndLegacyBatchNormKeys() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("motive-nn-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var rng = Xoshiro(seed: 3)
+        let a = Sequential([Conv(2, 3, kernelSize: [3, 3], using: &rng), BatchNorm(3)])
+        a.namedBuffers().first { $0.0 == "1.running_mean" }!.1.fill(0.25)
+        try a.saveSafetensors(to: url)
+        let b = Sequential([Conv(2, 3, kernelSize: [3, 3], using: &rng), BatchNorm(3)])
+        try b.loadSafetensors(from: url)
+        for ((ka, ta), (kb, tb)) in zip(a.stateDict(), b.stateDict()) {
+            #expect(ka == kb)
+            #expect(ta.scalars == tb.scalars, "\(ka)")
+        }
+        // A checkpoint without num_batches_tracked (PyTorch < 0.4.1) still loads strictly…
+        var legacy = Dictionary(uniqueKeysWithValues: a.stateDict())
+        legacy["1.num_batches_tracked"] = nil
+        try b.loadStateDict(legacy)
+        // …but any other missing key is an error that names it.
+        legacy["1.running_var"] = nil
+        #expect(throws: StateDictError.missingKey("1.running_var")) { try b.loadStateDict(legacy) }
     }
 }

@@ -14,6 +14,8 @@ public final class Tensor: @unchecked Sendable {
 
     public var count: Int { storage.count }
     public var rank: Int { shape.count }
+    /// The first element. The pointer does not keep the tensor alive: hold the tensor in a
+    /// variable for as long as the pointer is used (not `make().data[i]`).
     public var data: UnsafeMutablePointer<Float> { storage.pointer }
     public var isLeaf: Bool { node == nil && !graphReleased }
 
