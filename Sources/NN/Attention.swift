@@ -19,7 +19,7 @@ public final class MultiheadAttention: Layer {
     public let outProj: Linear
 
     public init(embedDim: Int, heads: Int, dropout: Float = 0, bias: Bool = true, using rng: inout Xoshiro) {
-        precondition(heads >= 1 && embedDim % heads == 0, "MultiheadAttention: embedDim \(embedDim) is not divisible by heads \(heads)")
+        ensure(heads >= 1 && embedDim % heads == 0, "MultiheadAttention: embedDim \(embedDim) is not divisible by heads \(heads)")
         self.embedDim = embedDim
         self.heads = heads
         self.dropout = dropout
@@ -45,8 +45,8 @@ public final class MultiheadAttention: Layer {
     /// broadcasts to [N, heads, L, S]. `isCausal` blocks keys after each query.
     public func callAsFunction(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
                                isCausal: Bool = false) -> Tensor {
-        precondition(query.rank == 3 && query.shape[2] == embedDim, "MultiheadAttention: query \(query.shape) should be [N, L, \(embedDim)]")
-        precondition(key.rank == 3 && value.shape == key.shape && key.shape[0] == query.shape[0] && key.shape[2] == embedDim,
+        ensure(query.rank == 3 && query.shape[2] == embedDim, "MultiheadAttention: query \(query.shape) should be [N, L, \(embedDim)]")
+        ensure(key.rank == 3 && value.shape == key.shape && key.shape[0] == query.shape[0] && key.shape[2] == embedDim,
                      "MultiheadAttention: key \(key.shape) and value \(value.shape) should be [N, S, \(embedDim)] with N = \(query.shape[0])")
         let n = query.shape[0], l = query.shape[1]
         let q = project(query, block: 0)  // [N, heads, L, D]

@@ -19,14 +19,14 @@ public final class Conv: Layer {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: [Int], stride: [Int]? = nil, padding: [Int]? = nil,
                 dilation: [Int]? = nil, groups: Int = 1, bias: Bool = true, using rng: inout Xoshiro) {
         let rank = kernelSize.count
-        precondition((1...3).contains(rank), "Conv: kernelSize \(kernelSize) must have 1 to 3 entries")
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        ensure((1...3).contains(rank), "Conv: kernelSize \(kernelSize) must have 1 to 3 entries")
+        ensure(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv: channels \(inChannels) → \(outChannels) are not divisible by groups \(groups)")
         self.stride = stride ?? Array(repeating: 1, count: rank)
         self.padding = padding ?? Array(repeating: 0, count: rank)
         self.dilation = dilation ?? Array(repeating: 1, count: rank)
         for (label, v) in [("stride", self.stride), ("padding", self.padding), ("dilation", self.dilation)] {
-            precondition(v.count == rank, "Conv: \(label) \(v) needs \(rank) entries to match kernelSize \(kernelSize)")
+            ensure(v.count == rank, "Conv: \(label) \(v) needs \(rank) entries to match kernelSize \(kernelSize)")
         }
         self.groups = groups
         weight = Tensor.zeros([outChannels, inChannels / groups] + kernelSize)

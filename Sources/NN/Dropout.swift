@@ -10,7 +10,7 @@ public final class Dropout: Layer {
     private var rng: Xoshiro?
 
     public init(p: Float = 0.5, seed: UInt64? = nil) {
-        precondition(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got \(p)")
+        ensure(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got \(p)")
         self.p = p
         rng = seed.map { Xoshiro(seed: $0) }
         super.init()

@@ -26,7 +26,7 @@ public enum Nonlinearity: Equatable, Codable, Sendable {
 /// Fans follow PyTorch for a weight [out, in, *K]: fan-in = in · ∏K, fan-out = out · ∏K.
 public enum Init {
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "Init.fans: need rank ≥ 2 for fans, got shape \(shape)")
+        ensure(shape.count >= 2, "Init.fans: need rank ≥ 2 for fans, got shape \(shape)")
         let receptive = shape.dropFirst(2).reduce(1, *)
         return (shape[1] * receptive, shape[0] * receptive)
     }
@@ -67,7 +67,7 @@ public enum Init {
     @discardableResult
     public static func truncatedNormal(_ t: Tensor, mean: Float = 0, std: Float = 1, a: Float = -2, b: Float = 2,
                                        using rng: inout Xoshiro) -> Tensor {
-        precondition(a < b && std > 0, "Init.truncatedNormal: need a < b and std > 0, got a \(a), b \(b), std \(std)")
+        ensure(a < b && std > 0, "Init.truncatedNormal: need a < b and std > 0, got a \(a), b \(b), std \(std)")
         func cdf(_ x: Float) -> Double { (1 + erf(Double((x - mean) / std) / 2.0.squareRoot())) / 2 }
         let lo = 2 * cdf(a) - 1, hi = 2 * cdf(b) - 1
         let p = t.data
@@ -102,7 +102,7 @@ public enum Init {
     private static func fan(_ t: Tensor, _ mode: FanMode) -> Int {
         let (fanIn, fanOut) = fans(t.shape)
         let f = mode == .fanIn ? fanIn : fanOut
-        precondition(f > 0, "Init: zero fan for shape \(t.shape)")
+        ensure(f > 0, "Init: zero fan for shape \(t.shape)")
         return f
     }
 }

@@ -44,16 +44,16 @@ open class Module {
     @discardableResult
     public final func registerModule<M: Module>(_ name: String, _ module: M) -> M {
         checkNewName(name)
-        precondition(module !== self, "registerModule: a module cannot be its own child")
+        ensure(module !== self, "registerModule: a module cannot be its own child")
         ownChildren.append((name, module))
         return module
     }
 
     private func checkNewName(_ name: String) {
-        precondition(!name.isEmpty && !name.contains("."), "\(type(of: self)): invalid name \"\(name)\" (empty or contains '.')")
+        ensure(!name.isEmpty && !name.contains("."), "\(type(of: self)): invalid name \"\(name)\" (empty or contains '.')")
         let taken = ownParameters.contains { $0.name == name } || ownBuffers.contains { $0.name == name }
             || ownChildren.contains { $0.name == name }
-        precondition(!taken, "\(type(of: self)): \"\(name)\" is already registered")
+        ensure(!taken, "\(type(of: self)): \"\(name)\" is already registered")
     }
 
     // MARK: Traversal

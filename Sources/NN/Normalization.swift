@@ -44,7 +44,7 @@ public final class BatchNorm: Layer {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 2 && x.shape[1] == numFeatures,
+        ensure(x.rank >= 2 && x.shape[1] == numFeatures,
                      "BatchNorm: input \(x.shape) should be [N, \(numFeatures), ...]")
         var factor: Float = 0
         if isTraining, let counter = numBatchesTracked {

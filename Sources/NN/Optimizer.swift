@@ -51,7 +51,7 @@ struct SlotTable {
     var slots: [[Tensor]?]
 
     init(parameterNames: [String], slotNames: [String]) {
-        precondition(Set(parameterNames).count == parameterNames.count, "Optimizer: duplicate parameter names")
+        ensure(Set(parameterNames).count == parameterNames.count, "Optimizer: duplicate parameter names")
         self.parameterNames = parameterNames
         self.slotNames = slotNames
         slots = Array(repeating: nil, count: parameterNames.count)

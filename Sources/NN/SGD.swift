@@ -20,7 +20,7 @@ public final class SGD: Optimizer {
 
     public init(parameters: [(String, Tensor)], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
                 nesterov: Bool = false, weightDecay: Float = 0, decayPolicy: DecayPolicy = .all) {
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening")
+        ensure(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening")
         self.parameters = parameters.map { (name: $0.0, tensor: $0.1) }
         self.learningRate = learningRate
         self.momentum = momentum

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A learning rate as a function of training progress. Progress is a Double so a trainer can
@@ -21,7 +22,7 @@ public struct StepLR: LRSchedule, Codable, Equatable {
     public var gamma: Float
 
     public init(baseLR: Float, stepSize: Double, gamma: Float = 0.1) {
-        precondition(stepSize > 0, "StepLR: stepSize must be positive, got \(stepSize)")
+        ensure(stepSize > 0, "StepLR: stepSize must be positive, got \(stepSize)")
         self.baseLR = baseLR
         self.stepSize = stepSize
         self.gamma = gamma
@@ -57,7 +58,7 @@ public struct CosineLR: LRSchedule, Codable, Equatable {
     public var length: Double
 
     public init(baseLR: Float, minLR: Float = 0, length: Double) {
-        precondition(length > 0, "CosineLR: length must be positive, got \(length)")
+        ensure(length > 0, "CosineLR: length must be positive, got \(length)")
         self.baseLR = baseLR
         self.minLR = minLR
         self.length = length
@@ -78,7 +79,7 @@ public struct LinearWarmup<Wrapped: LRSchedule>: LRSchedule {
     public var startFactor: Float
 
     public init(_ wrapped: Wrapped, length: Double, startFactor: Float = 0) {
-        precondition(length >= 0, "LinearWarmup: length must not be negative, got \(length)")
+        ensure(length >= 0, "LinearWarmup: length must not be negative, got \(length)")
         self.wrapped = wrapped
         self.length = length
         self.startFactor = startFactor

@@ -53,13 +53,13 @@ extension Tensor {
 
     /// Back-propagates from this tensor. A non-scalar result needs an explicit seed gradient.
     public func backward(_ seed: Tensor? = nil) {
-        precondition(requiresGrad, "backward: tensor of shape \(shape) does not require gradients")
-        precondition(!graphReleased, "backward: the graph behind this tensor was already released by an earlier backward()")
+        ensure(requiresGrad, "backward: tensor of shape \(shape) does not require gradients")
+        ensure(!graphReleased, "backward: the graph behind this tensor was already released by an earlier backward()")
         let start = seed ?? {
-            precondition(count == 1, "backward: a seed gradient is needed for a non-scalar tensor of shape \(shape)")
+            ensure(count == 1, "backward: a seed gradient is needed for a non-scalar tensor of shape \(shape)")
             return Tensor.ones(shape)
         }()
-        precondition(start.shape == shape, "backward: seed shape \(start.shape) differs from tensor shape \(shape)")
+        ensure(start.shape == shape, "backward: seed shape \(start.shape) differs from tensor shape \(shape)")
 
         let order = topologicalOrder()
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
@@ -71,10 +71,10 @@ extension Tensor {
                     continue
                 }
                 let grads = node.rule(t, g)
-                precondition(grads.count == node.inputs.count, "backward: \(node.op) returned \(grads.count) gradients for \(node.inputs.count) inputs")
+                ensure(grads.count == node.inputs.count, "backward: \(node.op) returned \(grads.count) gradients for \(node.inputs.count) inputs")
                 for (input, gi) in zip(node.inputs, grads) {
                     guard input.requiresGrad, let gi else { continue }
-                    precondition(gi.shape == input.shape,
+                    ensure(gi.shape == input.shape,
                                  "backward: \(node.op) gave a gradient of shape \(gi.shape) for an input of shape \(input.shape)")
                     let key = ObjectIdentifier(input)
                     // Out of place: rules may hand the same gradient tensor to several inputs.

@@ -22,7 +22,7 @@ public enum Parallel {
 
     /// Sets the worker count (1 … cores) and pins OpenBLAS to one thread per worker.
     public static func setWorkers(_ n: Int) {
-        precondition(n >= 1, "Parallel.setWorkers: need at least 1 worker, got \(n)")
+        ensure(n >= 1, "Parallel.setWorkers: need at least 1 worker, got \(n)")
         workerCount.store(n, ordering: .relaxed)
         openblas_set_num_threads(1)
     }

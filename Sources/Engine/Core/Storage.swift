@@ -8,7 +8,7 @@ public final class Storage: @unchecked Sendable {
 
     /// Uninitialised storage: callers must write every element.
     public init(uninitializedCount count: Int) {
-        precondition(count >= 0, "Storage: negative element count \(count)")
+        ensure(count >= 0, "Storage: negative element count \(count)")
         self.count = count
         pointer = .allocate(capacity: max(count, 1))
         MemoryStats.allocated(count * 4)

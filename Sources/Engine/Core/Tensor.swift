@@ -21,8 +21,8 @@ public final class Tensor: @unchecked Sendable {
 
     /// Wraps existing storage; `shape` must account for every element.
     public init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
-        precondition(Shape.count(shape) == storage.count,
+        ensure(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        ensure(Shape.count(shape) == storage.count,
                      "Tensor: shape \(shape) holds \(Shape.count(shape)) elements, storage has \(storage.count)")
         self.shape = shape
         self.storage = storage
@@ -30,7 +30,7 @@ public final class Tensor: @unchecked Sendable {
     }
 
     public convenience init(_ values: [Float], shape: [Int], requiresGrad: Bool = false) {
-        precondition(values.count == Shape.count(shape),
+        ensure(values.count == Shape.count(shape),
                      "Tensor: \(values.count) values do not fill shape \(shape)")
         let s = Storage(uninitializedCount: values.count)
         values.withUnsafeBufferPointer { s.pointer.update(from: $0.baseAddress!, count: values.count) }
@@ -71,7 +71,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// The single value of a one-element tensor.
     public var item: Float {
-        precondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
+        ensure(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
         return data[0]
     }
 
@@ -89,7 +89,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// Copies `other`'s values into this tensor's storage (shapes must match); no graph is recorded.
     public func assign(_ other: Tensor) {
-        precondition(other.shape == shape, "assign: shape \(other.shape) into \(shape)")
+        ensure(other.shape == shape, "assign: shape \(other.shape) into \(shape)")
         data.update(from: other.data, count: count)
     }
 
@@ -123,13 +123,13 @@ public enum Shape {
     /// Resolves a possibly negative axis, naming the op on failure.
     public static func axis(_ axis: Int, rank: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < max(rank, 1), "\(op): axis \(axis) out of range for rank \(rank)")
+        ensure(a >= 0 && a < max(rank, 1), "\(op): axis \(axis) out of range for rank \(rank)")
         return a
     }
 
     public static func axes(_ axes: [Int], rank: Int, op: String) -> [Int] {
         let resolved = axes.map { axis($0, rank: rank, op: op) }
-        precondition(Set(resolved).count == resolved.count, "\(op): repeated axis in \(axes)")
+        ensure(Set(resolved).count == resolved.count, "\(op): repeated axis in \(axes)")
         return resolved.sorted()
     }
 
@@ -140,10 +140,18 @@ public enum Shape {
         for i in 0..<r {
             let da = i < r - a.count ? 1 : a[i - (r - a.count)]
             let db = i < r - b.count ? 1 : b[i - (r - b.count)]
-            precondition(da == db || da == 1 || db == 1,
+            ensure(da == db || da == 1 || db == 1,
                          "\(op): shapes \(a) and \(b) do not broadcast")
             out[i] = da == 1 ? db : da
         }
         return out
     }
+}
+
+/// Stops the program with `message` when `condition` is false. Unlike `precondition`, the message
+/// survives optimised builds, so a bad shape always names the op and the shapes.
+@inline(__always)
+public func ensure(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+                   file: StaticString = #fileID, line: UInt = #line) {
+    if !condition() { fatalError(message(), file: file, line: line) }
 }

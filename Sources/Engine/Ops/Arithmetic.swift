@@ -6,7 +6,7 @@ extension Tensor {
     public static func unbroadcast(_ g: Tensor, toShape shape: [Int]) -> Tensor {
         if g.shape == shape { return g }
         let pad = g.rank - shape.count
-        precondition(pad >= 0, "unbroadcast: gradient shape \(g.shape) has lower rank than \(shape)")
+        ensure(pad >= 0, "unbroadcast: gradient shape \(g.shape) has lower rank than \(shape)")
         var axes: [Int] = []
         for i in 0..<g.rank where i < pad || (shape[i - pad] == 1 && g.shape[i] != 1) { axes.append(i) }
         let summed = axes.isEmpty ? g : g.sum(axes: axes, keepDims: true)
@@ -80,7 +80,7 @@ extension Tensor {
     public func expanded(to shape: [Int]) -> Tensor {
         if shape == self.shape { return self }
         let target = Shape.broadcast(self.shape, shape, op: "expand")
-        precondition(target == shape, "expand: shape \(self.shape) cannot expand to \(shape)")
+        ensure(target == shape, "expand: shape \(self.shape) cannot expand to \(shape)")
         let x = self
         let full = Tensor.empty(shape)
         let plan = BroadcastPlan(out: shape, a: self.shape, b: [])

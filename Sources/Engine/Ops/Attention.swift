@@ -4,7 +4,7 @@
 /// Composed from matmul and softmax, so its gradient is theirs.
 public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor? = nil,
                                       isCausal: Bool = false, scale: Float? = nil) -> Tensor {
-    precondition(q.rank >= 2 && k.rank == q.rank && v.rank == q.rank && q.shape.last == k.shape.last
+    ensure(q.rank >= 2 && k.rank == q.rank && v.rank == q.rank && q.shape.last == k.shape.last
                  && k.shape[k.rank - 2] == v.shape[v.rank - 2] && q.shape.dropLast(2) == k.shape.dropLast(2)
                  && k.shape.dropLast(2) == v.shape.dropLast(2),
                  "attention: q \(q.shape), k \(k.shape), v \(v.shape) must be [..., L, D], [..., S, D], [..., S, Dv]")

@@ -37,12 +37,12 @@ struct ConvPlan {
 
     init(x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int], groups: Int) {
         let dims = x.rank - 2
-        precondition(dims >= 1 && dims <= 3 && weight.rank == x.rank,
+        ensure(dims >= 1 && dims <= 3 && weight.rank == x.rank,
                      "conv: input \(x.shape) and weight \(weight.shape) must both be [N, C, 1–3 spatial dims]")
         n = x.shape[0]; cin = x.shape[1]; cout = weight.shape[0]
-        precondition(groups >= 1 && cin % groups == 0 && cout % groups == 0 && weight.shape[1] * groups == cin,
+        ensure(groups >= 1 && cin % groups == 0 && cout % groups == 0 && weight.shape[1] * groups == cin,
                      "conv: input \(x.shape), weight \(weight.shape) and groups \(groups) do not fit (weight must be [Cout, Cin/groups, *K])")
-        if let bias { precondition(bias.shape == [cout], "conv: bias \(bias.shape) does not match \(cout) output channels") }
+        if let bias { ensure(bias.shape == [cout], "conv: bias \(bias.shape) does not match \(cout) output channels") }
         self.groups = groups
         cg = cin / groups; coutG = cout / groups
         window = Window(op: "conv", spatial: Array(x.shape.dropFirst(2)), kernel: Array(weight.shape.dropFirst(2)),

@@ -6,10 +6,10 @@ extension Tensor {
         var dims = newShape
         if let hole = dims.firstIndex(of: -1) {
             let known = dims.enumerated().filter { $0.offset != hole }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
+            ensure(known > 0 && count % known == 0, "reshape: cannot reshape \(shape) to \(newShape)")
             dims[hole] = count / known
         }
-        precondition(Shape.count(dims) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        ensure(Shape.count(dims) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if dims == shape { return self }
         let x = self
         return Tensor.result(dims, storage, op: "reshape", inputs: [x]) { _, g in [g.reshaped(x.shape)] }
@@ -19,7 +19,7 @@ extension Tensor {
     public func flattened(from start: Int = 0, to end: Int = -1) -> Tensor {
         if rank == 0 { return reshaped([1]) }
         let s = Shape.axis(start, rank: rank, op: "flatten"), e = Shape.axis(end, rank: rank, op: "flatten")
-        precondition(s <= e, "flatten: start axis \(start) after end axis \(end) for shape \(shape)")
+        ensure(s <= e, "flatten: start axis \(start) after end axis \(end) for shape \(shape)")
         return reshaped(Array(shape[..<s]) + [shape[s...e].reduce(1, *)] + Array(shape[(e + 1)...]))
     }
 
@@ -32,7 +32,7 @@ extension Tensor {
 
     public func squeezed(_ axis: Int) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "squeeze")
-        precondition(shape[a] == 1, "squeeze: axis \(axis) of shape \(shape) is not 1")
+        ensure(shape[a] == 1, "squeeze: axis \(axis) of shape \(shape) is not 1")
         var dims = shape
         dims.remove(at: a)
         return reshaped(dims)
@@ -41,7 +41,7 @@ extension Tensor {
     /// Reorders axes: result axis i is input axis `order[i]`.
     public func permuted(_ order: [Int]) -> Tensor {
         let perm = order.map { Shape.axis($0, rank: rank, op: "permute") }
-        precondition(perm.count == rank && Set(perm).count == rank,
+        ensure(perm.count == rank && Set(perm).count == rank,
                      "permute: \(order) is not a permutation of the axes of shape \(shape)")
         if perm == Array(0..<rank) { return self }
         let x = self
@@ -74,7 +74,7 @@ extension Tensor {
         let a = Shape.axis(axis, rank: rank, op: "slice")
         let n = shape[a]
         let lo = start < 0 ? start + n : start, hi = end < 0 ? end + n : Swift.min(end, n)
-        precondition(step >= 1 && lo >= 0 && lo <= hi && hi <= n,
+        ensure(step >= 1 && lo >= 0 && lo <= hi && hi <= n,
                      "slice: range \(start)..<\(end) step \(step) invalid for axis \(axis) of shape \(shape)")
         let len = (hi - lo + step - 1) / step
         var outShape = shape
@@ -108,14 +108,14 @@ extension Tensor {
 
     /// Joins tensors along `axis`; all other dimensions must match.
     public static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
-        precondition(!parts.isEmpty, "concat: no tensors")
+        ensure(!parts.isEmpty, "concat: no tensors")
         let ref = parts[0].shape
         let a = Shape.axis(axis, rank: ref.count, op: "concat")
         for p in parts {
             var s = p.shape, r = ref
-            precondition(s.count == r.count, "concat: shapes \(parts.map(\.shape)) differ in rank")
+            ensure(s.count == r.count, "concat: shapes \(parts.map(\.shape)) differ in rank")
             s[a] = 0; r[a] = 0
-            precondition(s == r, "concat: shapes \(parts.map(\.shape)) differ outside axis \(axis)")
+            ensure(s == r, "concat: shapes \(parts.map(\.shape)) differ outside axis \(axis)")
         }
         let total = parts.reduce(0) { $0 + $1.shape[a] }
         var outShape = ref
@@ -141,7 +141,7 @@ extension Tensor {
     /// Cuts along `axis` into pieces of the given sizes.
     public func split(sizes: [Int], axis: Int) -> [Tensor] {
         let a = Shape.axis(axis, rank: rank, op: "split")
-        precondition(sizes.reduce(0, +) == shape[a] && sizes.allSatisfy { $0 >= 0 },
+        ensure(sizes.reduce(0, +) == shape[a] && sizes.allSatisfy { $0 >= 0 },
                      "split: sizes \(sizes) do not add up to \(shape[a]) on axis \(axis) of shape \(shape)")
         var start = 0
         return sizes.map { n in
@@ -153,13 +153,13 @@ extension Tensor {
     /// Cuts along `axis` into `parts` equal pieces.
     public func split(parts: Int, axis: Int) -> [Tensor] {
         let a = Shape.axis(axis, rank: rank, op: "split")
-        precondition(parts > 0 && shape[a] % parts == 0, "split: axis \(axis) of shape \(shape) does not split into \(parts)")
+        ensure(parts > 0 && shape[a] % parts == 0, "split: axis \(axis) of shape \(shape) does not split into \(parts)")
         return split(sizes: Array(repeating: shape[a] / parts, count: parts), axis: a)
     }
 
     /// Pads with `value`: `padding[i]` is (before, after) for axis i (missing trailing entries mean none).
     public func padded(_ padding: [(Int, Int)], value: Float = 0) -> Tensor {
-        precondition(padding.count <= rank && padding.allSatisfy { $0.0 >= 0 && $0.1 >= 0 },
+        ensure(padding.count <= rank && padding.allSatisfy { $0.0 >= 0 && $0.1 >= 0 },
                      "pad: padding \(padding) invalid for shape \(shape)")
         let pads = padding + Array(repeating: (0, 0), count: rank - padding.count)
         let outShape = zip(shape, pads).map { $0 + $1.0 + $1.1 }
@@ -193,7 +193,7 @@ extension Tensor {
 
     /// Tiles the tensor `counts[i]` times along axis i (torch.Tensor.repeat).
     public func repeated(_ counts: [Int]) -> Tensor {
-        precondition(counts.count >= rank && counts.allSatisfy { $0 >= 1 },
+        ensure(counts.count >= rank && counts.allSatisfy { $0 >= 1 },
                      "repeat: counts \(counts) invalid for shape \(shape)")
         let dims = Array(repeating: 1, count: counts.count - rank) + shape
         var split: [Int] = [], tiled: [Int] = []
@@ -205,7 +205,7 @@ extension Tensor {
     public func indexSelect(axis: Int, indices: [Int]) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "index_select")
         let n = shape[a]
-        precondition(indices.allSatisfy { $0 >= 0 && $0 < n },
+        ensure(indices.allSatisfy { $0 >= 0 && $0 < n },
                      "index_select: an index in \(indices) is out of range for axis \(axis) of shape \(shape)")
         var outShape = shape
         outShape[a] = indices.count

@@ -44,13 +44,13 @@ public enum Gemm {
 /// With `transposeA`/`transposeB` the operand is read as its transpose without a copy.
 /// b may be 2-D (shared by every batch); otherwise the batch dims of a and b must be equal.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-    precondition(a.rank >= 2 && b.rank >= 2, "matmul: need rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
+    ensure(a.rank >= 2 && b.rank >= 2, "matmul: need rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
     let (m, ka) = transposeA ? (a.shape[a.rank - 1], a.shape[a.rank - 2]) : (a.shape[a.rank - 2], a.shape[a.rank - 1])
     let (kb, n) = transposeB ? (b.shape[b.rank - 1], b.shape[b.rank - 2]) : (b.shape[b.rank - 2], b.shape[b.rank - 1])
-    precondition(ka == kb, "matmul: inner dimensions differ for shapes \(a.shape) and \(b.shape)" +
+    ensure(ka == kb, "matmul: inner dimensions differ for shapes \(a.shape) and \(b.shape)" +
                  " (transposeA: \(transposeA), transposeB: \(transposeB))")
     let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
-    precondition(b.rank == 2 || batchA == batchB,
+    ensure(b.rank == 2 || batchA == batchB,
                  "matmul: batch dimensions \(batchA) and \(batchB) differ for shapes \(a.shape) and \(b.shape)")
     let batch = batchA.reduce(1, *)
     let out = Tensor.empty(batchA + [m, n])
@@ -92,7 +92,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 
 /// x [..., in] · weightᵀ [out, in] + bias [out] → [..., out], as torch.nn.functional.linear.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    precondition(weight.rank == 2 && x.rank >= 1 && x.shape.last == weight.shape[1],
+    ensure(weight.rank == 2 && x.rank >= 1 && x.shape.last == weight.shape[1],
                  "linear: input \(x.shape) does not match weight \(weight.shape)")
     let flat = x.rank == 1 ? x.reshaped([1, -1]) : x
     var y = matmul(flat, weight, transposeB: true)

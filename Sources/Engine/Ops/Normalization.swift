@@ -11,14 +11,14 @@ import Foundation
 /// otherwise the running statistics are used.
 public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
-    precondition(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
+    ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
     let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
     for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
-        if let t { precondition(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
+        if let t { ensure(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
     }
     let useBatch = training || runningMean == nil || runningVar == nil
     let m = n * s
-    precondition(!useBatch || m > 1 || !training, "batchNorm: training needs more than one value per channel, got input \(x.shape)")
+    ensure(!useBatch || m > 1 || !training, "batchNorm: training needs more than one value per channel, got input \(x.shape)")
     let mean = UnsafeMutablePointer<Float>.allocate(capacity: c), invStd = UnsafeMutablePointer<Float>.allocate(capacity: c)
     let stats = Saved(mean, invStd)
     let out = Tensor.empty(x.shape)
@@ -87,11 +87,11 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
 
 /// x [..., *normalizedShape] normalised over its trailing `normalizedShape` elements.
 public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
-    precondition(normalizedShape.count <= x.rank && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
+    ensure(normalizedShape.count <= x.rank && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
                  "layerNorm: normalized shape \(normalizedShape) is not the tail of input \(x.shape)")
     let d = normalizedShape.reduce(1, *), rows = x.count / Swift.max(d, 1)
     for (name, t) in [("weight", weight), ("bias", bias)] {
-        if let t { precondition(t.shape == normalizedShape, "layerNorm: \(name) \(t.shape) differs from normalized shape \(normalizedShape)") }
+        if let t { ensure(t.shape == normalizedShape, "layerNorm: \(name) \(t.shape) differs from normalized shape \(normalizedShape)") }
     }
     let mean = UnsafeMutablePointer<Float>.allocate(capacity: rows), invStd = UnsafeMutablePointer<Float>.allocate(capacity: rows)
     let stats = Saved(mean, invStd)

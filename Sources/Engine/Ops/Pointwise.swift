@@ -82,7 +82,7 @@ extension Tensor {
     /// Only allowed where no graph is being recorded for it.
     @discardableResult
     public func reluInPlace() -> Tensor {
-        precondition(!(GradMode.isEnabled && requiresGrad),
+        ensure(!(GradMode.isEnabled && requiresGrad),
                      "reluInPlace: tensor of shape \(shape) takes part in a graph; use relu() or run under GradMode.noGrad")
         mapUnary(ReluK.self, data, data, count)
         return self

@@ -4,11 +4,11 @@
 /// x [N, C, *S] → [N, C, *S'], the maximum of each window. Padding counts as −∞.
 public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], dilation: [Int]? = nil,
                     ceilMode: Bool = false) -> Tensor {
-    precondition(x.rank >= 3, "maxPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
+    ensure(x.rank >= 3, "maxPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
     let w = Window(op: "maxPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
                    padding: padding, dilation: dilation ?? [1], ceilMode: ceilMode)
     for i in 0..<3 {
-        precondition(w.padding[i] * 2 <= w.kernel[i], "maxPool: padding \(padding) must be at most half the kernel \(kernel)")
+        ensure(w.padding[i] * 2 <= w.kernel[i], "maxPool: padding \(padding) must be at most half the kernel \(kernel)")
     }
     let planes = x.shape[0] * x.shape[1]
     let out = Tensor.empty(Array(x.shape.prefix(2)) + w.spatialOutput)
@@ -66,7 +66,7 @@ final class ArgmaxBuffer: @unchecked Sendable {
 /// padded positions (but not the overhang that ceil mode adds), as PyTorch does.
 public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], ceilMode: Bool = false,
                     countIncludePad: Bool = true) -> Tensor {
-    precondition(x.rank >= 3, "avgPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
+    ensure(x.rank >= 3, "avgPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
     let w = Window(op: "avgPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
                    padding: padding, dilation: [1], ceilMode: ceilMode)
     let ranges = (0..<3).map { d in
@@ -81,7 +81,7 @@ public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
 
 /// x [N, C, *S] → [N, C, *outputSize]: window i of each dim spans ⌊i·S/out⌋ ..< ⌈(i+1)·S/out⌉.
 public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
-    precondition(x.rank >= 3 && outputSize.count == x.rank - 2 && outputSize.allSatisfy { $0 >= 1 },
+    ensure(x.rank >= 3 && outputSize.count == x.rank - 2 && outputSize.allSatisfy { $0 >= 1 },
                  "adaptiveAvgPool: output size \(outputSize) does not fit input \(x.shape)")
     let spatial = Array(x.shape.dropFirst(2))
     var w = Window(op: "adaptiveAvgPool", spatial: spatial, kernel: [1], stride: [1], padding: [0], dilation: [1])
@@ -99,7 +99,7 @@ public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
 
 /// x [N, C, *S] → [N, C]: the mean over all spatial positions.
 public func globalAvgPool(_ x: Tensor) -> Tensor {
-    precondition(x.rank >= 3, "globalAvgPool: input \(x.shape) must be [N, C, spatial…]")
+    ensure(x.rank >= 3, "globalAvgPool: input \(x.shape) must be [N, C, spatial…]")
     return x.reshaped([x.shape[0], x.shape[1], -1]).mean(axis: 2)
 }
 

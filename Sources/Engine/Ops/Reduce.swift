@@ -25,7 +25,7 @@ extension Tensor {
     /// Maximum over `axes`. The gradient is shared equally among tied maxima.
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = Shape.axes(axes ?? Array(0..<rank), rank: rank, op: "max")
-        precondition(ax.allSatisfy { shape[$0] > 0 }, "max: cannot reduce an empty axis of shape \(shape)")
+        ensure(ax.allSatisfy { shape[$0] > 0 }, "max: cannot reduce an empty axis of shape \(shape)")
         let x = self
         let kept = Tensor.reducedShape(shape, ax, keepDims: true)
         let out = reduceBlocks(ax, isMax: true).reshaped(Tensor.reducedShape(shape, ax, keepDims: keepDims))

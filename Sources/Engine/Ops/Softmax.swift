@@ -52,7 +52,7 @@ extension Tensor {
 
     /// Zeroes each element with probability p and scales the rest by 1/(1−p) in training; identity otherwise.
     public func dropout(p: Float, training: Bool, using rng: inout Xoshiro) -> Tensor {
-        precondition(p >= 0 && p < 1 || p == 1, "dropout: probability \(p) outside [0, 1]")
+        ensure(p >= 0 && p < 1 || p == 1, "dropout: probability \(p) outside [0, 1]")
         guard training && p > 0 else { return self }
         let mask = Tensor.empty(shape)
         let keep = 1 / (1 - p)

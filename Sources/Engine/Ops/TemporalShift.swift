@@ -5,7 +5,7 @@
 /// x [N·T, C, H, W] (frames folded into the batch, as TSN/TSM backbones see them) → same shape.
 /// The backward pass is the opposite shift.
 public func temporalShift(_ x: Tensor, segments t: Int, foldDiv: Int = 8) -> Tensor {
-    precondition(x.rank >= 2 && t >= 1 && x.shape[0] % t == 0 && foldDiv >= 1,
+    ensure(x.rank >= 2 && t >= 1 && x.shape[0] % t == 0 && foldDiv >= 1,
                  "temporalShift: input \(x.shape) does not fold into clips of \(t) segments (foldDiv \(foldDiv))")
     let c = x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
     let fold = c / foldDiv

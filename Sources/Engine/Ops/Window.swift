@@ -12,19 +12,19 @@ struct Window {
     /// - Parameters: per-dim settings of length `dims` (or 1, applied to every dim).
     init(op: String, spatial: [Int], kernel k: [Int], stride s: [Int], padding p: [Int], dilation d: [Int], ceilMode: Bool = false) {
         let dims = spatial.count
-        precondition((1...3).contains(dims), "\(op): need 1–3 spatial dims, got input spatial shape \(spatial)")
+        ensure((1...3).contains(dims), "\(op): need 1–3 spatial dims, got input spatial shape \(spatial)")
         func expand(_ v: [Int], _ name: String) -> [Int] {
-            precondition(v.count == dims || v.count == 1, "\(op): \(name) \(v) does not match \(dims) spatial dims")
+            ensure(v.count == dims || v.count == 1, "\(op): \(name) \(v) does not match \(dims) spatial dims")
             return v.count == dims ? v : Array(repeating: v[0], count: dims)
         }
         let kk = expand(k, "kernel"), ss = expand(s, "stride"), pp = expand(p, "padding"), dd = expand(d, "dilation")
-        precondition(kk.allSatisfy { $0 >= 1 } && ss.allSatisfy { $0 >= 1 } && dd.allSatisfy { $0 >= 1 } && pp.allSatisfy { $0 >= 0 },
+        ensure(kk.allSatisfy { $0 >= 1 } && ss.allSatisfy { $0 >= 1 } && dd.allSatisfy { $0 >= 1 } && pp.allSatisfy { $0 >= 0 },
                      "\(op): kernel \(kk), stride \(ss), dilation \(dd) must be ≥ 1 and padding \(pp) ≥ 0")
         var out: [Int] = []
         for i in 0..<dims {
             let span = dd[i] * (kk[i] - 1) + 1
             let room = spatial[i] + 2 * pp[i] - span
-            precondition(room >= 0, "\(op): kernel \(kk) (dilation \(dd)) larger than padded input \(spatial) with padding \(pp)")
+            ensure(room >= 0, "\(op): kernel \(kk) (dilation \(dd)) larger than padded input \(spatial) with padding \(pp)")
             var o = (ceilMode ? (room + ss[i] - 1) / ss[i] : room / ss[i]) + 1
             // A window may not start in the right padding (PyTorch's ceil-mode rule).
             if ceilMode && (o - 1) * ss[i] >= spatial[i] + pp[i] { o -= 1 }
