@@ -3,66 +3,77 @@ import Engine
 import Foundation
 
 /// `motive-bench kernels`: GEMM, convolution and elementwise throughput, and the memory peak of
-/// a no-grad conv3d stack, in one run so the ratios compare like with like.
+/// a no-grad conv3d stack.
+///
+/// The machine is shared and its speed drifts, so each convolution timing is paired with an
+/// sgemm timing taken right before it, and `of_sgemm` is the median of those per-pair ratios.
 struct Kernels: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "sgemm, convolution forward/backward, add/relu bandwidth, conv-stack memory.")
 
-    @Option(help: "Timed runs per measurement (the median is reported).") var repeats = 5
+    @Option(help: "Timed runs per measurement (medians are reported).") var repeats = 7
     @Option(help: "Dispatch workers (default: all cores).") var workers: Int?
 
     func run() {
         if let workers { Parallel.setWorkers(workers) }
-        let sgemm = benchSgemm()
+        let sgemm = Sgemm(size: 1024)
+        let times = (0..<repeats).map { _ in sgemm.time() }
+        emit([("bench", "sgemm"), ("gflops", median(times.map { sgemm.flops / $0 / 1e9 })), ("workers", Parallel.workers),
+              ("blas_core", BLASCore.current)])
+        let one = (0..<repeats).map { _ in sgemm.time(parallel: false) }
+        emit([("bench", "sgemm:one_thread"), ("gflops", median(one.map { sgemm.flops / $0 / 1e9 }))])
+        Parallel.setBLASThreads(Parallel.workers)
+        let threaded = (0..<repeats).map { _ in sgemm.time(parallel: false) }
+        Parallel.setBLASThreads(1)
+        emit([("bench", "sgemm:openblas_threads"), ("gflops", median(threaded.map { sgemm.flops / $0 / 1e9 })),
+              ("threads", Parallel.workers)])
         for layer in ConvLayer.r2plus1dShaped { benchConv(layer, sgemm: sgemm) }
         benchElementwise()
         benchStackMemory()
     }
 
-    func benchSgemm() -> Double {
-        let n = 1024
-        var rng = Xoshiro(seed: 1)
-        let a = Tensor.uniform([n, n], using: &rng), b = Tensor.uniform([n, n], using: &rng)
-        let flops = 2.0 * Double(n * n * n)
-        let t = medianSeconds(repeats: repeats) { _ = matmul(a, b) }
-        let gflops = flops / t / 1e9
-        emit([("bench", "sgemm"), ("gflops", gflops), ("workers", Parallel.workers)])
-        // For reference: OpenBLAS's own threading on one call.
-        Parallel.setBLASThreads(Parallel.workers)
-        let c = Tensor.zeros([n, n])
-        let tb = medianSeconds(repeats: repeats) {
-            Gemm.run(transA: false, transB: false, m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n, c: c.data, ldc: n, parallel: false)
-        }
-        Parallel.setBLASThreads(1)
-        emit([("bench", "sgemm:openblas_threads"), ("gflops", flops / tb / 1e9), ("threads", Parallel.workers)])
-        return gflops
-    }
-
-    func benchConv(_ layer: ConvLayer, sgemm: Double) {
+    func benchConv(_ layer: ConvLayer, sgemm: Sgemm) {
         var rng = Xoshiro(seed: 2)
         let x = Tensor.uniform(layer.input, low: -1, high: 1, using: &rng)
         let w = Tensor.uniform(layer.weight, low: -0.1, high: 0.1, using: &rng)
-        var outShape: [Int] = []
-        let tf = medianSeconds(repeats: repeats) {
-            let y = GradMode.noGrad { conv(x, weight: w, padding: layer.padding) }
-            outShape = y.shape
-        }
+        let outShape = GradMode.noGrad { conv(x, weight: w, padding: layer.padding).shape }
         let flops = Double(convFLOPs(inputShape: layer.input, weightShape: layer.weight, outputShape: outShape, groups: 1))
-        let fwd = flops / tf / 1e9
-        emit([("bench", "conv_fwd:\(layer.name)"), ("gflops", fwd), ("of_sgemm", fwd / sgemm)])
+        let forward = paired(sgemm) {
+            _ = GradMode.noGrad { conv(x, weight: w, padding: layer.padding) }
+        }
+        report("conv_fwd:\(layer.name)", flops: flops, forward, sgemm)
+        // Backward alone: the input and weight gradients, twice the forward's multiply-adds.
         x.requiresGrad = true
         w.requiresGrad = true
-        let seed = Tensor.uniform([layer.input[0], layer.weight[0]] + Array(outShape.dropFirst(2)), using: &rng)
-        // Backward alone (input and weight gradients: twice the forward's multiply-adds), after one warm-up.
-        for _ in 0..<1 { conv(x, weight: w, padding: layer.padding).backward(seed); x.grad = nil; w.grad = nil }
-        let bwdTimes = (0..<repeats).map { _ -> Double in
-            let yy = conv(x, weight: w, padding: layer.padding)
+        let seed = Tensor.uniform(outShape, using: &rng)
+        let backward = paired(sgemm) { () -> Double in
+            let y = conv(x, weight: w, padding: layer.padding)
             let start = DispatchTime.now().uptimeNanoseconds
-            yy.backward(seed)
+            y.backward(seed)
+            let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             x.grad = nil; w.grad = nil
+            return t
+        }
+        report("conv_bwd:\(layer.name)", flops: 2 * flops, backward, sgemm)
+    }
+
+    /// (sgemm seconds, op seconds) per repeat, after one warm-up of each.
+    func paired(_ sgemm: Sgemm, _ op: () -> Void) -> [(Double, Double)] {
+        paired(sgemm) { () -> Double in
+            let start = DispatchTime.now().uptimeNanoseconds
+            op()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }.sorted()
-        let bwd = 2 * flops / bwdTimes[bwdTimes.count / 2] / 1e9
-        emit([("bench", "conv_bwd:\(layer.name)"), ("gflops", bwd), ("of_sgemm", bwd / sgemm)])
+        }
+    }
+
+    func paired(_ sgemm: Sgemm, _ op: () -> Double) -> [(Double, Double)] {
+        _ = op()
+        return (0..<repeats).map { _ in (sgemm.time(), op()) }
+    }
+
+    func report(_ name: String, flops: Double, _ pairs: [(Double, Double)], _ sgemm: Sgemm) {
+        let gflops = median(pairs.map { flops / $0.1 / 1e9 })
+        let ratio = median(pairs.map { (flops / $0.1) / (sgemm.flops / $0.0) })
+        emit([("bench", name), ("gflops", gflops), ("of_sgemm", ratio)])
     }
 
     func benchElementwise() {
@@ -95,6 +106,33 @@ struct Kernels: ParsableCommand {
               ("largest_activation_plus_weights_mb", Double(activation + weightBytes) / 1e6),
               ("ratio", Double(peak) / Double(activation + weightBytes)), ("within_2x", peak <= bound)])
     }
+}
+
+/// C = A·B at n³ through the engine's GEMM (split over the workers), into a preallocated C.
+struct Sgemm {
+    let a: Tensor, b: Tensor, c: Tensor, n: Int
+    var flops: Double { 2 * Double(n * n * n) }
+
+    init(size n: Int) {
+        var rng = Xoshiro(seed: 1)
+        self.n = n
+        a = Tensor.uniform([n, n], using: &rng)
+        b = Tensor.uniform([n, n], using: &rng)
+        c = Tensor.zeros([n, n])
+        _ = time()
+    }
+
+    func time(parallel: Bool = true) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        Gemm.run(transA: false, transB: false, m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n,
+                 c: c.data, ldc: n, parallel: parallel)
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? 0 : s[s.count / 2]
 }
 
 struct ConvLayer {

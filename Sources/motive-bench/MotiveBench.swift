@@ -4,6 +4,16 @@ import Foundation
 
 @main
 struct MotiveBench: ParsableCommand {
+    static func main() {
+        BLASCore.restartWithSupportedKernelsIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "motive-bench",
         abstract: "Benchmarks for Motive's engine. Run optimised: swift run -c release motive-bench …",

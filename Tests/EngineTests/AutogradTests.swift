@@ -64,3 +64,33 @@ import Testing
         expectClose(x.grad!.scalars, [1])
     }
 }
+
+@Suite struct GradientOwnershipTests {
+    @Test func leavesSharingOneUpstreamGradientDoNotAlias() {
+        let a = Tensor.zeros([3], requiresGrad: true), b = Tensor.zeros([3], requiresGrad: true)
+        (a + b).backward(Tensor([1, 2, 3], shape: [3]))
+        a.grad!.fill(100)
+        expectClose(b.grad!.scalars, [1, 2, 3])
+    }
+
+    @Test func viewGradientsAreCopied() {
+        let a = Tensor.zeros([2, 3], requiresGrad: true)
+        let seed = Tensor([1, 2, 3, 4, 5, 6], shape: [6])
+        a.reshaped([6]).backward(seed)
+        a.grad!.fill(0)
+        expectClose(seed.scalars, [1, 2, 3, 4, 5, 6])
+    }
+}
+
+@Suite struct BufferPoolTests {
+    @Test func largeBuffersAreReused() {
+        let count = 1 << 20 + 7   // an unusual size no other test allocates
+        var first: Storage? = Storage(repeating: 1, count: count)
+        let address = first!.pointer
+        first = nil
+        #expect(BufferPool.pooledBytes >= count * 4)
+        let second = Storage(repeating: 0, count: count)
+        #expect(second.pointer == address)
+        #expect((0..<count).allSatisfy { second.pointer[$0] == 0 })
+    }
+}

@@ -61,6 +61,15 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
         Case(input: [2, 4, 6, 7, 8], weight: [4, 4, 1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1], dilation: [1], groups: 1, bias: false),
         Case(input: [1, 4, 8, 5, 5], weight: [2, 4, 3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0], dilation: [2, 1, 1], groups: 1, bias: true),
         Case(input: [2, 4, 5, 6, 6], weight: [4, 2, 2, 3, 3], stride: [1, 1, 2], padding: [1, 2, 1], dilation: [1, 2, 1], groups: 2, bias: true),
+        // Temporal-only kernels (kT×1×1), read in place without a patch matrix.
+        Case(input: [2, 4, 6, 5, 5], weight: [6, 4, 3, 1, 1], stride: [1], padding: [1, 0, 0], dilation: [1], groups: 1, bias: true),
+        Case(input: [1, 4, 7, 4, 3], weight: [4, 2, 3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0], dilation: [2, 1, 1], groups: 2, bias: false),
+        Case(input: [2, 6, 5, 4, 4], weight: [3, 6, 1, 1, 1], stride: [2, 1, 1], padding: [0], dilation: [1], groups: 1, bias: true),
+        Case(input: [1, 3, 9, 2, 2], weight: [2, 3, 2, 1, 1], stride: [1], padding: [3, 0, 0], dilation: [1], groups: 1, bias: false),
+        // Wide temporal padding: whole tiles read only padding for some offsets.
+        Case(input: [1, 2, 8, 4, 4], weight: [2, 2, 2, 1, 1], stride: [1], padding: [4, 0, 0], dilation: [1], groups: 1, bias: true),
+        // Padding wider than the kernel reaches: the input gradient cannot be a plain transposed conv.
+        Case(input: [1, 2, 6], weight: [3, 2, 1], stride: [1], padding: [1], dilation: [1], groups: 1, bias: true),
     ]
 
     @Test(arguments: grid) func matchesNaiveReference(_ c: Case) {
@@ -72,7 +81,7 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
         expectClose(y.scalars, ref.values, abs: 1e-4, rel: 1e-4, "\(c)")
     }
 
-    @Test(arguments: [grid[0], grid[1], grid[3], grid[4], grid[5], grid[8], grid[10]])
+    @Test(arguments: [grid[0], grid[1], grid[3], grid[4], grid[5], grid[8], grid[10], grid[11], grid[12], grid[13], grid[14], grid[15]])
     func gradients(_ c: Case) {
         let x = randomTensor(c.input, seed: 64), w = randomTensor(c.weight, seed: 65)
         var inputs = [x, w]

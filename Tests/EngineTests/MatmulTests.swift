@@ -46,3 +46,12 @@ import Testing
         gradCheck([ba, w, bias], "linear") { linear($0[0], weight: $0[1], bias: $0[2]) }
     }
 }
+
+@Suite struct BLASCoreTests {
+    @Test func kernelsFollowCPUFlags() {
+        #expect(BLASCore.supported(cpuFlags: ["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx2", "fma"]) == "SkylakeX")
+        #expect(BLASCore.supported(cpuFlags: ["avx512f", "avx2", "fma"]) == "Haswell")
+        #expect(BLASCore.supported(cpuFlags: ["sse4_2", "avx"]) == nil)
+        #expect(!BLASCore.current.isEmpty)
+    }
+}

@@ -65,9 +65,9 @@ extension Tensor {
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
         GradMode.noGrad {
             for t in order.reversed() {
-                guard let g = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                guard var g = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
-                    t.accumulateLeafGrad(g)
+                    t.accumulateLeafGrad(&g)
                     continue
                 }
                 let grads = node.rule(t, g)
@@ -86,9 +86,14 @@ extension Tensor {
         }
     }
 
-    private func accumulateLeafGrad(_ g: Tensor) {
+    /// Adds `g` into this leaf's gradient. `g` is taken over without a copy when the sweep holds
+    /// the only reference to it and to its storage (no view, no second input sharing it).
+    private func accumulateLeafGrad(_ g: inout Tensor) {
         if let existing = grad {
             add(into: existing.data, g.data, count: count)
+        } else if isKnownUniquelyReferenced(&g) && isKnownUniquelyReferenced(&g.storage) && g.node == nil {
+            g.requiresGrad = false
+            grad = g
         } else {
             grad = g.copy()
         }

@@ -4,7 +4,7 @@
 /// `backward()` can send gradients to the leaves. Video activations are laid out N, C, T, H, W.
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
-    public let storage: Storage
+    public internal(set) var storage: Storage
     /// Whether gradients flow to (leaf) or through (op result) this tensor.
     public var requiresGrad: Bool
     /// The accumulated gradient of a leaf after `backward()`.

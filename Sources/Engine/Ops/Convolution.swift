@@ -28,6 +28,8 @@ public func convFLOPs(inputShape: [Int], weightShape: [Int], outputShape: [Int],
 }
 
 struct ConvPlan {
+    /// Patch-matrix floats per tile: about 2 MB, a core's L2 on current server CPUs.
+    static let tileFloats = 1 << 19
     let window: Window
     let n, cin, cout, groups, cg, coutG: Int
     var rows: Int { cg * window.kernelVolume }       // rows of the patch matrix
@@ -49,7 +51,7 @@ struct ConvPlan {
                         stride: stride, padding: padding, dilation: dilation)
         // Tiles of about 512 K floats of patches, at least 256 columns wide, and enough of them to feed every worker.
         let ow = window.output[2], outRows = window.output[0] * window.output[1]
-        var t = Swift.max(1, (1 << 19) / Swift.max(1, cg * window.kernelVolume * ow))
+        var t = Swift.max(1, ConvPlan.tileFloats / Swift.max(1, cg * window.kernelVolume * ow))
         t = Swift.max(t, (256 + ow - 1) / ow)
         let unitsPerSample = groups * ((outRows + t - 1) / t)
         if n * unitsPerSample < 2 * Parallel.workers {
@@ -139,35 +141,97 @@ struct ConvPlan {
         }
     }
 
+    /// W [G·Cout_g, Cin_g, *K] → W' [G·Cin_g, Cout_g, *K] with W'[g·Cin_g + i, o, k] = W[g·Cout_g + o, i, K − 1 − k].
+    func flippedTransposedWeight(_ weight: Tensor) -> Tensor {
+        let kVol = window.kernelVolume
+        let out = Tensor.empty([cin, coutG] + Array(weight.shape.dropFirst(2)))
+        let pw = UnsafePointer(weight.data), po = out.data
+        for g in 0..<groups { for o in 0..<coutG { for i in 0..<cg {
+            let src = pw + ((g * coutG + o) * cg + i) * kVol
+            let dst = po + ((g * cg + i) * coutG + o) * kVol
+            for k in 0..<kVol { dst[k] = src[kVol - 1 - k] }
+        } } }
+        return out
+    }
+
     /// Work units are (sample, group, tile), numbered in that order.
     var unitCount: Int { n * groups * tileCount }
+
+    /// Kernels that only reach along T (k = kT×1×1, no spatial stride or padding: temporal and
+    /// pointwise convs) need no patch matrix: for each temporal offset the input rows they read
+    /// form a strided matrix that the GEMM reads in place.
+    var isTemporalOnly: Bool {
+        window.kernel[1] == 1 && window.kernel[2] == 1 && window.stride[1] == 1 && window.stride[2] == 1
+            && window.padding[1] == 0 && window.padding[2] == 0
+    }
+
+    /// For the columns `cols` of one (sample, group), calls `body(kt, sub, b)` for each temporal
+    /// kernel offset kt and each run `sub` of columns that reads real input: B [Cin_g, sub] starts
+    /// at `b` with row stride `window.inputPlane`. Columns reading the temporal padding are skipped.
+    func forEachTemporalSlice(_ xg: UnsafePointer<Float>, _ cols: Range<Int>,
+                              _ body: (_ kt: Int, _ sub: Range<Int>, _ b: UnsafePointer<Float>) -> Void) {
+        let w = window
+        let plane = w.input[1] * w.input[2]          // H·W, the same in and out
+        for kt in 0..<w.kernel[0] {
+            let shift = kt * w.dilation[0] - w.padding[0]
+            if w.stride[0] == 1 {
+                // Output frame t reads input frame t + shift: one run per offset.
+                let tLo = Swift.max(0, -shift), tHi = Swift.min(w.output[0], w.input[0] - shift)
+                let lo = Swift.max(cols.lowerBound, tLo * plane), hi = Swift.min(cols.upperBound, tHi * plane)
+                if lo < hi { body(kt, lo..<hi, xg + lo + shift * plane) }
+            } else {
+                for t in (cols.lowerBound / plane)...((cols.upperBound - 1) / plane) {
+                    let it = t * w.stride[0] + shift
+                    guard it >= 0 && it < w.input[0] else { continue }
+                    let sub = Swift.max(cols.lowerBound, t * plane)..<Swift.min(cols.upperBound, (t + 1) * plane)
+                    body(kt, sub, xg + it * plane + (sub.lowerBound - t * plane))
+                }
+            }
+        }
+    }
+
+    /// W [Cout, Cin_g, kT] → [kT, Cout, Cin_g], so each temporal offset's weights are one matrix.
+    func temporalWeight(_ weight: UnsafePointer<Float>) -> Scratch {
+        let kT = window.kernel[0]
+        let out = Scratch(kT * cout * cg)
+        for co in 0..<cout { for ci in 0..<cg { for kt in 0..<kT {
+            out.pointer[(kt * cout + co) * cg + ci] = weight[(co * cg + ci) * kT + kt]
+        } } }
+        return out
+    }
 
     func forward(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
                  _ out: UnsafeMutablePointer<Float>) {
         let units = unitCount, tiles = tileCount
-        let pointwise = window.isPointwise
+        let temporal = isTemporalOnly
+        let wt = temporal ? temporalWeight(weight) : nil
+        defer { wt?.free() }
         Parallel.forRanges(units) { range in
-            let col = pointwise ? nil : Scratch(rows * tileRows * window.output[2])
+            let col = temporal ? nil : Scratch(rows * tileRows * window.output[2])
             defer { col?.free() }
             for u in range {
                 let s = u / (groups * tiles), g = (u / tiles) % groups, tile = u % tiles
                 let cols = tileColumns(tile)
                 let xg = UnsafePointer(x + (s * cin + g * cg) * window.inputPlane)
-                let b: UnsafePointer<Float>
-                let ldb: Int
-                if let col {
+                let c = out + (s * cout + g * coutG) * self.cols
+                if let wt {
+                    // out[s, g, tile] = Σ_kt W_kt [Cout_g, Cin_g] · x shifted by kt [Cin_g, tile]
+                    for co in 0..<coutG { (c + co * self.cols + cols.lowerBound).update(repeating: 0, count: cols.count) }
+                    forEachTemporalSlice(xg, cols) { kt, sub, b in
+                        Gemm.run(transA: false, transB: false, m: coutG, n: sub.count, k: cg,
+                                 a: wt.pointer + (kt * cout + g * coutG) * cg, lda: cg, b: b, ldb: window.inputPlane,
+                                 beta: 1, c: c + sub.lowerBound, ldc: self.cols, parallel: false)
+                    }
+                } else if let col {
+                    // out[s, g·Cout_g …, tile] = W_g [Cout_g, rows] · col [rows, tile]
                     im2col(xg, tile: tile, into: col.pointer)
-                    b = UnsafePointer(col.pointer); ldb = cols.count
-                } else {
-                    b = xg + cols.lowerBound; ldb = self.cols
+                    Gemm.run(transA: false, transB: false, m: coutG, n: cols.count, k: rows,
+                             a: weight + g * coutG * rows, lda: rows, b: col.pointer, ldb: cols.count,
+                             c: c + cols.lowerBound, ldc: self.cols, parallel: false)
                 }
-                // out[s, g·Cout_g …, tile] = W_g [Cout_g, rows] · col [rows, tile]
-                Gemm.run(transA: false, transB: false, m: coutG, n: cols.count, k: rows,
-                         a: weight + g * coutG * rows, lda: rows, b: b, ldb: ldb,
-                         c: out + (s * cout + g * coutG) * self.cols + cols.lowerBound, ldc: self.cols, parallel: false)
                 if let bias {
                     for co in 0..<coutG {
-                        let o = out + (s * cout + g * coutG + co) * self.cols
+                        let o = c + co * self.cols
                         let v = bias[g * coutG + co]
                         for j in cols { o[j] += v }
                     }
@@ -178,8 +242,20 @@ struct ConvPlan {
 
     func backward(x: Tensor, weight: Tensor, grad g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
         -> (Tensor?, Tensor?, Tensor?) {
+        // With stride 1 the input gradient is itself a convolution: dOut ⋆ (W flipped, in/out swapped),
+        // padded by dilation·(K − 1) − padding. It then runs as a forward pass, without scatter-adds.
+        let transposedPadding = (0..<3).map { window.dilation[$0] * (window.kernel[$0] - 1) - window.padding[$0] }
+        if needInput && window.stride == [1, 1, 1] && transposedPadding.allSatisfy({ $0 >= 0 }) {
+            let dims = x.rank - 2
+            let gx = conv(g, weight: flippedTransposedWeight(weight), stride: [1],
+                          padding: Array(transposedPadding.suffix(dims)), dilation: Array(window.dilation.suffix(dims)), groups: groups)
+            let (_, gw, gb) = backward(x: x, weight: weight, grad: g, needInput: false, needWeight: needWeight, needBias: needBias)
+            return (gx, gw, gb)
+        }
         let units = unitCount, tiles = tileCount
-        let pointwise = window.isPointwise
+        let temporal = isTemporalOnly
+        let wt = temporal && needInput ? temporalWeight(weight.data) : nil
+        defer { wt?.free() }
         let workers = Swift.max(1, Swift.min(Parallel.workers, units))
         // Units of one (sample, group) write the same input region, so either a worker owns whole
         // (sample, group) pairs, or, when there are fewer pairs than workers, each worker adds into a private copy.
@@ -204,8 +280,8 @@ struct ConvPlan {
             }
             let gxBase = gx.map { w == 0 || ownPairs ? $0.data : privateX[w - 1].pointer }
             let width = tileRows * window.output[2]
-            let col = pointwise ? nil : Scratch(rows * width)
-            let dcol = (needInput && !pointwise) ? Scratch(rows * width) : nil
+            let col = temporal ? nil : Scratch(rows * width)
+            let dcol = (needInput && !temporal) ? Scratch(rows * width) : nil
             defer { col?.free(); dcol?.free() }
             for u in range {
                 let s = u / (groups * tiles), grp = (u / tiles) % groups, tile = u % tiles
@@ -213,33 +289,55 @@ struct ConvPlan {
                 let xg = UnsafePointer(px + (s * cin + grp * cg) * window.inputPlane)
                 let gOut = UnsafePointer(pg + (s * cout + grp * coutG) * self.cols + cols.lowerBound)
                 let wg = UnsafePointer(pw + grp * coutG * rows)
-                if needWeight {
-                    let b: UnsafePointer<Float>, ldb: Int
-                    if let col { im2col(xg, tile: tile, into: col.pointer); b = UnsafePointer(col.pointer); ldb = cols.count } else { b = xg + cols.lowerBound; ldb = self.cols }
+                let gxg = gxBase.map { $0 + (s * cin + grp * cg) * window.inputPlane }
+                if temporal {
+                    // Per temporal offset kt (weights in [kT, Cout, Cin_g] order):
+                    //   dW_kt [Cout_g, Cin_g] += dOut [Cout_g, sub] · x_ktᵀ,   dx_kt [Cin_g, sub] += W_ktᵀ · dOut
+                    forEachTemporalSlice(xg, cols) { kt, sub, b in
+                        let gSub = gOut + (sub.lowerBound - cols.lowerBound)
+                        if needWeight {
+                            Gemm.run(transA: false, transB: true, m: coutG, n: cg, k: sub.count, a: gSub, lda: self.cols,
+                                     b: b, ldb: window.inputPlane, beta: 1,
+                                     c: privateW[w].pointer + (kt * cout + grp * coutG) * cg, ldc: cg, parallel: false)
+                        }
+                        if let gxg, let wt {
+                            Gemm.run(transA: true, transB: false, m: cg, n: sub.count, k: coutG,
+                                     a: wt.pointer + (kt * cout + grp * coutG) * cg, lda: cg, b: gSub, ldb: self.cols,
+                                     beta: 1, c: gxg + (b - xg), ldc: window.inputPlane, parallel: false)
+                        }
+                    }
+                    continue
+                }
+                if needWeight, let col {
+                    im2col(xg, tile: tile, into: col.pointer)
                     // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
                     Gemm.run(transA: false, transB: true, m: coutG, n: rows, k: cols.count, a: gOut, lda: self.cols,
-                             b: b, ldb: ldb, beta: 1, c: privateW[w].pointer + grp * coutG * rows, ldc: rows, parallel: false)
+                             b: col.pointer, ldb: cols.count, beta: 1, c: privateW[w].pointer + grp * coutG * rows, ldc: rows,
+                             parallel: false)
                 }
-                if let gxBase {
-                    let gxg = gxBase + (s * cin + grp * cg) * window.inputPlane
-                    if let dcol {
-                        // dcol [rows, tile] = W_gᵀ · dOut, then scattered back to the input
-                        Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
-                                 b: gOut, ldb: self.cols, c: dcol.pointer, ldc: cols.count, parallel: false)
-                        col2im(UnsafePointer(dcol.pointer), tile: tile, into: gxg)
-                    } else {
-                        Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
-                                 b: gOut, ldb: self.cols, beta: 1, c: gxg + cols.lowerBound, ldc: self.cols, parallel: false)
-                    }
+                if let gxg, let dcol {
+                    // dcol [rows, tile] = W_gᵀ · dOut, then scattered back to the input
+                    Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
+                             b: gOut, ldb: self.cols, c: dcol.pointer, ldc: cols.count, parallel: false)
+                    col2im(UnsafePointer(dcol.pointer), tile: tile, into: gxg)
                 }
             }
         }
         if let gx { for p in privateX { add(into: gx.data, p.pointer, count: x.count) } }
         var gw: Tensor? = nil
         if needWeight {
+            for p in privateW.dropFirst() { add(into: privateW[0].pointer, p.pointer, count: weightSize) }
+            let sum = privateW[0].pointer
             gw = Tensor.empty(weight.shape)
-            gw!.data.update(from: privateW[0].pointer, count: weightSize)
-            for p in privateW.dropFirst() { add(into: gw!.data, p.pointer, count: weightSize) }
+            if temporal {
+                // Back from [kT, Cout, Cin_g] to [Cout, Cin_g, kT].
+                let kT = window.kernel[0]
+                for co in 0..<cout { for ci in 0..<cg { for kt in 0..<kT {
+                    gw!.data[(co * cg + ci) * kT + kt] = sum[(kt * cout + co) * cg + ci]
+                } } }
+            } else {
+                gw!.data.update(from: sum, count: weightSize)
+            }
         }
         // dBias[c] = Σ over samples and positions of dOut[:, c]
         let gb = needBias ? g.reshaped([n, cout, cols]).sum(axes: [0, 2]) : nil

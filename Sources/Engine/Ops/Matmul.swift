@@ -1,8 +1,9 @@
 import COpenBLAS
 
 /// Row-major single-precision GEMM: C[M, N] = alpha · op(A) · op(B) + beta · C, on OpenBLAS.
-/// Large products are split by columns of C across the Dispatch workers, each calling a
-/// one-thread `cblas_sgemm`, so BLAS threads × workers stays within the cores.
+/// Large products are split across the Dispatch workers, each calling a one-thread
+/// `cblas_sgemm`, so BLAS threads × workers stays within the cores. Blocks of rows of C are
+/// preferred (each worker packs only its own rows of A); narrow, tall products split columns.
 public enum Gemm {
     public static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -11,18 +12,25 @@ public enum Gemm {
                            parallel: Bool = true) {
         guard m > 0, n > 0 else { return }
         let flops = 2 * m * n * k
-        let tasks = parallel ? Swift.min(Parallel.workers, Swift.max(1, n / 64), Swift.max(1, flops / (1 << 21))) : 1
+        let byRows = m >= 64 || m >= n
+        let span = byRows ? m : n
+        let tasks = parallel ? Swift.min(Parallel.workers, Swift.max(1, span / 16), Swift.max(1, flops / (1 << 21))) : 1
         if tasks <= 1 {
             single(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         Parallel.forTasks(tasks) { t in
-            // Column blocks of C, rounded to 16 so the BLAS kernels see aligned panels.
-            let lo = Swift.min(n, (n * t / tasks + 15) / 16 * 16)
-            let hi = t == tasks - 1 ? n : Swift.min(n, (n * (t + 1) / tasks + 15) / 16 * 16)
+            // Blocks rounded to 16 so the BLAS kernels see whole panels.
+            let lo = Swift.min(span, (span * t / tasks + 15) / 16 * 16)
+            let hi = t == tasks - 1 ? span : Swift.min(span, (span * (t + 1) / tasks + 15) / 16 * 16)
             guard lo < hi else { return }
-            let bBlock = transB ? b + lo * ldb : b + lo
-            single(transA, transB, m, hi - lo, k, alpha, a, lda, bBlock, ldb, beta, c + lo, ldc)
+            if byRows {
+                let aBlock = transA ? a + lo : a + lo * lda
+                single(transA, transB, hi - lo, n, k, alpha, aBlock, lda, b, ldb, beta, c + lo * ldc, ldc)
+            } else {
+                let bBlock = transB ? b + lo * ldb : b + lo
+                single(transA, transB, m, hi - lo, k, alpha, a, lda, bBlock, ldb, beta, c + lo, ldc)
+            }
         }
     }
 

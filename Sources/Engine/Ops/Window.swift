@@ -45,5 +45,4 @@ struct Window {
     var inputPlane: Int { input[0] * input[1] * input[2] }
     var outputPlane: Int { output[0] * output[1] * output[2] }
     var kernelVolume: Int { kernel[0] * kernel[1] * kernel[2] }
-    var isPointwise: Bool { kernelVolume == 1 && stride == [1, 1, 1] && padding == [0, 0, 0] }
 }
