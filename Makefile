@@ -5,6 +5,17 @@ DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Numeric code is far too slow unoptimised, so tests run as an optimised build with testing enabled.
 TEST_FLAGS := -c release -Xswiftc -enable-testing
+# OpenBLAS chooses its kernels from the CPU model and falls back to slow SSE3 kernels on models it
+# does not know. The executables then restart with the best kernels the CPU flags allow
+# (Engine's BLASCore); tests get the same kernels here. A value already set is kept.
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+ifeq ($(origin OPENBLAS_CORETYPE),undefined)
+  ifneq ($(and $(filter avx512f,$(CPU_FLAGS)),$(filter avx512dq,$(CPU_FLAGS)),$(filter avx512bw,$(CPU_FLAGS)),$(filter avx512vl,$(CPU_FLAGS))),)
+    export OPENBLAS_CORETYPE := SkylakeX
+  else ifneq ($(and $(filter avx2,$(CPU_FLAGS)),$(filter fma,$(CPU_FLAGS))),)
+    export OPENBLAS_CORETYPE := Haswell
+  endif
+endif
 
 .PHONY: deps build release test bench clean
 
@@ -15,7 +26,7 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "deps: all Debian packages present"; fi
 
 build: deps
@@ -25,6 +36,7 @@ release: deps
 	$(SWIFT) build -c release
 
 test: deps
+	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
 	$(SWIFT) test $(TEST_FLAGS)
 
 bench: deps
