@@ -66,77 +66,63 @@ struct ConvPlan {
         return (i * tileRows * ow)..<(Swift.min(outRows, (i + 1) * tileRows) * ow)
     }
 
-    /// Writes col [rows, tile] for the output rows of tile `i` from one group of one sample (x points at its first channel).
-    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>) {
+    /// Walks the patch matrix of tile `i` one output row (oW columns) at a time. For each, `body`
+    /// gets the row's offset in col [rows, tile], the offset in one group's input of the element
+    /// that output column 0 would read (nil when the row lies in the T or H padding), and the
+    /// output columns [lo, hi) whose input column is inside the image.
+    @inline(__always)
+    func forEachPatchRow(tile i: Int, _ body: (_ col: Int, _ input: Int?, _ lo: Int, _ hi: Int) -> Void) {
         let w = window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (kH, kW) = (w.kernel[1], w.kernel[2])
         let (oH, oW) = (w.output[1], w.output[2])
-        let kVol = w.kernelVolume
+        let kVol = w.kernelVolume, sw = w.stride[2]
         let q0 = i * tileRows, q1 = Swift.min(w.output[0] * oH, q0 + tileRows)
         let width = (q1 - q0) * oW
         for r in 0..<rows {
             let c = r / kVol, kk = r % kVol
             let ki = kk / (kH * kW), kj = (kk / kW) % kH, kl = kk % kW
-            let src = x + c * w.inputPlane
             let w0 = kl * w.dilation[2] - w.padding[2]
             // Output columns whose input column w0 + ow·s lands inside [0, inW).
-            let sw = w.stride[2]
-            let owLo = w0 >= 0 ? 0 : Swift.min(oW, (-w0 + sw - 1) / sw)
-            let owHi = Swift.max(owLo, Swift.min(oW, w0 >= inW ? 0 : (inW - w0 + sw - 1) / sw))
-            var dst = col + r * width
+            let lo = w0 >= 0 ? 0 : Swift.min(oW, (-w0 + sw - 1) / sw)
+            let hi = Swift.max(lo, Swift.min(oW, w0 >= inW ? 0 : (inW - w0 + sw - 1) / sw))
             for q in q0..<q1 {
                 let ot = q / oH, oh = q % oH
                 let t = ot * w.stride[0] - w.padding[0] + ki * w.dilation[0]
                 let h = oh * w.stride[1] - w.padding[1] + kj * w.dilation[1]
-                if t < 0 || t >= inT || h < 0 || h >= inH {
-                    dst.update(repeating: 0, count: oW)
-                } else {
-                    let row = src + (t * inH + h) * inW + w0
-                    for ow in 0..<owLo { dst[ow] = 0 }
-                    if sw == 1 {
-                        (dst + owLo).update(from: row + owLo, count: owHi - owLo)
-                    } else {
-                        for ow in owLo..<owHi { dst[ow] = row[ow * sw] }
-                    }
-                    for ow in owHi..<oW { dst[ow] = 0 }
-                }
-                dst += oW
+                let inside = t >= 0 && t < inT && h >= 0 && h < inH
+                body(r * width + (q - q0) * oW, inside ? c * w.inputPlane + (t * inH + h) * inW + w0 : nil, lo, hi)
             }
+        }
+    }
+
+    /// Writes col [rows, tile] for the output rows of tile `i` from one group of one sample (x points at its first channel).
+    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>) {
+        let oW = window.output[2], sw = window.stride[2]
+        forEachPatchRow(tile: i) { colOffset, input, lo, hi in
+            let dst = col + colOffset
+            guard let input else { dst.update(repeating: 0, count: oW); return }
+            let row = x + input
+            for ow in 0..<lo { dst[ow] = 0 }
+            if sw == 1 {
+                (dst + lo).update(from: row + lo, count: hi - lo)
+            } else {
+                for ow in lo..<hi { dst[ow] = row[ow * sw] }
+            }
+            for ow in hi..<oW { dst[ow] = 0 }
         }
     }
 
     /// Adds col [rows, tile] back into one group of one sample's input gradient (the adjoint of im2col).
     func col2im(_ col: UnsafePointer<Float>, tile i: Int, into gx: UnsafeMutablePointer<Float>) {
-        let w = window
-        let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
-        let (kH, kW) = (w.kernel[1], w.kernel[2])
-        let (oH, oW) = (w.output[1], w.output[2])
-        let kVol = w.kernelVolume
-        let q0 = i * tileRows, q1 = Swift.min(w.output[0] * oH, q0 + tileRows)
-        let width = (q1 - q0) * oW
-        for r in 0..<rows {
-            let c = r / kVol, kk = r % kVol
-            let ki = kk / (kH * kW), kj = (kk / kW) % kH, kl = kk % kW
-            let dst = gx + c * w.inputPlane
-            let w0 = kl * w.dilation[2] - w.padding[2]
-            let sw = w.stride[2]
-            let owLo = w0 >= 0 ? 0 : Swift.min(oW, (-w0 + sw - 1) / sw)
-            let owHi = Swift.max(owLo, Swift.min(oW, w0 >= inW ? 0 : (inW - w0 + sw - 1) / sw))
-            var src = col + r * width
-            for q in q0..<q1 {
-                let ot = q / oH, oh = q % oH
-                let t = ot * w.stride[0] - w.padding[0] + ki * w.dilation[0]
-                let h = oh * w.stride[1] - w.padding[1] + kj * w.dilation[1]
-                if t >= 0 && t < inT && h >= 0 && h < inH {
-                    let row = dst + (t * inH + h) * inW + w0
-                    if sw == 1 {
-                        for ow in owLo..<owHi { row[ow] += src[ow] }
-                    } else {
-                        for ow in owLo..<owHi { row[ow * sw] += src[ow] }
-                    }
-                }
-                src += oW
+        let sw = window.stride[2]
+        forEachPatchRow(tile: i) { colOffset, input, lo, hi in
+            guard let input else { return }
+            let src = col + colOffset, row = gx + input
+            if sw == 1 {
+                for ow in lo..<hi { row[ow] += src[ow] }
+            } else {
+                for ow in lo..<hi { row[ow * sw] += src[ow] }
             }
         }
     }
