@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // Motive: video action recognition in Swift. Targets depend one way only:
-// C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers).
+// C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
+// CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -9,6 +10,8 @@ let package = Package(
     products: [
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Video", targets: ["Video"]),
+        .library(name: "Clips", targets: ["Clips"]),
         .executable(name: "motive-bench", targets: ["motive-bench"]),
     ],
     dependencies: [
@@ -22,6 +25,8 @@ let package = Package(
         .target(name: "Engine", dependencies: ["COpenBLAS"]),
         .target(name: "TensorIO", dependencies: ["Engine"]),
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
+        .target(name: "Video", dependencies: ["CFFmpeg"]),
+        .target(name: "Clips", dependencies: ["Video", "Engine"]),
         .executableTarget(name: "motive-bench", dependencies: [
             "Engine", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -31,6 +36,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "CFFmpegTests", dependencies: ["CFFmpeg"]),
+        .testTarget(name: "VideoTests", dependencies: ["Video"]),
+        .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
