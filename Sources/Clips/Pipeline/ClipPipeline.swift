@@ -1,0 +1,53 @@
+import Engine
+import Video
+
+/// Frames → normalised clip tensors: spatial and colour steps on bytes, then one normalisation.
+///
+/// A clip is one `FrameStack` (T frames). Multi-crop steps turn it into M views, so a test-time
+/// video of N sampled clips becomes N·M rows, clip-major (clip 0's M views, then clip 1's…).
+public struct ClipPipeline: Codable, Sendable, Equatable {
+    public var transforms: [ClipTransform]
+    public var normalization: Normalization
+
+    public init(_ transforms: [ClipTransform], normalization: Normalization) {
+        (self.transforms, self.normalization) = (transforms, normalization)
+    }
+
+    /// The views of one clip after every step, as bytes.
+    public func views(_ clip: FrameStack, using rng: inout Xoshiro) -> [FrameStack] {
+        transforms.reduce([clip]) { $1.apply($0, using: &rng) }
+    }
+
+    /// One clip: M × C × T × H × W.
+    public func callAsFunction(_ clip: FrameStack, using rng: inout Xoshiro) -> Tensor {
+        ClipBatch.stack(views(clip, using: &rng), normalization)
+    }
+
+    /// Several clips of one video (or of a batch): (N·M) × C × T × H × W, clip-major.
+    public func callAsFunction(_ clips: [FrameStack], using rng: inout Xoshiro) -> Tensor {
+        ClipBatch.stack(clips.flatMap { views($0, using: &rng) }, normalization)
+    }
+}
+
+extension ClipPipeline {
+    /// TSN / I3D training: multi-scale crop, resize to `size`, flip, ImageNet normalisation.
+    public static func trainTSN(size: Int = 224, flow: FlowLayout? = nil) -> ClipPipeline {
+        ClipPipeline([.resizeShortSide(side: 256),
+                      .multiScaleCrop(MultiScaleCrop(inputSize: .square(size))),
+                      .resize(size: .square(size)),
+                      .flip(HorizontalFlip(flow: flow))],
+                     normalization: Normalization(flow == nil ? .imagenet : .flow))
+    }
+
+    /// Single-view testing: short side 256 (or `size` · 8/7), centre crop.
+    public static func testCentre(size: Int = 224, normalization: Normalization.Preset = .imagenet) -> ClipPipeline {
+        ClipPipeline([.resizeShortSide(side: size * 8 / 7), .centreCrop(size: .square(size))],
+                     normalization: Normalization(normalization))
+    }
+
+    /// Three-crop testing (SlowFast, X3D): short side `size`, three `size`² crops.
+    public static func testThreeCrop(size: Int = 256, normalization: Normalization.Preset = .imagenet) -> ClipPipeline {
+        ClipPipeline([.resizeShortSide(side: size), .threeCrop(size: .square(size))],
+                     normalization: Normalization(normalization))
+    }
+}

@@ -1,0 +1,192 @@
+import Engine
+import Video
+
+/// One step of a clip pipeline. Steps take a clip's views (one, or several after a multi-crop)
+/// and return views; a random step draws once per clip and applies that draw to every frame of
+/// every view. Codable, so configs can list steps as `- centreCrop: {size: {width: 224, height: 224}}`.
+public enum ClipTransform: Sendable, Equatable {
+    /// Short side to `side`, aspect kept (MMAction2 `Resize(scale=(-1, side))`).
+    case resizeShortSide(side: Int)
+    /// Exactly `size`, aspect ignored (`Resize(scale=size, keep_ratio=False)`).
+    case resize(size: Size)
+    /// torchvision `RandomResizedCrop`: a random box, then bilinear resize to `size`.
+    case randomResizedCrop(RandomResizedCrop)
+    /// TSN's `MultiScaleCrop` (crop only; follow it with `resize`).
+    case multiScaleCrop(MultiScaleCrop)
+    case centreCrop(size: Size)
+    /// Three views along the long side (left, right, middle).
+    case threeCrop(size: Size)
+    /// Ten views: each of the five fixed crops followed by its mirror.
+    case tenCrop(size: Size)
+    case flip(HorizontalFlip)
+    case colorJitter(ColorJitter)
+}
+
+extension ClipTransform: Codable {
+    enum Kind: String, CodingKey, CaseIterable {
+        case resizeShortSide, resize, randomResizedCrop, multiScaleCrop, centreCrop, threeCrop, tenCrop, flip, colorJitter
+    }
+
+    private struct Side: Codable { var side: Int }
+    private struct SizeOnly: Codable { var size: Size }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// One single-key object per step: `{"centreCrop": {"size": {...}}}`; an unknown name is reported by name.
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.container(keyedBy: AnyKey.self)
+        guard raw.allKeys.count == 1, let name = raw.allKeys.first?.stringValue else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "a transform is an object with one key, got \(raw.allKeys.map(\.stringValue))"))
+        }
+        guard let kind = Kind(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "unknown transform '\(name)'; known: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        let c = try decoder.container(keyedBy: Kind.self)
+        switch kind {
+        case .resizeShortSide: self = .resizeShortSide(side: try c.decode(Side.self, forKey: kind).side)
+        case .resize: self = .resize(size: try c.decode(SizeOnly.self, forKey: kind).size)
+        case .randomResizedCrop: self = .randomResizedCrop(try c.decode(RandomResizedCrop.self, forKey: kind))
+        case .multiScaleCrop: self = .multiScaleCrop(try c.decode(MultiScaleCrop.self, forKey: kind))
+        case .centreCrop: self = .centreCrop(size: try c.decode(SizeOnly.self, forKey: kind).size)
+        case .threeCrop: self = .threeCrop(size: try c.decode(SizeOnly.self, forKey: kind).size)
+        case .tenCrop: self = .tenCrop(size: try c.decode(SizeOnly.self, forKey: kind).size)
+        case .flip: self = .flip(try c.decode(HorizontalFlip.self, forKey: kind))
+        case .colorJitter: self = .colorJitter(try c.decode(ColorJitter.self, forKey: kind))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Kind.self)
+        switch self {
+        case .resizeShortSide(let side): try c.encode(Side(side: side), forKey: .resizeShortSide)
+        case .resize(let size): try c.encode(SizeOnly(size: size), forKey: .resize)
+        case .randomResizedCrop(let p): try c.encode(p, forKey: .randomResizedCrop)
+        case .multiScaleCrop(let p): try c.encode(p, forKey: .multiScaleCrop)
+        case .centreCrop(let size): try c.encode(SizeOnly(size: size), forKey: .centreCrop)
+        case .threeCrop(let size): try c.encode(SizeOnly(size: size), forKey: .threeCrop)
+        case .tenCrop(let size): try c.encode(SizeOnly(size: size), forKey: .tenCrop)
+        case .flip(let p): try c.encode(p, forKey: .flip)
+        case .colorJitter(let p): try c.encode(p, forKey: .colorJitter)
+        }
+    }
+}
+
+public struct RandomResizedCrop: Codable, Sendable, Equatable {
+    public var size: Size
+    public var scale: ClosedRange<Double>
+    public var ratio: ClosedRange<Double>
+
+    public init(size: Size, scale: ClosedRange<Double> = 0.08...1, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3)) {
+        (self.size, self.scale, self.ratio) = (size, scale, ratio)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(size: try c.decode(Size.self, forKey: .size),
+                  scale: try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .scale) ?? 0.08...1,
+                  ratio: try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .ratio) ?? (3.0 / 4)...(4.0 / 3))
+    }
+}
+
+public struct MultiScaleCrop: Codable, Sendable, Equatable {
+    /// The network input, which crop sides within 3 pixels snap to.
+    public var inputSize: Size
+    public var scales: [Double]
+    public var maxScaleGap: Int
+    /// Any offset instead of the fixed grid.
+    public var randomCrop: Bool
+    /// 13 fixed offsets instead of 5.
+    public var moreFixedCrops: Bool
+
+    public init(inputSize: Size, scales: [Double] = [1, 0.875, 0.75, 0.66], maxScaleGap: Int = 1,
+                randomCrop: Bool = false, moreFixedCrops: Bool = false) {
+        (self.inputSize, self.scales, self.maxScaleGap) = (inputSize, scales, maxScaleGap)
+        (self.randomCrop, self.moreFixedCrops) = (randomCrop, moreFixedCrops)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(inputSize: try c.decode(Size.self, forKey: .inputSize),
+                  scales: try c.decodeIfPresent([Double].self, forKey: .scales) ?? [1, 0.875, 0.75, 0.66],
+                  maxScaleGap: try c.decodeIfPresent(Int.self, forKey: .maxScaleGap) ?? 1,
+                  randomCrop: try c.decodeIfPresent(Bool.self, forKey: .randomCrop) ?? false,
+                  moreFixedCrops: try c.decodeIfPresent(Bool.self, forKey: .moreFixedCrops) ?? false)
+    }
+
+    /// The crop box for one draw on a `width` × `height` frame.
+    public func box(width: Int, height: Int, using rng: inout Xoshiro) -> CropBox {
+        let sizes = CropPlacement.multiScaleSizes(width: width, height: height, scales: scales,
+                                                  maxGap: maxScaleGap, input: inputSize)
+        let size = sizes[Int(rng.nextUnit() * Double(sizes.count))]
+        if randomCrop {
+            return CropBox(x: Int(rng.nextUnit() * Double(width - size.width + 1)),
+                           y: Int(rng.nextUnit() * Double(height - size.height + 1)),
+                           width: size.width, height: size.height)
+        }
+        let boxes = CropPlacement.fixed(width: width, height: height, crop: size, more: moreFixedCrops)
+        return boxes[Int(rng.nextUnit() * Double(boxes.count))]
+    }
+}
+
+public struct HorizontalFlip: Codable, Sendable, Equatable {
+    public var probability: Double
+    /// Set for optical flow, whose x component changes sign in a mirror.
+    public var flow: FlowLayout?
+
+    public init(probability: Double = 0.5, flow: FlowLayout? = nil) {
+        (self.probability, self.flow) = (probability, flow)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(probability: try c.decodeIfPresent(Double.self, forKey: .probability) ?? 0.5,
+                  flow: try c.decodeIfPresent(FlowLayout.self, forKey: .flow))
+    }
+}
+
+extension ClipTransform {
+    /// Applies this step to a clip's views (all of one size), drawing at most once from `rng`.
+    public func apply(_ views: [FrameStack], using rng: inout Xoshiro) -> [FrameStack] {
+        guard let first = views.first else { return views }
+        let (w, h) = (first.width, first.height)
+        switch self {
+        case .resizeShortSide(let side):
+            return views.map { $0.resized(shortSide: side) }
+        case .resize(let size):
+            return views.map { $0.resized(to: size) }
+        case .randomResizedCrop(let p):
+            let box = CropPlacement.randomResized(width: w, height: h, scale: p.scale, ratio: p.ratio, using: &rng)
+            return views.map { $0.cropped(to: box).resized(to: p.size) }
+        case .multiScaleCrop(let p):
+            let box = p.box(width: w, height: h, using: &rng)
+            return views.map { $0.cropped(to: box) }
+        case .centreCrop(let size):
+            let box = CropPlacement.centre(width: w, height: h, crop: size)
+            return views.map { $0.cropped(to: box) }
+        case .threeCrop(let size):
+            let boxes = CropPlacement.three(width: w, height: h, crop: size)
+            return views.flatMap { v in boxes.map { v.cropped(to: $0) } }
+        case .tenCrop(let size):
+            let boxes = CropPlacement.fixed(width: w, height: h, crop: size)
+            return views.flatMap { v in
+                boxes.flatMap { box -> [FrameStack] in
+                    let c = v.cropped(to: box)
+                    return [c, c.flippedHorizontally()]
+                }
+            }
+        case .flip(let p):
+            guard rng.nextUnit() < p.probability else { return views }
+            return views.map { $0.flippedHorizontally(flow: p.flow) }
+        case .colorJitter(let p):
+            let steps = p.draw(using: &rng)
+            return views.map { $0.jittered(steps) }
+        }
+    }
+}
