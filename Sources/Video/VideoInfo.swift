@@ -1,0 +1,78 @@
+/// A frame size in pixels.
+public struct FrameSize: Sendable, Equatable, Codable {
+    public var width: Int
+    public var height: Int
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+}
+
+/// What a video file holds, as far as the reader is concerned: its first video stream.
+public struct VideoInfo: Codable, Sendable, Equatable {
+    /// FFmpeg's codec name, e.g. "h264", "vp9", "mjpeg".
+    public var codec: String
+    /// Coded size, before the display rotation is applied.
+    public var width: Int
+    public var height: Int
+    /// The container's average frame rate and FFmpeg's guess of the base rate (0 when unknown).
+    public var averageFrameRate: Double
+    public var realFrameRate: Double
+    /// Seconds: the container's duration, or the span of the frame timestamps when it has none.
+    public var duration: Double
+    /// Decoder output pixel format, e.g. "yuv420p".
+    public var pixelFormat: String
+    /// Clockwise degrees the frames must turn for display: 0, 90, 180 or 270.
+    public var rotation: Int
+    /// Exact number of frames, counted from the demuxed packets.
+    public var frameCount: Int
+
+    public init(codec: String, width: Int, height: Int, averageFrameRate: Double, realFrameRate: Double,
+                duration: Double, pixelFormat: String, rotation: Int, frameCount: Int) {
+        self.codec = codec
+        self.width = width
+        self.height = height
+        self.averageFrameRate = averageFrameRate
+        self.realFrameRate = realFrameRate
+        self.duration = duration
+        self.pixelFormat = pixelFormat
+        self.rotation = rotation
+        self.frameCount = frameCount
+    }
+
+    /// The size frames have after rotation: width and height swap for 90 and 270 degrees.
+    public var displaySize: FrameSize {
+        rotation % 180 == 0 ? FrameSize(width: width, height: height) : FrameSize(width: height, height: width)
+    }
+}
+
+/// How a reader opens and decodes.
+public struct ReaderOptions: Sendable {
+    /// Decode-bomb guard: width · height above this is refused before any frame is decoded.
+    public var maxPixels: Int
+    /// Decoder threads; 0 lets FFmpeg choose. Frame and slice threading are both enabled.
+    public var threads: Int
+    /// Turn output frames by the display matrix (multiples of 90 degrees).
+    public var autoRotate: Bool
+    /// During random access, skip decoding non-reference frames that are not wanted.
+    /// Nothing references them, so wanted frames stay bit-identical (tested for every codec).
+    public var discardNonReference: Bool
+    /// Seconds any one open, index or decode call may take before it fails with `.timedOut`.
+    public var timeout: Double
+    /// Bytes FFmpeg may read while probing the container and streams.
+    public var probeSize: Int
+    /// Microseconds of stream FFmpeg may analyse when probing.
+    public var analyzeDuration: Int
+
+    public init(maxPixels: Int = 8192 * 4320, threads: Int = 0, autoRotate: Bool = true,
+                discardNonReference: Bool = true, timeout: Double = 60,
+                probeSize: Int = 5_000_000, analyzeDuration: Int = 5_000_000) {
+        self.maxPixels = maxPixels
+        self.threads = threads
+        self.autoRotate = autoRotate
+        self.discardNonReference = discardNonReference
+        self.timeout = timeout
+        self.probeSize = probeSize
+        self.analyzeDuration = analyzeDuration
+    }
+}
