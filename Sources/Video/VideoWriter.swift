@@ -21,6 +21,8 @@ public final class VideoWriter {
     private var headerWritten = false
     private var finished = false
     private var lastPTS: Int64 = .min
+    /// `options.timestamps` in milliseconds (the time base of variable-rate files).
+    private let millis: [Int64]
 
     public init(path: String, width: Int, height: Int, options: EncodeOptions = .init()) throws(VideoError) {
         self.path = path
@@ -28,6 +30,7 @@ public final class VideoWriter {
         self.height = height
         self.options = options
         self.codecUsed = options.codec
+        self.millis = (options.timestamps ?? []).map { Int64(($0 * 1000).rounded()) }
         guard width > 0, height > 0 else { throw .invalidArgument("frame size \(width)×\(height)") }
         guard options.fps > 0, options.gop > 0, options.bFrames >= 0, options.quality >= 0 else {
             throw .invalidArgument("fps \(options.fps), gop \(options.gop), bFrames \(options.bFrames), quality \(options.quality)")
@@ -86,8 +89,8 @@ public final class VideoWriter {
         if options.timestamps == nil { stream.pointee.avg_frame_rate = AVRational(num: Int32(options.fps), den: 1) }
         if options.rotation % 360 != 0,
            let matrix = av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * MemoryLayout<Int32>.size) {
-            // The matrix holds a counter-clockwise angle; `rotation` is clockwise.
-            matrix.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(-options.rotation)) }
+            // av_display_rotation_set takes a clockwise angle (av_display_rotation_get answers counter-clockwise).
+            matrix.withMemoryRebound(to: Int32.self, capacity: 9) { av_display_rotation_set($0, Double(options.rotation)) }
         }
         if context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
             status = avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE)
@@ -200,12 +203,22 @@ public final class VideoWriter {
         guard framesWritten < times.count else {
             throw .invalidArgument("\(path): frame \(framesWritten) has no timestamp (\(times.count) given)")
         }
-        let pts = Int64((times[framesWritten] * 1000).rounded())
+        let pts = millis[framesWritten]
         guard pts > lastPTS else {
             throw .invalidArgument("\(path): timestamp \(times[framesWritten]) of frame \(framesWritten) does not increase")
         }
         lastPTS = pts
         return pts
+    }
+
+    /// How long the frame at `pts` is shown, in codec time base. Encoders leave it unset for
+    /// variable-rate input, and MP4's edit list would then cut the last frame.
+    private func duration(ofFrameAt pts: Int64) -> Int64 {
+        guard !millis.isEmpty else { return 1 }
+        var lo = 0, hi = millis.count - 1
+        while lo < hi { let mid = (lo + hi) / 2; if millis[mid] < pts { lo = mid + 1 } else { hi = mid } }
+        if lo + 1 < millis.count && millis[lo] == pts { return millis[lo + 1] - pts }
+        return max(1, Int64((1000 / Double(options.fps)).rounded()))
     }
 
     /// Moves every packet the encoder has ready into the file.
@@ -215,6 +228,7 @@ public final class VideoWriter {
             var status = avcodec_receive_packet(codec, packet)
             if status == averrorEAGAIN || status == averrorEOF { return }
             if status < 0 { throw .encodeFailed(path: path, reason: ffmpegErrorString(status)) }
+            if packet.pointee.duration <= 0 { packet.pointee.duration = duration(ofFrameAt: packet.pointee.pts) }
             av_packet_rescale_ts(packet, codec.pointee.time_base, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             status = av_interleaved_write_frame(format, packet)  // takes the packet's data

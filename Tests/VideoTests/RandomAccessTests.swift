@@ -52,23 +52,23 @@ import Testing
         }
 
         let picked = try reader.frames(at: Self.picks)
-        #expect(picked == all.frames(Self.picks), "\(c): random access differs from decodeAll")
+        expectSame(picked, all.frames(Self.picks), "\(c): random access differs from decodeAll")
         // Without skipping non-reference frames, and again on a fresh reader (no state carried over).
         let keepAll = try VideoReader(path: path, options: ReaderOptions(discardNonReference: false))
-        #expect(try keepAll.frames(at: Self.picks) == picked)
+        expectSame(try keepAll.frames(at: Self.picks), picked)
         // Every frame alone, from a far position each time.
         for k in stride(from: Self.count - 1, through: 0, by: -3) {
-            #expect(try reader.frames(at: [k]) == all.frame(k), "\(c): frame \(k) alone")
+            expectSame(try reader.frames(at: [k]), all.frame(k), "\(c): frame \(k) alone")
         }
         // In memory, through the custom AVIOContext.
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let memory = try VideoReader(bytes: bytes)
         #expect(memory.info == reader.info)
-        #expect(try memory.frames(at: Self.picks) == picked)
+        expectSame(try memory.frames(at: Self.picks), picked)
         // Resized output: native size scaled down, exact between access patterns too.
         let small = FrameSize(width: 48, height: 40)
         let allSmall = try reader.decodeAll(size: small)
         #expect(allSmall.width == 48 && allSmall.height == 40)
-        #expect(try reader.frames(at: Self.picks, size: small) == allSmall.frames(Self.picks))
+        expectSame(try reader.frames(at: Self.picks, size: small), allSmall.frames(Self.picks))
     }
 }

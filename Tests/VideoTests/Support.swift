@@ -1,6 +1,7 @@
 // Shared by the Video tests: a self-deleting temp folder, synthetic frames whose content encodes
 // the frame number, and loose comparisons for lossy codecs.
 import Foundation
+import Testing
 @testable import Video
 
 /// A fresh folder under the system temp dir, removed when the value is released.
@@ -95,3 +96,10 @@ func videoError<T>(_ body: () throws(VideoError) -> T) -> VideoError? {
 
 /// Quiet FFmpeg's logs once for the whole test run (the bad-input tests provoke many).
 let quietFFmpeg: Void = FFmpegLogLevel.error.apply()
+
+/// Equality without Swift Testing printing megabytes of pixels when it fails.
+func expectSame(_ a: FrameStack, _ b: FrameStack, _ what: String = "frames differ",
+                sourceLocation: SourceLocation = #_sourceLocation) {
+    let equal = a == b
+    #expect(equal, "\(what)", sourceLocation: sourceLocation)
+}
