@@ -237,4 +237,22 @@ nonisolated(unsafe) var globalFree = Xoshiro(seed: 0)
             #expect("\(error)".contains("unknown transform 'centerCrop'"))
         }
     }
+
+    @Test func normalizationByPresetName() throws {
+        let json = #"{"transforms": [{"colorJitter": {"brightness": 0.4}}], "normalization": "kinetics"}"#
+        let p = try JSONDecoder().decode(ClipPipeline.self, from: Data(json.utf8))
+        #expect(p.normalization == Normalization(.kinetics))
+        #expect(p.transforms == [.colorJitter(ColorJitter(brightness: 0.4))])
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(ClipPipeline.self, from: Data(#"{"transforms": [], "normalization": "imagenett"}"#.utf8))
+        }
+    }
+
+    @Test func badValuesThrowInsteadOfTrapping() {
+        for step in [#"{"colorJitter": {"hue": 0.7}}"#, #"{"flip": {"probability": 2}}"#,
+                     #"{"multiScaleCrop": {"inputSize": {"width": 1, "height": 1}, "scales": []}}"#,
+                     #"{"randomResizedCrop": {"size": {"width": 1, "height": 1}, "scale": [0, 1]}}"#] {
+            #expect(throws: DecodingError.self, "\(step)") { try JSONDecoder().decode(ClipTransform.self, from: Data(step.utf8)) }
+        }
+    }
 }

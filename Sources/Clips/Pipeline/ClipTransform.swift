@@ -89,9 +89,11 @@ public struct RandomResizedCrop: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(size: try c.decode(Size.self, forKey: .size),
-                  scale: try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .scale) ?? 0.08...1,
-                  ratio: try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .ratio) ?? (3.0 / 4)...(4.0 / 3))
+        let scale = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .scale) ?? 0.08...1
+        let ratio = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .ratio) ?? (3.0 / 4)...(4.0 / 3)
+        guard scale.lowerBound > 0 else { throw DecodingError.dataCorruptedError(forKey: .scale, in: c, debugDescription: "must be > 0") }
+        guard ratio.lowerBound > 0 else { throw DecodingError.dataCorruptedError(forKey: .ratio, in: c, debugDescription: "must be > 0") }
+        self.init(size: try c.decode(Size.self, forKey: .size), scale: scale, ratio: ratio)
     }
 }
 
@@ -113,8 +115,12 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        let scales = try c.decodeIfPresent([Double].self, forKey: .scales) ?? [1, 0.875, 0.75, 0.66]
+        guard !scales.isEmpty, scales.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .scales, in: c, debugDescription: "need scales in (0, 1]")
+        }
         self.init(inputSize: try c.decode(Size.self, forKey: .inputSize),
-                  scales: try c.decodeIfPresent([Double].self, forKey: .scales) ?? [1, 0.875, 0.75, 0.66],
+                  scales: scales,
                   maxScaleGap: try c.decodeIfPresent(Int.self, forKey: .maxScaleGap) ?? 1,
                   randomCrop: try c.decodeIfPresent(Bool.self, forKey: .randomCrop) ?? false,
                   moreFixedCrops: try c.decodeIfPresent(Bool.self, forKey: .moreFixedCrops) ?? false)
@@ -146,7 +152,11 @@ public struct HorizontalFlip: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(probability: try c.decodeIfPresent(Double.self, forKey: .probability) ?? 0.5,
+        let p = try c.decodeIfPresent(Double.self, forKey: .probability) ?? 0.5
+        guard (0...1).contains(p) else {
+            throw DecodingError.dataCorruptedError(forKey: .probability, in: c, debugDescription: "must be in 0…1")
+        }
+        self.init(probability: p,
                   flow: try c.decodeIfPresent(FlowLayout.self, forKey: .flow))
     }
 }

@@ -19,10 +19,13 @@ public struct ColorJitter: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(brightness: try c.decodeIfPresent(Double.self, forKey: .brightness) ?? 0,
-                  contrast: try c.decodeIfPresent(Double.self, forKey: .contrast) ?? 0,
-                  saturation: try c.decodeIfPresent(Double.self, forKey: .saturation) ?? 0,
-                  hue: try c.decodeIfPresent(Double.self, forKey: .hue) ?? 0)
+        func value(_ key: CodingKeys, _ range: ClosedRange<Double>) throws -> Double {
+            let v = try c.decodeIfPresent(Double.self, forKey: key) ?? 0
+            guard range.contains(v) else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be in \(range)") }
+            return v
+        }
+        self.init(brightness: try value(.brightness, 0...1e9), contrast: try value(.contrast, 0...1e9),
+                  saturation: try value(.saturation, 0...1e9), hue: try value(.hue, 0...0.5))
     }
 
     public enum Step: Sendable, Equatable {

@@ -33,6 +33,27 @@ public struct Normalization: Codable, Sendable, Equatable {
         }
     }
 
+    enum CodingKeys: String, CodingKey { case mean, std, inputScale }
+
+    /// Either a preset name (`"imagenet"`) or `{mean: [...], std: [...], inputScale: 1}`.
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
+            guard let preset = Preset(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription:
+                    "unknown normalization preset '\(name)'; known: \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.init(preset)
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let mean = try c.decode([Float].self, forKey: .mean), std = try c.decode([Float].self, forKey: .std)
+        guard mean.count == 3 else { throw DecodingError.dataCorruptedError(forKey: .mean, in: c, debugDescription: "need 3 values") }
+        guard std.count == 3, !std.contains(0) else {
+            throw DecodingError.dataCorruptedError(forKey: .std, in: c, debugDescription: "need 3 non-zero values")
+        }
+        self.init(mean: mean, std: std, inputScale: try c.decodeIfPresent(Float.self, forKey: .inputScale) ?? 1)
+    }
+
     /// The value of every byte in each channel: 3 × 256.
     var table: [Float] {
         (0..<3).flatMap { c in (0..<256).map { (Float($0) * inputScale - mean[c]) / std[c] } }

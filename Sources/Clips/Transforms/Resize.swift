@@ -44,13 +44,15 @@ extension FrameStack {
                 let src = UnsafeSendable(src.baseAddress!), dst = UnsafeSendable(dst.baseAddress!)
                 // Work unit: one output row of one frame.
                 Parallel.forRanges(count * dh, grain: max(1, 8192 / (dw * 3))) { range in
-                    var r0 = [Int32](repeating: 0, count: dw * 3), r1 = r0
+                    let r0 = UnsafeMutablePointer<Int32>.allocate(capacity: dw * 3)
+                    let r1 = UnsafeMutablePointer<Int32>.allocate(capacity: dw * 3)
+                    defer { r0.deallocate(); r1.deallocate() }
                     for job in range {
                         let (t, dy) = job.quotientAndRemainder(dividingBy: dh)
                         let frame = src.value + t * sh * sw * 3
                         let y0 = min(max(rows.index[dy], 0), sh - 1), y1 = min(max(rows.index[dy] + 1, 0), sh - 1)
-                        cols.interpolate(row: frame + y0 * sw * 3, into: &r0)
-                        cols.interpolate(row: frame + y1 * sw * 3, into: &r1)
+                        cols.interpolate(row: frame + y0 * sw * 3, into: r0)
+                        cols.interpolate(row: frame + y1 * sw * 3, into: r1)
                         let w0 = rows.weight0[dy], w1 = rows.weight1[dy]
                         let o = dst.value + (t * dh + dy) * dw * 3
                         for i in 0..<(dw * 3) {
@@ -94,15 +96,18 @@ struct LinearTaps: Sendable {
     }
 
     /// One RGB row, horizontally interpolated at 11 bits: out[3·dx + c] = w0·S[sx] + w1·S[sx+1].
-    func interpolate(row: UnsafePointer<UInt8>, into out: inout [Int32]) {
-        out.withUnsafeMutableBufferPointer { out in
-            for dx in 0..<index.count {
-                let s = index[dx] * 3, w0 = weight0[dx], w1 = weight1[dx]
-                for c in 0..<3 {
-                    // An edge tap has w1 = 0 and may sit on the last column.
-                    let a = Int32(row[s + c])
-                    let b = w1 == 0 ? 0 : Int32(row[s + 3 + c])
-                    out[dx * 3 + c] = a &* w0 &+ b &* w1
+    func interpolate(row: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<Int32>) {
+        index.withUnsafeBufferPointer { index in
+            weight0.withUnsafeBufferPointer { w0 in
+                weight1.withUnsafeBufferPointer { w1 in
+                    for dx in 0..<index.count {
+                        let s = row + index[dx] * 3, a = w0[dx], b = w1[dx], o = out + dx * 3
+                        if b == 0 {  // an edge tap, possibly on the last column
+                            for c in 0..<3 { o[c] = Int32(s[c]) &* a }
+                        } else {
+                            for c in 0..<3 { o[c] = Int32(s[c]) &* a &+ Int32(s[c + 3]) &* b }
+                        }
+                    }
                 }
             }
         }
