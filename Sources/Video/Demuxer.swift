@@ -23,7 +23,7 @@ final class Demuxer {
 
     /// Opens `url` (or the memory source when given) and reads enough to know the streams.
     func open(url: String?, inputFormat: UnsafePointer<AVInputFormat>? = nil, settings: [String: String] = [:],
-              memory: MemorySource? = nil, options: ReaderOptions) throws(VideoError) {
+              memory: MemorySource? = nil, head: [UInt8] = [], options: ReaderOptions) throws(VideoError) {
         guard var context = avformat_alloc_context() else { throw .readFailed(path: label, reason: "out of memory") }
         context.pointee.interrupt_callback = deadline.callback
         context.pointee.probesize = Int64(options.probeSize)
@@ -41,20 +41,42 @@ final class Demuxer {
         defer { deadline.clear() }
         var opened: UnsafeMutablePointer<AVFormatContext>? = context
         let status = avformat_open_input(&opened, url, inputFormat, &dictionary)  // frees the context on failure
-        guard status >= 0, let opened else { throw openError(status, during: "opening") }
+        guard status >= 0, let opened else { throw openError(status, during: "opening", head: head) }
         format = opened
         context = opened
         let found = avformat_find_stream_info(context, nil)
-        if found < 0 { throw openError(found, during: "probing streams") }
+        if found < 0 { throw openError(found, during: "probing streams", head: head) }
     }
 
-    private func openError(_ status: Int32, during operation: String) -> VideoError {
+    /// Garbage and a damaged file both fail with "invalid data"; a file whose first bytes are
+    /// unmistakably a known container (probe score above what an extension alone earns) is damaged.
+    private func openError(_ status: Int32, during operation: String, head: [UInt8]) -> VideoError {
         if status == averrorEXIT || deadline.expired { return .timedOut(path: label, operation: operation) }
         if status == averrorENOENT { return .fileNotFound(path: label) }
-        if status == averrorINVALIDDATA || status == averrorEOF {
+        if status == averrorEOF {
+            return .truncated(path: label, reason: "\(operation) reached the end of the data")
+        }
+        if status == averrorINVALIDDATA {
+            if let container = recognisedContainer(head) {
+                return .truncated(path: label, reason: "\(container) data incomplete or damaged: \(ffmpegErrorString(status))")
+            }
             return .unrecognizedFormat(path: label, reason: ffmpegErrorString(status))
         }
         return .readFailed(path: label, reason: "\(operation): \(ffmpegErrorString(status))")
+    }
+
+    private func recognisedContainer(_ head: [UInt8]) -> String? {
+        guard !head.isEmpty else { return nil }
+        var padded = head + [UInt8](repeating: 0, count: Int(AVPROBE_PADDING_SIZE))
+        var score: Int32 = 0
+        let found = padded.withUnsafeMutableBufferPointer { buffer in
+            "".withCString { name in
+                var probe = AVProbeData(filename: name, buf: buffer.baseAddress, buf_size: Int32(head.count), mime_type: nil)
+                return av_probe_input_format3(&probe, 1, &score)
+            }
+        }
+        guard let found, score > AVPROBE_SCORE_EXTENSION else { return nil }
+        return String(cString: found.pointee.name)
     }
 
     /// Picks the best video stream, makes the demuxer drop every other stream, and checks that it

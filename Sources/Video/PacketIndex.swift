@@ -12,6 +12,8 @@ struct PacketIndex {
     private(set) var seekTimestamps: [Int64] = []
     /// Whether a packet was flagged as damaged (short read) while demuxing.
     private(set) var sawCorruptPacket = false
+    /// Video packets demuxed, including those the container marks to be discarded.
+    private(set) var packetsRead = 0
     private var indexByPTS: [Int64: Int] = [:]
 
     var count: Int { pts.count }
@@ -35,7 +37,9 @@ struct PacketIndex {
             }
             defer { av_packet_unref(packet) }
             let p = packet.pointee
-            guard p.stream_index == stream, p.flags & AV_PKT_FLAG_DISCARD == 0 else { continue }
+            guard p.stream_index == stream else { continue }
+            packetsRead += 1
+            guard p.flags & AV_PKT_FLAG_DISCARD == 0 else { continue }
             if p.flags & AV_PKT_FLAG_CORRUPT != 0 { sawCorruptPacket = true }
             // A packet without pts falls back to dts, then to "one after the previous packet".
             let ts = p.pts != noPTS ? p.pts : (p.dts != noPTS ? p.dts : previous + 1)

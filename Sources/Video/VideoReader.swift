@@ -31,7 +31,7 @@ public final class VideoReader {
         guard stat(path, &status) == 0 else { throw .fileNotFound(path: path) }
         if status.st_size == 0 { throw .emptyInput(path: path) }
         let demuxer = Demuxer(label: path)
-        try demuxer.open(url: path, options: options)
+        try demuxer.open(url: path, head: fileHead(path), options: options)
         try self.init(demuxer: demuxer, options: options)
     }
 
@@ -40,7 +40,7 @@ public final class VideoReader {
         let label = "<memory>"
         if bytes.isEmpty { throw .emptyInput(path: label) }
         let demuxer = Demuxer(label: label)
-        try demuxer.open(url: nil, memory: try MemorySource(bytes: bytes), options: options)
+        try demuxer.open(url: nil, memory: try MemorySource(bytes: bytes), head: Array(bytes.prefix(4096)), options: options)
         try self.init(demuxer: demuxer, options: options)
     }
 
@@ -68,18 +68,42 @@ public final class VideoReader {
         defer { demuxer.deadline.clear() }
         let index = try PacketIndex(format: demuxer.format!, stream: demuxer.streamIndex,
                                     deadline: demuxer.deadline, path: demuxer.label)
-        if index.count == 0 { throw .noFrames(path: demuxer.label) }
-        if index.sawCorruptPacket {
-            throw .truncated(path: demuxer.label, reason: "a packet ends early after \(index.count) packets")
-        }
         let timeBase = av_q2d(stream.pointee.time_base)
         let timestamps = index.pts.map { Double($0) * timeBase }
+        if let reason = VideoReader.truncation(index: index, timestamps: timestamps, stream: stream,
+                                               format: demuxer.format!) {
+            throw .truncated(path: demuxer.label, reason: reason)
+        }
+        if index.count == 0 { throw .noFrames(path: demuxer.label) }
         self.demuxer = demuxer
         self.decoder = decoder
         self.index = index
         self.options = options
         self.timestamps = timestamps
         self.info = VideoReader.describe(stream: stream, format: demuxer.format!, timestamps: timestamps)
+    }
+
+    /// Evidence that the stream stops early: a short packet, fewer packets than the header
+    /// declares, or (single-stream files) a declared duration well past the last frame. A file cut
+    /// exactly between Matroska blocks of a multi-stream file leaves no evidence and reads as shorter.
+    private static func truncation(index: PacketIndex, timestamps: [Double], stream: UnsafeMutablePointer<AVStream>,
+                                   format: UnsafeMutablePointer<AVFormatContext>) -> String? {
+        if index.sawCorruptPacket { return "a packet ends early after \(index.count) frames" }
+        let declared = Int(stream.pointee.nb_frames)
+        if declared > 0 && index.packetsRead < declared {
+            return "\(index.packetsRead) of \(declared) declared packets present"
+        }
+        let duration = format.pointee.duration
+        guard format.pointee.nb_streams == 1, duration != noPTS, duration > 0 else { return nil }
+        let declaredSeconds = Double(duration) / Double(AV_TIME_BASE)
+        let rate = av_q2d(stream.pointee.avg_frame_rate)
+        let interval = rate > 0 ? 1 / rate : 0.04
+        let end = (timestamps.last ?? 0) - (timestamps.first ?? 0) + interval
+        if declaredSeconds - end > max(3 * interval, 0.02 * declaredSeconds) {
+            func ms(_ t: Double) -> Double { (t * 1000).rounded() / 1000 }
+            return "frames end at \(ms(end)) s of a declared \(ms(declaredSeconds)) s"
+        }
+        return nil
     }
 
     private static func describe(stream: UnsafeMutablePointer<AVStream>, format: UnsafeMutablePointer<AVFormatContext>,
@@ -101,6 +125,15 @@ public final class VideoReader {
                          pixelFormat: pixelFormatName(parameters.format), rotation: rotation(of: stream),
                          frameCount: timestamps.count)
     }
+}
+
+/// Up to the first 4 KiB of a file, for recognising damaged containers.
+private func fileHead(_ path: String) -> [UInt8] {
+    guard let file = fopen(path, "rb") else { return [] }
+    defer { fclose(file) }
+    var head = [UInt8](repeating: 0, count: 4096)
+    let n = fread(&head, 1, head.count, file)
+    return Array(head.prefix(n))
 }
 
 /// Clockwise display rotation from the stream's display matrix, snapped to 0, 90, 180 or 270.

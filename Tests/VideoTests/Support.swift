@@ -89,9 +89,9 @@ func writeClip(_ path: String, count: Int, width: Int, height: Int, options: Enc
     return writer
 }
 
-/// The error a throwing call produced, or nil.
-func videoError<T>(_ body: () throws(VideoError) -> T) -> VideoError? {
-    do { _ = try body(); return nil } catch { return error }
+/// The error a throwing call produced, or nil. (Closures infer untyped `throws`, hence the cast.)
+func videoError<T>(_ body: () throws -> T) -> VideoError? {
+    do { _ = try body(); return nil } catch { return error as? VideoError }
 }
 
 /// Quiet FFmpeg's logs once for the whole test run (the bad-input tests provoke many).
