@@ -18,8 +18,8 @@ struct PacketIndex {
 
     var count: Int { pts.count }
 
-    /// Demuxes every packet of `stream` from the current position, checking `deadline` as it goes.
-    init(format: UnsafeMutablePointer<AVFormatContext>, stream: Int32, deadline: Deadline,
+    /// Demuxes every packet of `stream` from the current position; each read must finish within `timeout`.
+    init(format: UnsafeMutablePointer<AVFormatContext>, stream: Int32, deadline: Deadline, timeout: Double,
          path: String) throws(VideoError) {
         struct Entry { var pts: Int64; var seek: Int64; var key: Bool }
         var entries: [Entry] = []
@@ -28,7 +28,7 @@ struct PacketIndex {
         defer { av_packet_free(&packetRef) }
         var previous: Int64 = -1
         while true {
-            if deadline.expired { throw .timedOut(path: path, operation: "counting frames") }
+            deadline.start(seconds: timeout)
             let status = av_read_frame(format, packet)
             if status == averrorEOF { break }
             if status == averrorEXIT { throw .timedOut(path: path, operation: "counting frames") }

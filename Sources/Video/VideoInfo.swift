@@ -57,7 +57,9 @@ public struct ReaderOptions: Sendable {
     /// During random access, skip decoding non-reference frames that are not wanted.
     /// Nothing references them, so wanted frames stay bit-identical (tested for every codec).
     public var discardNonReference: Bool
-    /// Seconds any one open, index or decode call may take before it fails with `.timedOut`.
+    /// Seconds that opening (probing included) and each single packet read may take before the
+    /// call fails with `.timedOut`: a watchdog against stalled or hostile input, not a budget for
+    /// decoding a long video.
     public var timeout: Double
     /// Bytes FFmpeg may read while probing the container and streams.
     public var probeSize: Int

@@ -25,7 +25,6 @@ extension VideoReader {
         for (position, k) in indices.enumerated() { slots[k, default: []].append(position) }
         let wanted = slots.keys.sorted()
 
-        demuxer.deadline.start(seconds: options.timeout)
         defer { demuxer.deadline.clear() }
         var pixels = [UInt8](repeating: 0, count: indices.count * frameBytes)
         try pixels.withUnsafeMutableBufferPointer { (buffer) throws(VideoError) in
@@ -68,7 +67,9 @@ extension VideoReader {
                         emit: (Int, UnsafeMutablePointer<AVFrame>) throws(VideoError) -> Void) throws(VideoError) {
         var start = index.keyframe(atOrBefore: group[0])
         while true {
+            demuxer.deadline.start(seconds: options.timeout)
             let status = demuxer.seek(to: index.seekTimestamps[start])
+            if status == averrorEXIT { throw .timedOut(path: source, operation: "seeking to frame \(start)") }
             if status < 0 { throw .seekFailed(path: source, frame: group[0], reason: ffmpegErrorString(status)) }
             decoder.flush()
             if try decodeForward(group, from: start, emit: emit) { return }
@@ -122,7 +123,7 @@ extension VideoReader {
         }
 
         while next < group.count {
-            if demuxer.deadline.expired { throw .timedOut(path: source, operation: "decoding frame \(group[next])") }
+            demuxer.deadline.start(seconds: options.timeout)  // a watchdog on each read, not a budget for the call
             let status = av_read_frame(demuxer.format, packet)
             if status == averrorEOF {
                 avcodec_send_packet(codec, nil)  // drain the pictures still held for reordering
@@ -130,7 +131,7 @@ extension VideoReader {
                 break
             }
             if status < 0 {
-                if status == averrorEXIT { throw .timedOut(path: source, operation: "decoding frame \(group[next])") }
+                if status == averrorEXIT { throw .timedOut(path: source, operation: "reading towards frame \(group[next])") }
                 throw .decodeFailed(path: source, frame: group[next], reason: "demuxing: \(ffmpegErrorString(status))")
             }
             defer { av_packet_unref(packet) }

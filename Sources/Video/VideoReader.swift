@@ -64,10 +64,9 @@ public final class VideoReader {
         let stream = try demuxer.selectVideoStream(maxPixels: options.maxPixels)
         let decoder = Decoder()
         try decoder.open(stream: stream, threads: options.threads, label: demuxer.label)
-        demuxer.deadline.start(seconds: options.timeout)
         defer { demuxer.deadline.clear() }
         let index = try PacketIndex(format: demuxer.format!, stream: demuxer.streamIndex,
-                                    deadline: demuxer.deadline, path: demuxer.label)
+                                    deadline: demuxer.deadline, timeout: options.timeout, path: demuxer.label)
         let timeBase = av_q2d(stream.pointee.time_base)
         let timestamps = index.pts.map { Double($0) * timeBase }
         if let reason = VideoReader.truncation(index: index, timestamps: timestamps, stream: stream,
