@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 // Motive: video action recognition in Swift. Targets depend one way only:
 // C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
-// CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets) → motive (CLI).
+// CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets), Synth (generated
+// datasets) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -12,6 +13,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Video", targets: ["Video"]),
         .library(name: "Clips", targets: ["Clips"]),
+        .executable(name: "motive", targets: ["motive"]),
         .executable(name: "motive-bench", targets: ["motive-bench"]),
     ],
     dependencies: [
@@ -27,6 +29,11 @@ let package = Package(
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
         .target(name: "Video", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["Video", "Engine"]),
+        .target(name: "Synth", dependencies: ["Video", "Engine"]),
+        .executableTarget(name: "motive", dependencies: [
+            "Engine", "Video", "Clips", "Synth",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "motive-bench", dependencies: [
             "Engine", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,6 +45,7 @@ let package = Package(
         .testTarget(name: "CFFmpegTests", dependencies: ["CFFmpeg"]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth"]),
     ],
     swiftLanguageModes: [.v6]
 )
