@@ -67,6 +67,11 @@ func still(width: Int, height: Int, frames: Int, seed: UInt64) -> FrameStack {
         }
         #expect(seen == all)  // 10 sizes × 5 offsets, less those that coincide, all reached
         #expect(all.count == 46)
+        // A 222-pixel side snaps to 224, which is cut back to the frame.
+        for _ in 0..<50 {
+            let b = crop.box(width: 300, height: 222, using: &rng)
+            #expect(b.y + b.height <= 222 && b.x + b.width <= 300)
+        }
     }
 
     @Test func randomResizedCropFitsOrFallsBackToTheCentre() {

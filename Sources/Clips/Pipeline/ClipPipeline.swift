@@ -5,6 +5,8 @@ import Video
 ///
 /// A clip is one `FrameStack` (T frames). Multi-crop steps turn it into M views, so a test-time
 /// video of N sampled clips becomes N·M rows, clip-major (clip 0's M views, then clip 1's…).
+/// MMAction2's FormatShape orders them crop-major; test scores are averaged over all rows, so the
+/// order matters only when comparing tensors with it.
 public struct ClipPipeline: Codable, Sendable, Equatable {
     public var transforms: [ClipTransform]
     public var normalization: Normalization

@@ -130,7 +130,9 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
     public func box(width: Int, height: Int, using rng: inout Xoshiro) -> CropBox {
         let sizes = CropPlacement.multiScaleSizes(width: width, height: height, scales: scales,
                                                   maxGap: maxScaleGap, input: inputSize)
-        let size = sizes[Int(rng.nextUnit() * Double(sizes.count))]
+        var size = sizes[Int(rng.nextUnit() * Double(sizes.count))]
+        // Snapping to the input size may overshoot a frame just smaller than it.
+        size = Size(width: min(size.width, width), height: min(size.height, height))
         if randomCrop {
             return CropBox(x: Int(rng.nextUnit() * Double(width - size.width + 1)),
                            y: Int(rng.nextUnit() * Double(height - size.height + 1)),
