@@ -23,6 +23,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("--out-of-bound must be loop or repeat_last, got \(outOfBound)")
         }
         let reader = try openVideo(video)
+        guard reader.frameCount > 0 else { throw ValidationError("\(video) has no frames") }
         let sampler = try FrameSampler(clipLength: clipLength, frameInterval: interval, clipCount: clips,
                                        outOfBound: bound, testMode: test)
         var isFolder: ObjCBool = false

@@ -1,0 +1,52 @@
+import Engine
+import Foundation
+import Video
+
+/// How one annotated video becomes a sample tensor: sample frame indices, decode them, transform.
+public struct SampleRecipe: Sendable {
+    public var sampler: FrameSampler
+    public var pipeline: ClipPipeline
+    /// File names inside a frame folder (rawframe lists), for FFmpeg's image2 demuxer.
+    public var frameTemplate: String
+    public var readerOptions: ReaderOptions
+
+    public init(sampler: FrameSampler, pipeline: ClipPipeline, frameTemplate: String = "img_%05d.jpg",
+                readerOptions: ReaderOptions = .init()) {
+        self.sampler = sampler
+        self.pipeline = pipeline
+        self.frameTemplate = frameTemplate
+        self.readerOptions = readerOptions
+    }
+
+    /// The sample of one video: V × C × T × H × W with V = crops · clips, crop-major as in
+    /// MMAction2 (crop 0 of every clip, then crop 1 …). All clips of a video share one random
+    /// draw of each transform, as MMAction2 applies its pipeline to the whole frame list.
+    public func load(_ item: Annotation, root: DataRoot, using rng: inout Xoshiro) throws -> Tensor {
+        let url = try root.resolve(item.path)
+        let isFolder = item.frameCount != nil
+        let reader = try isFolder
+            ? VideoReader(frameFolder: url.path, template: frameTemplate, options: readerOptions)
+            : VideoReader(path: url.path, options: readerOptions)
+        guard reader.frameCount > 0 else { throw LoaderError.noFrames(item.path) }
+        // Frame folders count from 1 (img_00001.jpg), as their lists do; the reader counts from 0.
+        let start = isFolder ? 1 : 0
+        let clips = sampler.indices(frameCount: reader.frameCount, startIndex: start, using: &rng)
+        let frames = try reader.frames(at: clips.flatMap { $0 }.map { $0 - start })
+        let views = pipeline(frames, using: &rng)                  // M × C × (N·L) × H × W
+        let m = views.shape[0], c = views.shape[1], h = views.shape[3], w = views.shape[4]
+        let n = clips.count, l = sampler.clipLength
+        return views.reshaped([m, c, n, l, h, w]).permuted([0, 2, 1, 3, 4, 5]).reshaped([m * n, c, l, h, w])
+    }
+}
+
+public enum LoaderError: Error, CustomStringConvertible, Equatable {
+    case noFrames(String)
+    case allFailed(batch: Int)
+
+    public var description: String {
+        switch self {
+        case .noFrames(let path): "\(path): the video has no frames"
+        case .allFailed(let b): "every video of batch \(b) failed to load"
+        }
+    }
+}
