@@ -83,3 +83,17 @@ import Video
         }
     }
 }
+
+extension ClipLoaderTests {
+    @Test func abandoningAnEpochStopsItsWorkers() throws {
+        let (root, list) = try Self.makeDataset()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        weak var abandoned: BatchStream?
+        do {
+            let stream = try loader(list, root: root, workers: 2).epoch(0)
+            abandoned = stream
+            _ = stream.next()
+        }
+        #expect(abandoned == nil)
+    }
+}

@@ -1,3 +1,4 @@
+import Dispatch
 import Engine
 import Foundation
 import Video
@@ -84,70 +85,122 @@ public final class ClipLoader: @unchecked Sendable {
 }
 
 /// Batches of one epoch, in order. Iterating blocks until the next batch is ready; at most
-/// `prefetch` batches are queued for the `workers` decode threads ahead of the consumer.
+/// `prefetch` batches are queued for the `workers` decode loops ahead of the consumer.
+/// Dropping the stream (or finishing it) stops the workers.
 public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable {
     private let loader: ClipLoader
-    private let epoch: Int
-    private let order: [Int]
+    private let work: WorkQueue
     private let batchCount: Int
-    // Guarded by `condition`:
-    private var slots: [Result<Tensor, LoadFailure>?]
-    private var jobs: [Int] = []            // positions waiting for a worker, in order
-    private var jobCursor = 0
-    private var stopped = false
     private var nextBatch = 0
     private var scheduledBatches = 0
-    private let condition = NSCondition()
-    private var threads: [Thread] = []
+    private var started = false
 
     init(loader: ClipLoader, epoch: Int) {
         self.loader = loader
-        self.epoch = epoch
-        order = loader.order(epoch: epoch)
         batchCount = loader.batchesPerEpoch
+        work = WorkQueue(loader: loader, epoch: epoch, order: loader.order(epoch: epoch))
+    }
+
+    deinit { work.stop() }
+
+    private func positions(ofBatch b: Int) -> Range<Int> {
+        let size = loader.options.batchSize
+        return (b * size)..<Swift.min(work.order.count, (b + 1) * size)
+    }
+
+    public func next() -> ClipBatchResult? {
+        if !started && batchCount > 0 {
+            started = true
+            work.start(workers: loader.options.workers)
+        }
+        while nextBatch < batchCount {
+            let b = nextBatch
+            nextBatch += 1
+            var queued: [Int] = []
+            while scheduledBatches < Swift.min(b + 1 + loader.options.prefetch, batchCount) {
+                queued += positions(ofBatch: scheduledBatches)
+                scheduledBatches += 1
+            }
+            work.enqueue(queued)
+            let range = positions(ofBatch: b)
+            let results = work.take(range)
+            var clips: [Tensor] = [], labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
+            for (position, result) in zip(range, results) {
+                let item = loader.list.items[work.order[position]]
+                switch result {
+                case .success(let t): clips.append(t); labels.append(item.label); paths.append(item.path)
+                case .failure(let f): failed.append(f)
+                }
+            }
+            // A batch of only bad videos is skipped, never fatal.
+            if !clips.isEmpty {
+                if nextBatch == batchCount { work.stop() }
+                return ClipBatchResult(clips: ClipBatch.stack(clips), labels: labels, paths: paths, failed: failed)
+            }
+        }
+        work.stop()
+        return nil
+    }
+}
+
+/// The jobs and results shared by a stream and its workers. Workers hold this, not the stream,
+/// so a stream that is dropped half-way is freed and stops them.
+private final class WorkQueue: @unchecked Sendable {
+    let loader: ClipLoader
+    let epoch: Int
+    let order: [Int]
+    private let condition = NSCondition()
+    private var slots: [Result<Tensor, LoadFailure>?]
+    private var jobs: [Int] = []
+    private var cursor = 0
+    private var stopped = false
+
+    init(loader: ClipLoader, epoch: Int, order: [Int]) {
+        self.loader = loader
+        self.epoch = epoch
+        self.order = order
         slots = Array(repeating: nil, count: order.count)
     }
 
-    deinit { cancel() }
+    /// Each worker is a long-running loop on a Dispatch queue of its own.
+    func start(workers: Int) {
+        for w in 0..<workers {
+            DispatchQueue(label: "motive.loader.\(w)", qos: .userInitiated).async { [self] in run() }
+        }
+    }
 
-    /// Stops the workers once their current video is done.
-    public func cancel() {
+    func enqueue(_ positions: [Int]) {
+        guard !positions.isEmpty else { return }
+        condition.lock()
+        jobs += positions
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits for every position in `range`, then hands the results over (and forgets them).
+    func take(_ range: Range<Int>) -> [Result<Tensor, LoadFailure>] {
+        condition.lock()
+        defer { condition.unlock() }
+        while range.contains(where: { slots[$0] == nil }) { condition.wait() }
+        let results = range.map { slots[$0]! }
+        for p in range { slots[p] = nil }
+        return results
+    }
+
+    func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
         condition.unlock()
     }
 
-    private func positions(ofBatch b: Int) -> Range<Int> {
-        let size = loader.options.batchSize
-        return (b * size)..<Swift.min(order.count, (b + 1) * size)
-    }
-
-    /// Queues the videos of batches up to `limit` (called with the lock held).
-    private func schedule(upTo limit: Int) {
-        while scheduledBatches < Swift.min(limit, batchCount) {
-            jobs += positions(ofBatch: scheduledBatches)
-            scheduledBatches += 1
-        }
-        condition.broadcast()
-    }
-
-    private func startWorkers() {
-        for w in 0..<loader.options.workers {
-            let thread = Thread { [weak self] in self?.work() }
-            thread.name = "motive.loader.\(w)"
-            threads.append(thread)
-            thread.start()
-        }
-    }
-
-    private func work() {
+    private func run() {
         while true {
             condition.lock()
-            while !stopped && jobCursor == jobs.count { condition.wait() }
+            while !stopped && cursor == jobs.count { condition.wait() }
             if stopped { condition.unlock(); return }
-            let position = jobs[jobCursor]
-            jobCursor += 1
+            let position = jobs[cursor]
+            cursor += 1
             condition.unlock()
             let result = loader.loadItem(position, epoch: epoch, index: order[position])
             condition.lock()
@@ -155,36 +208,5 @@ public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable 
             condition.broadcast()
             condition.unlock()
         }
-    }
-
-    public func next() -> ClipBatchResult? {
-        condition.lock()
-        if threads.isEmpty && batchCount > 0 { startWorkers() }
-        while nextBatch < batchCount {
-            let b = nextBatch
-            nextBatch += 1
-            schedule(upTo: b + 1 + loader.options.prefetch)
-            let range = positions(ofBatch: b)
-            while range.contains(where: { slots[$0] == nil }) { condition.wait() }
-            let results = range.map { slots[$0]! }
-            for p in range { slots[p] = nil }     // the batch's tensors now belong to the consumer
-            condition.unlock()
-            var clips: [Tensor] = [], labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
-            for (position, result) in zip(range, results) {
-                let item = loader.list.items[order[position]]
-                switch result {
-                case .success(let t): clips.append(t); labels.append(item.label); paths.append(item.path)
-                case .failure(let f): failed.append(f)
-                }
-            }
-            if !clips.isEmpty {
-                if nextBatch == batchCount { cancel() }
-                return ClipBatchResult(clips: ClipBatch.stack(clips), labels: labels, paths: paths, failed: failed)
-            }
-            condition.lock()   // a batch of only bad videos is skipped, never fatal
-        }
-        condition.unlock()
-        cancel()
-        return nil
     }
 }
