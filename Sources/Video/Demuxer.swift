@@ -101,7 +101,7 @@ final class Demuxer {
         return stream
     }
 
-    /// Repositions so the next video packet read is frame-index timestamp `timestamp` or earlier.
+    /// Repositions at the last keyframe whose timestamp is at or before `timestamp`.
     func seek(to timestamp: Int64) -> Int32 {
         av_seek_frame(format, streamIndex, timestamp, AVSEEK_FLAG_BACKWARD)
     }

@@ -8,8 +8,6 @@ struct PacketIndex {
     private(set) var pts: [Int64] = []
     /// Presentation indices of the frames a decoder can start from (always includes 0).
     private(set) var keyframes: [Int] = []
-    /// A timestamp that `av_seek_frame(…, AVSEEK_FLAG_BACKWARD)` resolves to frame k's packet or earlier.
-    private(set) var seekTimestamps: [Int64] = []
     /// Whether a packet was flagged as damaged (short read) while demuxing.
     private(set) var sawCorruptPacket = false
     /// Video packets demuxed, including those the container marks to be discarded.
@@ -21,7 +19,7 @@ struct PacketIndex {
     /// Demuxes every packet of `stream` from the current position; each read must finish within `timeout`.
     init(format: UnsafeMutablePointer<AVFormatContext>, stream: Int32, deadline: Deadline, timeout: Double,
          path: String) throws(VideoError) {
-        struct Entry { var pts: Int64; var seek: Int64; var key: Bool }
+        struct Entry { var pts: Int64; var key: Bool }
         var entries: [Entry] = []
         guard let packet = av_packet_alloc() else { throw .readFailed(path: path, reason: "out of memory") }
         var packetRef: UnsafeMutablePointer<AVPacket>? = packet
@@ -44,13 +42,11 @@ struct PacketIndex {
             // A packet without pts falls back to dts, then to "one after the previous packet".
             let ts = p.pts != noPTS ? p.pts : (p.dts != noPTS ? p.dts : previous + 1)
             previous = ts
-            let seek = p.dts != noPTS ? min(p.dts, ts) : ts
-            entries.append(Entry(pts: ts, seek: seek, key: p.flags & AV_PKT_FLAG_KEY != 0))
+            entries.append(Entry(pts: ts, key: p.flags & AV_PKT_FLAG_KEY != 0))
         }
         // Stable sort: packets sharing a pts keep demux order.
         let order = entries.indices.sorted { (entries[$0].pts, $0) < (entries[$1].pts, $1) }
         pts = order.map { entries[$0].pts }
-        seekTimestamps = order.map { entries[$0].seek }
         keyframes = order.indices.filter { entries[order[$0]].key }
         if keyframes.first != 0 && !pts.isEmpty { keyframes.insert(0, at: 0) }
         for (k, t) in pts.enumerated() where indexByPTS[t] == nil { indexByPTS[t] = k }

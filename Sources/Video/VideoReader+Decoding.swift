@@ -68,7 +68,9 @@ extension VideoReader {
         var start = index.keyframe(atOrBefore: group[0])
         while true {
             demuxer.deadline.start(seconds: options.timeout)
-            let status = demuxer.seek(to: index.seekTimestamps[start])
+            // The keyframe's pts, not its dts: MP4 seeking with B-frames then lands on this keyframe
+            // rather than the one before (measured: dts targets decoded a whole extra GOP).
+            let status = demuxer.seek(to: index.pts[start])
             if status == averrorEXIT { throw .timedOut(path: source, operation: "seeking to frame \(start)") }
             if status < 0 { throw .seekFailed(path: source, frame: group[0], reason: ffmpegErrorString(status)) }
             decoder.flush()
@@ -102,6 +104,7 @@ extension VideoReader {
                     throw .decodeFailed(path: source, frame: group[next], reason: ffmpegErrorString(status))
                 }
                 defer { av_frame_unref(picture) }
+                picturesDecoded += 1
                 let t = picture.pointee.best_effort_timestamp
                 let k = t == noPTS ? lastSeen + 1 : (index.frame(forPTS: t) ?? lastSeen + 1)
                 guard k >= start else {

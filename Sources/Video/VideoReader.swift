@@ -25,6 +25,8 @@ public final class VideoReader {
     let decoder: Decoder
     let index: PacketIndex
     let scaler = Scaler()
+    /// Pictures the decoder has returned so far (wanted or not), for measuring skipped work.
+    var picturesDecoded = 0
 
     public convenience init(path: String, options: ReaderOptions = .init()) throws(VideoError) {
         var status = stat()
