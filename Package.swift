@@ -35,7 +35,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
-            "Engine", "NN",
+            "Engine", "NN", "Video", "Clips",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),

@@ -17,7 +17,7 @@ struct MotiveBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "motive-bench",
         abstract: "Benchmarks for Motive's engine. Run optimised: swift run -c release motive-bench …",
-        subcommands: [Kernels.self])
+        subcommands: [Kernels.self, VideoDecode.self])
 }
 
 /// Prints one JSON object per line.
