@@ -105,10 +105,11 @@ extension VideoReader {
                 }
                 defer { av_frame_unref(picture) }
                 picturesDecoded += 1
+                // A picture without a timestamp is taken to follow the previous one; one whose
+                // timestamp is not in the index (none of our frames) is dropped, never guessed.
                 let t = picture.pointee.best_effort_timestamp
-                let k = t == noPTS ? lastSeen + 1 : (index.frame(forPTS: t) ?? lastSeen + 1)
-                guard k >= start else {
-                    continue  // a leading picture of an earlier keyframe
+                guard let k = t == noPTS ? lastSeen + 1 : index.frame(forPTS: t), k >= start else {
+                    continue  // unknown, or a leading picture of an earlier keyframe
                 }
                 lastSeen = k
                 if k > group[next] {
