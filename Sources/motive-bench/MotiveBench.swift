@@ -1,11 +1,14 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Video
 
 @main
 struct MotiveBench: ParsableCommand {
     static func main() {
         BLASCore.restartWithSupportedKernelsIfNeeded()
+        // Errors reach the user as typed errors; FFmpeg's own chatter (encoder statistics) is noise.
+        FFmpegLogLevel.error.apply()
         do {
             var command = try parseAsRoot()
             try command.run()

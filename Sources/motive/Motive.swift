@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Video
 
 @main
 struct Motive: ParsableCommand {
@@ -11,6 +12,8 @@ struct Motive: ParsableCommand {
 
     static func main() {
         BLASCore.restartWithSupportedKernelsIfNeeded()
+        // Errors reach the user as typed errors; FFmpeg's own chatter (encoder statistics) is noise.
+        FFmpegLogLevel.error.apply()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -8,6 +8,7 @@ import Video
     /// A folder with `videos` small MJPEG clips whose frames encode (video, frame) in their colour,
     /// one garbage file, and a frame folder.
     static func makeDataset() throws -> (root: String, list: AnnotationList) {
+        FFmpegLogLevel.error.apply()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("motive-loader-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root + "/frames/clip", withIntermediateDirectories: true)
         var items: [Annotation] = []

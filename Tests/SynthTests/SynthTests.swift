@@ -83,6 +83,7 @@ import Video
     }
 
     @Test func writesListsAndDecodableVideosDeterministically() throws {
+        FFmpegLogLevel.error.apply()
         var o = SynthOptions()
         o.classes = 3; o.perClass = 2; o.frames = 8; o.size = 32; o.seed = 11; o.valFraction = 0.5
         let a = temporaryFolder(), b = temporaryFolder()
