@@ -31,10 +31,10 @@ struct Synthesize: ParsableCommand {
 
     func run() throws {
         guard let fam = SynthOptions.Family(rawValue: family) else {
-            throw ValidationError("--family must be one of \(SynthOptions.Family.allCases.map(\.rawValue).joined(separator: ", ")), got \(family)")
+            throw CLIError("--family must be one of \(SynthOptions.Family.allCases.map(\.rawValue).joined(separator: ", ")), got \(family)")
         }
         guard let videoCodec = VideoCodec(rawValue: codec) else {
-            throw ValidationError("--codec must be one of \(VideoCodec.allCases.map(\.rawValue).joined(separator: ", ")), got \(codec)")
+            throw CLIError("--codec must be one of \(VideoCodec.allCases.map(\.rawValue).joined(separator: ", ")), got \(codec)")
         }
         var o = SynthOptions()
         o.family = fam; o.classes = classes; o.perClass = perClass; o.frames = frames; o.size = size
@@ -72,7 +72,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         func required(_ value: String?, _ flag: String) throws -> URL {
-            guard let value else { throw ValidationError("\(dataset) needs \(flag)") }
+            guard let value else { throw CLIError("\(dataset) needs \(flag)") }
             return URL(fileURLWithPath: value)
         }
         let trainList: AnnotationList, valList: AnnotationList
@@ -90,7 +90,7 @@ struct Import: ParsableCommand {
             trainList = try DataRoot(path: required(root, "--root DIR").path).discoverClassFolders()
             valList = AnnotationList(items: [], classes: trainList.classes)
         default:
-            throw ValidationError("unknown dataset \(dataset): expected ucf101, hmdb51, kinetics, ssv2 or folders")
+            throw CLIError("unknown dataset \(dataset): expected ucf101, hmdb51, kinetics, ssv2 or folders")
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         func write(_ text: String, _ name: String) throws {

@@ -14,11 +14,11 @@ struct Frames: ParsableCommand {
     func run() throws {
         let wanted = try indices.split(separator: ",").map { part -> Int in
             guard let i = Int(part.trimmingCharacters(in: .whitespaces)), i >= 0 else {
-                throw ValidationError("--indices must be comma-separated non-negative integers, got \(indices)")
+                throw CLIError("--indices must be comma-separated non-negative integers, got \(indices)")
             }
             return i
         }
-        guard !wanted.isEmpty else { throw ValidationError("--indices is empty") }
+        guard !wanted.isEmpty else { throw CLIError("--indices is empty") }
         let frameSize = try size.map(parseSize)
         let reader = try openVideo(video)
         let frames = try reader.frames(at: wanted, size: frameSize)
@@ -35,7 +35,7 @@ struct Frames: ParsableCommand {
 func parseSize(_ text: String) throws -> FrameSize {
     let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
     guard parts.count == 2, parts[0] > 0, parts[1] > 0, parts[0] <= 16384, parts[1] <= 16384 else {
-        throw ValidationError("size must look like 320x240, got \(text)")
+        throw CLIError("size must look like 320x240, got \(text)")
     }
     return FrameSize(width: parts[0], height: parts[1])
 }

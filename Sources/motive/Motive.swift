@@ -13,7 +13,7 @@ struct Motive: ParsableCommand {
     static func main() {
         BLASCore.restartWithSupportedKernelsIfNeeded()
         // Errors reach the user as typed errors; FFmpeg's own chatter (encoder statistics) is noise.
-        FFmpegLogLevel.error.apply()
+        FFmpegLogLevel.quiet.apply()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -21,4 +21,10 @@ struct Motive: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Bad input to a verb: printed as one line ("Error: …"), exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -20,10 +20,10 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         guard let bound = FrameSampler.OutOfBound(rawValue: outOfBound) else {
-            throw ValidationError("--out-of-bound must be loop or repeat_last, got \(outOfBound)")
+            throw CLIError("--out-of-bound must be loop or repeat_last, got \(outOfBound)")
         }
         let reader = try openVideo(video)
-        guard reader.frameCount > 0 else { throw ValidationError("\(video) has no frames") }
+        guard reader.frameCount > 0 else { throw CLIError("\(video) has no frames") }
         let sampler = try FrameSampler(clipLength: clipLength, frameInterval: interval, clipCount: clips,
                                        outOfBound: bound, testMode: test)
         var isFolder: ObjCBool = false
