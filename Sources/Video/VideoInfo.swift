@@ -1,11 +1,13 @@
 /// A frame size in pixels.
-public struct FrameSize: Sendable, Equatable, Codable {
+public struct FrameSize: Sendable, Hashable, Codable {
     public var width: Int
     public var height: Int
     public init(width: Int, height: Int) {
         self.width = width
         self.height = height
     }
+
+    public static func square(_ side: Int) -> FrameSize { FrameSize(width: side, height: side) }
 }
 
 /// What a video file holds, as far as the reader is concerned: its first video stream.

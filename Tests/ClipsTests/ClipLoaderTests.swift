@@ -39,7 +39,7 @@ import Video
 
     func loader(_ list: AnnotationList, root: String, workers: Int) throws -> ClipLoader {
         let recipe = SampleRecipe(sampler: try FrameSampler(clipLength: 2, frameInterval: 2, clipCount: 2),
-                                  pipeline: ClipPipeline([.centreCrop(size: Size(width: 16, height: 16))], normalization: Normalization(.c3d)))
+                                  pipeline: ClipPipeline([.centreCrop(size: FrameSize(width: 16, height: 16))], normalization: Normalization(.c3d)))
         var options = ClipLoader.Options()
         options.batchSize = 3; options.workers = workers; options.prefetch = 1; options.seed = 5
         return ClipLoader(list: list, root: DataRoot(path: root), recipe: recipe, options: options)

@@ -30,7 +30,7 @@ func red(_ s: FrameStack, frame t: Int = 0) -> [[UInt8]] {
         #expect(fixture.cases.count == 36)
         for c in fixture.cases {
             let src = FrameStack(count: 1, height: c.height, width: c.width, pixels: c.pixels)
-            let out = src.resized(to: Size(width: c.outWidth, height: c.outHeight))
+            let out = src.resized(to: FrameSize(width: c.outWidth, height: c.outHeight))
             #expect(out.pixels == c.expected, "\(c.width)×\(c.height) → \(c.outWidth)×\(c.outHeight)")
         }
     }
@@ -43,7 +43,7 @@ func red(_ s: FrameStack, frame t: Int = 0) -> [[UInt8]] {
 
     @Test func upscalingClampsAtTheBorder() {
         // 2 → 4 columns: x = −0.25, 0.25, 0.75, 1.25 → 0, 0.25, 0.75, 1 of the way.
-        #expect(red(grey([[0, 200]]).resized(to: Size(width: 4, height: 1))) == [[0, 50, 150, 200]])
+        #expect(red(grey([[0, 200]]).resized(to: FrameSize(width: 4, height: 1))) == [[0, 50, 150, 200]])
     }
 
     @Test func framesResizeIndependently() {
@@ -54,8 +54,8 @@ func red(_ s: FrameStack, frame t: Int = 0) -> [[UInt8]] {
     }
 
     @Test func shortSideFollowsMMCV() {
-        #expect(FrameStack.shortSideSize(height: 240, width: 320, side: 256) == Size(width: 341, height: 256))
-        #expect(FrameStack.shortSideSize(height: 1080, width: 1920, side: 128) == Size(width: 228, height: 128))
-        #expect(FrameStack.shortSideSize(height: 400, width: 300, side: 256) == Size(width: 256, height: 341))
+        #expect(FrameStack.shortSideSize(height: 240, width: 320, side: 256) == FrameSize(width: 341, height: 256))
+        #expect(FrameStack.shortSideSize(height: 1080, width: 1920, side: 128) == FrameSize(width: 228, height: 128))
+        #expect(FrameStack.shortSideSize(height: 400, width: 300, side: 256) == FrameSize(width: 256, height: 341))
     }
 }

@@ -61,7 +61,7 @@ func still(width: Int, height: Int, frames: Int, seed: UInt64) -> FrameStack {
         let all = Set(sizes.flatMap { CropPlacement.fixed(width: 340, height: 256, crop: $0) })
         for _ in 0..<1000 {
             let box = crop.box(width: 340, height: 256, using: &rng)
-            let size = Size(width: box.width, height: box.height)
+            let size = FrameSize(width: box.width, height: box.height)
             #expect(CropPlacement.fixed(width: 340, height: 256, crop: size).contains(box))
             seen.insert(box)
         }

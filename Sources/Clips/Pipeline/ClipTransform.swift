@@ -8,16 +8,16 @@ public enum ClipTransform: Sendable, Equatable {
     /// Short side to `side`, aspect kept (MMAction2 `Resize(scale=(-1, side))`).
     case resizeShortSide(side: Int)
     /// Exactly `size`, aspect ignored (`Resize(scale=size, keep_ratio=False)`).
-    case resize(size: Size)
+    case resize(size: FrameSize)
     /// torchvision `RandomResizedCrop`: a random box, then bilinear resize to `size`.
     case randomResizedCrop(RandomResizedCrop)
     /// TSN's `MultiScaleCrop` (crop only; follow it with `resize`).
     case multiScaleCrop(MultiScaleCrop)
-    case centreCrop(size: Size)
+    case centreCrop(size: FrameSize)
     /// Three views along the long side (left, right, middle).
-    case threeCrop(size: Size)
+    case threeCrop(size: FrameSize)
     /// Ten views: each of the five fixed crops followed by its mirror.
-    case tenCrop(size: Size)
+    case tenCrop(size: FrameSize)
     case flip(HorizontalFlip)
     case colorJitter(ColorJitter)
 }
@@ -28,7 +28,7 @@ extension ClipTransform: Codable {
     }
 
     private struct Side: Codable { var side: Int }
-    private struct SizeOnly: Codable { var size: Size }
+    private struct SizeOnly: Codable { var size: FrameSize }
 
     struct AnyKey: CodingKey {
         var stringValue: String
@@ -79,11 +79,11 @@ extension ClipTransform: Codable {
 }
 
 public struct RandomResizedCrop: Codable, Sendable, Equatable {
-    public var size: Size
+    public var size: FrameSize
     public var scale: ClosedRange<Double>
     public var ratio: ClosedRange<Double>
 
-    public init(size: Size, scale: ClosedRange<Double> = 0.08...1, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3)) {
+    public init(size: FrameSize, scale: ClosedRange<Double> = 0.08...1, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3)) {
         (self.size, self.scale, self.ratio) = (size, scale, ratio)
     }
 
@@ -93,13 +93,13 @@ public struct RandomResizedCrop: Codable, Sendable, Equatable {
         let ratio = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .ratio) ?? (3.0 / 4)...(4.0 / 3)
         guard scale.lowerBound > 0 else { throw DecodingError.dataCorruptedError(forKey: .scale, in: c, debugDescription: "must be > 0") }
         guard ratio.lowerBound > 0 else { throw DecodingError.dataCorruptedError(forKey: .ratio, in: c, debugDescription: "must be > 0") }
-        self.init(size: try c.decode(Size.self, forKey: .size), scale: scale, ratio: ratio)
+        self.init(size: try c.decode(FrameSize.self, forKey: .size), scale: scale, ratio: ratio)
     }
 }
 
 public struct MultiScaleCrop: Codable, Sendable, Equatable {
     /// The network input, which crop sides within 3 pixels snap to.
-    public var inputSize: Size
+    public var inputSize: FrameSize
     public var scales: [Double]
     public var maxScaleGap: Int
     /// Any offset instead of the fixed grid.
@@ -107,7 +107,7 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
     /// 13 fixed offsets instead of 5.
     public var moreFixedCrops: Bool
 
-    public init(inputSize: Size, scales: [Double] = [1, 0.875, 0.75, 0.66], maxScaleGap: Int = 1,
+    public init(inputSize: FrameSize, scales: [Double] = [1, 0.875, 0.75, 0.66], maxScaleGap: Int = 1,
                 randomCrop: Bool = false, moreFixedCrops: Bool = false) {
         (self.inputSize, self.scales, self.maxScaleGap) = (inputSize, scales, maxScaleGap)
         (self.randomCrop, self.moreFixedCrops) = (randomCrop, moreFixedCrops)
@@ -119,7 +119,7 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
         guard !scales.isEmpty, scales.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
             throw DecodingError.dataCorruptedError(forKey: .scales, in: c, debugDescription: "need scales in (0, 1]")
         }
-        self.init(inputSize: try c.decode(Size.self, forKey: .inputSize),
+        self.init(inputSize: try c.decode(FrameSize.self, forKey: .inputSize),
                   scales: scales,
                   maxScaleGap: try c.decodeIfPresent(Int.self, forKey: .maxScaleGap) ?? 1,
                   randomCrop: try c.decodeIfPresent(Bool.self, forKey: .randomCrop) ?? false,
@@ -132,7 +132,7 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
                                                   maxGap: maxScaleGap, input: inputSize)
         var size = sizes[Int(rng.nextUnit() * Double(sizes.count))]
         // Snapping to the input size may overshoot a frame just smaller than it.
-        size = Size(width: min(size.width, width), height: min(size.height, height))
+        size = FrameSize(width: min(size.width, width), height: min(size.height, height))
         if randomCrop {
             return CropBox(x: Int(rng.nextUnit() * Double(width - size.width + 1)),
                            y: Int(rng.nextUnit() * Double(height - size.height + 1)),

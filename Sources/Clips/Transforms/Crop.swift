@@ -40,12 +40,12 @@ extension FrameStack {
 /// and torchvision (`RandomResizedCrop.get_params`); `uniform` is a draw in [0, 1).
 public enum CropPlacement {
     /// ((W − w) // 2, (H − h) // 2).
-    public static func centre(width: Int, height: Int, crop: Size) -> CropBox {
+    public static func centre(width: Int, height: Int, crop: FrameSize) -> CropBox {
         CropBox(x: (width - crop.width) / 2, y: (height - crop.height) / 2, width: crop.width, height: crop.height)
     }
 
     /// Left, right, middle along the long axis; the crop must span the other axis fully.
-    public static func three(width: Int, height: Int, crop: Size) -> [CropBox] {
+    public static func three(width: Int, height: Int, crop: FrameSize) -> [CropBox] {
         precondition(crop.height == height || crop.width == width,
                      "ThreeCrop: a \(crop.width)×\(crop.height) crop must span \(width)×\(height) in one direction")
         let box = { (x: Int, y: Int) in CropBox(x: x, y: y, width: crop.width, height: crop.height) }
@@ -59,7 +59,7 @@ public enum CropPlacement {
 
     /// Four corners and centre on a grid of quarter steps (MMAction2 `TenCrop`, `MultiScaleCrop`);
     /// `more` adds the eight of `num_fixed_crops=13`.
-    public static func fixed(width: Int, height: Int, crop: Size, more: Bool = false) -> [CropBox] {
+    public static func fixed(width: Int, height: Int, crop: FrameSize, more: Bool = false) -> [CropBox] {
         let ws = (width - crop.width) / 4, hs = (height - crop.height) / 4
         var steps = [(0, 0), (4, 0), (0, 4), (4, 4), (2, 2)]
         if more { steps += [(0, 2), (4, 2), (2, 4), (2, 0), (1, 1), (3, 1), (1, 3), (3, 3)] }
@@ -68,13 +68,13 @@ public enum CropPlacement {
 
     /// TSN's multi-scale crop size choice: side lengths `Int(min(W, H) · s)`, width and height
     /// scale levels at most `maxGap` apart, snapped to `input` when within 3 pixels.
-    public static func multiScaleSizes(width: Int, height: Int, scales: [Double], maxGap: Int, input: Size) -> [Size] {
+    public static func multiScaleSizes(width: Int, height: Int, scales: [Double], maxGap: Int, input: FrameSize) -> [FrameSize] {
         let base = min(width, height)
         let sides = scales.map { Int(Double(base) * $0) }
-        var out: [Size] = []
+        var out: [FrameSize] = []
         for (i, h) in sides.enumerated() {
             for (j, w) in sides.enumerated() where abs(i - j) <= maxGap {
-                out.append(Size(width: abs(w - input.width) < 3 ? input.width : w,
+                out.append(FrameSize(width: abs(w - input.width) < 3 ? input.width : w,
                                 height: abs(h - input.height) < 3 ? input.height : h))
             }
         }

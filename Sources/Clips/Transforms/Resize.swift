@@ -1,23 +1,13 @@
 import Engine
 import Video
 
-/// Output size of a spatial transform.
-public struct Size: Codable, Sendable, Hashable {
-    public var width: Int
-    public var height: Int
-    public init(width: Int, height: Int) {
-        self.width = width
-        self.height = height
-    }
-    public static func square(_ side: Int) -> Size { Size(width: side, height: side) }
-}
 
 extension FrameStack {
     /// mmcv's `rescale_size` with scale (∞, side): the short side becomes `side`, the long side
     /// `Int(long · side / short + 0.5)`.
-    public static func shortSideSize(height: Int, width: Int, side: Int) -> Size {
+    public static func shortSideSize(height: Int, width: Int, side: Int) -> FrameSize {
         let factor = Double(side) / Double(min(height, width))
-        return Size(width: Int(Double(width) * factor + 0.5), height: Int(Double(height) * factor + 0.5))
+        return FrameSize(width: Int(Double(width) * factor + 0.5), height: Int(Double(height) * factor + 0.5))
     }
 
     /// Every frame resized bilinearly, bit-exact with OpenCV's `cv2.resize(..., INTER_LINEAR)` on
@@ -30,7 +20,7 @@ extension FrameStack {
     ///   `((w0·(R0 >> 4)) >> 16 + (w1·(R1 >> 4)) >> 16 + 2) >> 2`.
     ///
     /// An exact halving is OpenCV's INTER_AREA, which these weights reproduce. Frames run in parallel.
-    public func resized(to size: Size) -> FrameStack {
+    public func resized(to size: FrameSize) -> FrameStack {
         let (dw, dh) = (size.width, size.height)
         precondition(dw > 0 && dh > 0 && width > 0 && height > 0,
                      "FrameStack.resized: cannot resize \(width)×\(height) to \(dw)×\(dh)")
