@@ -317,14 +317,17 @@ def write_preset(name):
     else:
         inputs = sin_input(input_shape)
 
+    # pytorchvideo's multi-pathway blocks overwrite the entries of a list input in place, so
+    # each call gets its own list (the tensors themselves are not modified).
+    fresh = (lambda: list(inputs)) if isinstance(inputs, list) else (lambda: inputs)
     with torch.no_grad():
-        logits = model(inputs)
+        logits = model(fresh())
     logits = logits.detach().to(torch.float32).flatten()
     if not torch.isfinite(logits).all():
         raise RuntimeError(f"{name}: non-finite logits")
 
     with torch.no_grad():
-        flops, by_operator = fvcore_counts(model, inputs)
+        flops, by_operator = fvcore_counts(model, fresh())
 
     keys = list(state.keys())
     record = {
