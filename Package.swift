@@ -2,7 +2,7 @@
 // Motive: video action recognition in Swift. Targets depend one way only:
 // C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
 // CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets), Synth (generated
-// datasets) → motive (CLI).
+// datasets); NN → Zoo (video models) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "Video", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["Video", "Engine"]),
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
+        .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
         .executableTarget(name: "motive", dependencies: [
             "Engine", "Video", "Clips", "Synth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
+        .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,7 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
     let mean = UnsafeMutablePointer<Float>.allocate(capacity: c), invStd = UnsafeMutablePointer<Float>.allocate(capacity: c)
     let stats = Saved(mean, invStd)
     let out = Tensor.empty(x.shape)
+    FLOPs.record("batch_norm", x.count * (weight == nil ? 1 : 2))
     let px = UnsafePointer(x.data), po = out.data
     let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
     Parallel.forRanges(c) { range in
@@ -96,6 +97,7 @@ public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias
     let mean = UnsafeMutablePointer<Float>.allocate(capacity: rows), invStd = UnsafeMutablePointer<Float>.allocate(capacity: rows)
     let stats = Saved(mean, invStd)
     let out = Tensor.empty(x.shape)
+    FLOPs.record("layer_norm", x.count * (weight == nil ? 1 : 2))
     let px = UnsafePointer(x.data), po = out.data
     let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
     Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in

@@ -94,12 +94,14 @@ public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
             return (lo, hi, hi - lo)
         }
     }
+    FLOPs.record("adaptive_avg_pool", x.count)
     return windowMean(x, window: w, ranges: ranges, countIncludePad: false, op: "adaptiveAvgPool")
 }
 
 /// x [N, C, *S] → [N, C]: the mean over all spatial positions.
 public func globalAvgPool(_ x: Tensor) -> Tensor {
     ensure(x.rank >= 3, "globalAvgPool: input \(x.shape) must be [N, C, spatial…]")
+    FLOPs.record("adaptive_avg_pool", x.count)
     return x.reshaped([x.shape[0], x.shape[1], -1]).mean(axis: 2)
 }
 

@@ -1,0 +1,28 @@
+/// Counts the floating-point work of the ops run inside `FLOPs.count { … }`, from shapes alone.
+///
+/// One multiply-add counts as one FLOP (fvcore's convention). Counted: convolution
+/// (output elements · Cin/groups · kernel volume), matmul and linear (M·N·K), batch and layer norm
+/// (input elements, twice with an affine transform), and adaptive/global average pooling (input
+/// elements). Elementwise ops, activations and max pooling count zero, as in fvcore.
+public final class FLOPCounter: @unchecked Sendable {
+    public private(set) var byOperator: [String: Int] = [:]
+    public var total: Int { byOperator.values.reduce(0, +) }
+
+    func add(_ op: String, _ flops: Int) { byOperator[op, default: 0] += flops }
+}
+
+public enum FLOPs {
+    @TaskLocal static var counter: FLOPCounter?
+
+    /// Runs `body` and returns what its ops counted (no graph is recorded).
+    public static func count(_ body: () throws -> Void) rethrows -> FLOPCounter {
+        let counter = FLOPCounter()
+        try $counter.withValue(counter) { try GradMode.noGrad { try body() } }
+        return counter
+    }
+
+    @inline(__always)
+    static func record(_ op: String, _ flops: @autoclosure () -> Int) {
+        if let counter { counter.add(op, flops()) }
+    }
+}

@@ -1,0 +1,72 @@
+import Engine
+import NN
+
+/// C3D (Tran et al., ICCV 2015) with the layer names of the Sports-1M checkpoint ports:
+/// `conv1a`, `conv2a`, `conv3a/b`, `conv4a/b`, `conv5a/b`, `fc6`, `fc7`, `fc8`.
+///
+/// Input [N, 3, 16, 112, 112] (`c3d` normalisation) → [N, classes]. Eight 3×3×3 convs with
+/// ReLU, max pools (1,2,2) then (2,2,2) ×4, the last padded (0,1,1), so the features are
+/// 512·1·4·4 = 8192; fc6 and fc7 of 4096 with ReLU and dropout; fc8.
+public final class C3D: VideoModel {
+    public struct Config: Codable, Sendable, Equatable {
+        public var classes = 487
+        /// Channel multiplier on 64/128/256/512 (1 for the paper's network).
+        public var width: Float = 1
+        public var hidden = 4096
+        public var dropout: Float = 0.5
+        /// Input frames and size; they fix fc6's width.
+        public var frames = 16
+        public var size = 112
+        public init() {}
+    }
+
+    public let config: Config
+    let convs: [Conv]
+    let fc6: Linear, fc7: Linear
+    let head: ClassifierHead
+
+    static let names = ["conv1a", "conv2a", "conv3a", "conv3b", "conv4a", "conv4b", "conv5a", "conv5b"]
+
+    public init(_ config: Config, using rng: inout Xoshiro) {
+        self.config = config
+        let c = [64, 128, 256, 256, 512, 512, 512, 512].map { max(1, Int((Float($0) * config.width).rounded())) }
+        var cin = 3
+        var convs: [Conv] = []
+        for cout in c {
+            convs.append(Conv(cin, cout, kernelSize: [3, 3, 3], padding: [1, 1, 1], using: &rng))
+            cin = cout
+        }
+        self.convs = convs
+        // T: ÷1 then ÷2 four times; H, W: ÷2 four times, then (x + 2)/2 at pool5.
+        let t = max(1, config.frames / 16), s = (config.size / 16 + 2) / 2
+        fc6 = Linear(c[7] * t * s * s, config.hidden, using: &rng)
+        fc7 = Linear(config.hidden, config.hidden, using: &rng)
+        head = ClassifierHead(features: config.hidden, classes: config.classes, dropout: 0, using: &rng)
+        super.init()
+        for (name, conv) in zip(Self.names, convs) { registerModule(name, conv) }
+        registerModule("fc6", fc6)
+        registerModule("fc7", fc7)
+        head.register(on: self, at: "fc8")
+    }
+
+    /// [N, 3, T, H, W] → [N, hidden] (fc7's activations).
+    public override func features(_ x: Tensor) -> Tensor {
+        ensure(x.rank == 5 && x.shape[1] == 3, "C3D: input \(x.shape) should be [N, 3, T, H, W]")
+        var y = x
+        for (i, conv) in convs.enumerated() {
+            y = conv(y).relu()
+            switch i {
+            case 0: y = maxPool(y, kernel: [1, 2, 2], stride: [1, 2, 2])
+            case 1, 3, 5: y = maxPool(y, kernel: [2, 2, 2], stride: [2, 2, 2])
+            case 7: y = maxPool(y, kernel: [2, 2, 2], stride: [2, 2, 2], padding: [0, 1, 1])
+            default: break
+            }
+        }
+        y = y.flattened(from: 1)
+        y = fc6(y).relu().dropout(p: config.dropout, training: isTraining)
+        return fc7(y).relu().dropout(p: config.dropout, training: isTraining)
+    }
+
+    /// [N, 3, T, H, W] → [N, classes]
+    public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
+}

@@ -1,0 +1,139 @@
+import Engine
+import NN
+
+/// What a preset expects as input, and how its clips are sampled.
+public struct InputSpec: Codable, Sendable, Equatable {
+    /// Frames per view (segments for TSN/TSM).
+    public var frames: Int
+    public var size: Int
+    /// A `Normalization.Preset` name: imagenet, kinetics, slowfast, c3d.
+    public var normalization: String
+    public var clipLength: Int
+    public var frameInterval: Int
+    public var clips: Int
+
+    /// [1, 3, T, H, W], one view.
+    public var shape: [Int] { [1, 3, frames, size, size] }
+}
+
+/// A named architecture in the zoo.
+public struct ModelPreset: Sendable {
+    public let name: String
+    /// Where the architecture (and its state-dict keys) come from.
+    public let source: String
+    public let input: InputSpec
+    public let defaultClasses: Int
+    let make: @Sendable (_ classes: Int, _ rng: inout Xoshiro) -> VideoModel
+
+    /// A freshly initialised model (`classes` defaults to the reference's).
+    public func build(classes: Int? = nil, seed: UInt64 = 0) -> VideoModel {
+        var rng = Xoshiro(seed: seed)
+        return make(classes ?? defaultClasses, &rng)
+    }
+}
+
+public enum ZooError: Error, CustomStringConvertible, Equatable {
+    case unknownPreset(String, suggestion: String?)
+
+    public var description: String {
+        switch self {
+        case .unknownPreset(let name, let suggestion):
+            "unknown model \"\(name)\"" + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? "") + "; `motive models` lists them"
+        }
+    }
+}
+
+public enum ModelZoo {
+    public static func preset(named name: String) throws(ZooError) -> ModelPreset {
+        if let p = presets.first(where: { $0.name == name }) { return p }
+        let nearest = presets.map(\.name).min { editDistance($0, name) < editDistance($1, name) }
+        throw .unknownPreset(name, suggestion: nearest.flatMap { editDistance($0, name) <= 3 ? $0 : nil })
+    }
+
+    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny]
+
+    // MARK: torchvision video ResNets
+
+    static func videoResNet(_ name: String, blocks: [Int], convs: [ConvKind], stem: VideoResNet.Config.Stem,
+                            tiny: Bool) -> ModelPreset {
+        let input = tiny ? InputSpec(frames: 8, size: 64, normalization: "kinetics", clipLength: 8, frameInterval: 2, clips: 1)
+                         : InputSpec(frames: 16, size: 112, normalization: "kinetics", clipLength: 16, frameInterval: 2, clips: 1)
+        return ModelPreset(name: name, source: "torchvision.models.video" + (tiny ? " (¼ width)" : ""), input: input,
+                           defaultClasses: tiny ? 10 : 400) { classes, rng in
+            var c = VideoResNet.Config()
+            c.blocks = blocks; c.convs = convs; c.stem = stem; c.classes = classes
+            if tiny { c.width = 16 }
+            return VideoResNet(c, using: &rng)
+        }
+    }
+
+    static let videoResNets: [ModelPreset] = [false, true].flatMap { tiny -> [ModelPreset] in
+        let suffix = tiny ? "_tiny" : ""
+        return [
+            videoResNet("r3d_18" + suffix, blocks: [2, 2, 2, 2], convs: Array(repeating: .full3D, count: 4), stem: .basic, tiny: tiny),
+            videoResNet("mc3_18" + suffix, blocks: [2, 2, 2, 2], convs: [.full3D, .spatial, .spatial, .spatial], stem: .basic, tiny: tiny),
+            videoResNet("r2plus1d_18" + suffix, blocks: [2, 2, 2, 2], convs: Array(repeating: .twoPlusOne, count: 4), stem: .r2plus1d, tiny: tiny),
+            videoResNet("r2plus1d_34" + suffix, blocks: [3, 4, 6, 3], convs: Array(repeating: .twoPlusOne, count: 4), stem: .r2plus1d, tiny: tiny),
+        ]
+    }
+
+    // MARK: TSN and TSM on torchvision's image ResNets
+
+    static func imageResNet(_ name: String, depth: Int, shift: Bool, tiny: Bool) -> ModelPreset {
+        let segments = tiny ? 4 : 8
+        let input = InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "imagenet",
+                              clipLength: 1, frameInterval: 1, clips: segments)
+        let source = "torchvision.models.resnet\(depth)" + (shift ? " + TSM residual shift (Lin et al. 2019)" : " (TSN, Wang et al. 2016)")
+        return ModelPreset(name: name, source: source + (tiny ? ", ¼ width" : ""), input: input,
+                           defaultClasses: tiny ? 10 : 400) { classes, rng in
+            var c = ResNet2D.Config()
+            c.depth = depth; c.segments = segments; c.temporalShift = shift; c.classes = classes
+            c.dropout = shift || depth == 50 ? 0.5 : 0.4
+            if tiny { c.width = 16 }
+            return ResNet2D(c, using: &rng)
+        }
+    }
+
+    static let imageResNets: [ModelPreset] = [false, true].flatMap { tiny -> [ModelPreset] in
+        let suffix = tiny ? "_tiny" : ""
+        return [
+            imageResNet("tsn_r18" + suffix, depth: 18, shift: false, tiny: tiny),
+            imageResNet("tsn_r50" + suffix, depth: 50, shift: false, tiny: tiny),
+            imageResNet("tsm_r50" + suffix, depth: 50, shift: true, tiny: tiny),
+        ]
+    }
+
+    // MARK: C3D
+
+    static let c3d = ModelPreset(name: "c3d", source: "C3D (Tran et al. 2015), Sports-1M port layer names",
+                                 input: InputSpec(frames: 16, size: 112, normalization: "c3d", clipLength: 16, frameInterval: 1, clips: 1),
+                                 defaultClasses: 487) { classes, rng in
+        var c = C3D.Config()
+        c.classes = classes
+        return C3D(c, using: &rng)
+    }
+
+    static let c3dTiny = ModelPreset(name: "c3d_tiny", source: "C3D, ¼ width, 256-wide fc6/fc7",
+                                     input: InputSpec(frames: 16, size: 64, normalization: "c3d", clipLength: 16, frameInterval: 1, clips: 1),
+                                     defaultClasses: 10) { classes, rng in
+        var c = C3D.Config()
+        c.classes = classes; c.width = 0.25; c.hidden = 256; c.size = 64
+        return C3D(c, using: &rng)
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var previous = row[0]
+        row[0] = i
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            let current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = current
+        }
+    }
+    return row[b.count]
+}

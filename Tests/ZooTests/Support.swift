@@ -1,0 +1,59 @@
+import Engine
+import Foundation
+import NN
+@testable import Zoo
+
+/// The deterministic weights of the parity fixtures (Tests/Fixtures/make_zoo_parity_fixture.py):
+/// base[i] = sin(0.61·i + phase(key)), shaped per kind of tensor.
+enum ParityFill {
+    static func fnv1a(_ key: String) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        for b in key.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return h
+    }
+
+    static func values(key: String, shape: [Int]) -> [Float] {
+        let n = shape.reduce(1, *)
+        let phase = Double(fnv1a(key) % 10007) / 10007 * 2 * Double.pi
+        let fanIn = shape.count >= 2 ? Double(n / shape[0]) : 1
+        return (0..<n).map { i in
+            let base = sin(0.61 * Double(i) + phase)
+            let v: Double
+            if key.hasSuffix("num_batches_tracked") { v = 0 }
+            else if key.hasSuffix("running_var") { v = 1 + 0.25 * (base + 1) }
+            else if key.hasSuffix("running_mean") { v = 0.1 * base }
+            else if shape.count == 1 && key.hasSuffix(".weight") { v = 1 + 0.1 * base }
+            else if shape.count <= 1 { v = 0.1 * base }
+            else { v = base * (3 / fanIn).squareRoot() }
+            return Float(v)
+        }
+    }
+
+    static func fill(_ model: Module) {
+        for (key, t) in model.stateDict() {
+            let v = values(key: key, shape: t.shape)
+            v.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!, count: t.count) }
+        }
+    }
+
+    /// x[i] = sin(0.05·i).
+    static func input(_ shape: [Int]) -> Tensor {
+        Tensor((0..<shape.reduce(1, *)).map { Float(sin(0.05 * Double($0))) }, shape: shape)
+    }
+}
+
+struct ParityFixture: Decodable {
+    let preset: String
+    let input_shape: [Int]
+    let logits: [Float]
+    let params: Int
+    let fvcore_flops: Double
+    let keys: [String]
+    let shapes: [String: [Int]]
+    let fill_check: [String: [Float]]?
+
+    static func load(_ name: String) throws -> ParityFixture? {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures") else { return nil }
+        return try JSONDecoder().decode(ParityFixture.self, from: Data(contentsOf: url))
+    }
+}

@@ -1,0 +1,33 @@
+import Engine
+import Testing
+import NN
+@testable import Zoo
+
+@Suite struct ZooShapeTests {
+    /// Every preset builds and maps a small clip to [N, classes]; tiny presets run at their own input.
+    @Test(arguments: ModelZoo.presets.map(\.name))
+    func logitsHaveTheRightShape(_ name: String) throws {
+        let preset = try ModelZoo.preset(named: name)
+        let model = preset.build(classes: 7).eval()
+        var shape = preset.input.shape
+        shape[0] = 2
+        if !name.hasSuffix("_tiny") && !name.hasPrefix("c3d") { shape[3] = 64; shape[4] = 64 }
+        let y = GradMode.noGrad { model(ParityFill.input(shape)) }
+        #expect(y.shape == [2, 7])
+        let finite = y.scalars.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
+
+    @Test func unknownNamesSuggestTheNearest() {
+        #expect(throws: ZooError.unknownPreset("r2plus1d18", suggestion: "r2plus1d_18")) { try ModelZoo.preset(named: "r2plus1d18") }
+    }
+
+    @Test func tinyModelsTrainOneStep() throws {
+        let model = try ModelZoo.preset(named: "r2plus1d_18_tiny").build(classes: 3)
+        let x = ParityFill.input([2, 3, 8, 32, 32])
+        let loss = crossEntropy(model(x), targets: [0, 2])
+        loss.backward()
+        let allGradients = model.parameters().allSatisfy { $0.grad != nil }
+        #expect(allGradients)
+    }
+}
