@@ -92,13 +92,8 @@ public enum SynthDataset {
             do {
                 let frames = try render(classIndex: c, family: o.family, options: o, sources: sources, rng: &rng)
                 let path = (root as NSString).appendingPathComponent(relative)
-                var enc = EncodeOptions()
-                enc.codec = o.codec
-                enc.fps = o.fps
-                let writer = try VideoWriter(path: path, width: o.size, height: o.size, options: enc)
-                try writer.append(frames)
-                try writer.finish()
-                results.set(j, .success((relative, writer.codecUsed)))
+                let codec = try encode(frames, to: path, options: o)
+                results.set(j, .success((relative, codec)))
             } catch {
                 results.set(j, .failure(SynthError.writeFailed(path: relative, reason: "\(error)")))
             }
@@ -137,6 +132,18 @@ public enum SynthDataset {
             let source = sources[Int(rng.next() % UInt64(sources.count))]
             return try PlaybackClass.allCases[classIndex].frames(from: source, count: o.frames, size: o.size, rng: &rng)
         }
+    }
+
+    /// One encoder thread per video (the videos already run in parallel).
+    private static func encode(_ frames: FrameStack, to path: String, options o: SynthOptions) throws -> VideoCodec {
+        var enc = EncodeOptions()
+        enc.codec = o.codec
+        enc.fps = o.fps
+        enc.threads = 1
+        let writer = try VideoWriter(path: path, width: frames.width, height: frames.height, options: enc)
+        try writer.append(frames)
+        try writer.finish()
+        return writer.codecUsed
     }
 
     private static func writeList(_ entries: [(String, Int)], to root: String, name: String) throws {

@@ -38,6 +38,8 @@ public struct EncodeOptions: Sendable {
     public var timestamps: [Double]?
     /// x264/x265 preset ("ultrafast" … "veryslow"); nil keeps the encoder's default.
     public var preset: String?
+    /// Encoder threads; 0 lets FFmpeg choose. With 1 the bytes never depend on thread timing.
+    public var threads: Int = 0
 
     public init(codec: VideoCodec = .h264, fps: Int = 25, gop: Int = 12, bFrames: Int = 2, quality: Int = 23,
                 rotation: Int = 0, timestamps: [Double]? = nil, preset: String? = nil) {

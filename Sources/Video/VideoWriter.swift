@@ -18,6 +18,8 @@ public final class VideoWriter {
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var converter: OpaquePointer?
+    /// One RGB frame plus zeroed slack for swscale's over-reads.
+    private lazy var paddedFrame = [UInt8](repeating: 0, count: width * height * 3 + 64)
     private var headerWritten = false
     private var finished = false
     private var lastPTS: Int64 = .min
@@ -107,7 +109,7 @@ public final class VideoWriter {
         status = av_frame_get_buffer(frame, 0)
         if status < 0 { throw .encodeFailed(path: path, reason: ffmpegErrorString(status)) }
         converter = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height),
-                                   pixelFormat, Scaler.flags, nil, nil, nil)
+                                   pixelFormat, Scaler.flags | Int32(SWS_ACCURATE_RND | SWS_BITEXACT), nil, nil, nil)
         if converter == nil { throw .encodeFailed(path: path, reason: "no RGB → \(pixelFormatName(pixelFormat.rawValue)) conversion") }
     }
 
@@ -137,6 +139,7 @@ public final class VideoWriter {
         c.pointee.time_base = options.timestamps == nil ? AVRational(num: 1, den: Int32(options.fps))
                                                         : AVRational(num: 1, den: 1000)
         c.pointee.gop_size = Int32(options.gop)
+        c.pointee.thread_count = Int32(max(0, options.threads))
         c.pointee.max_b_frames = codecUsed.usesBFrames ? Int32(options.bFrames) : 0
         switch codecUsed {
         case .mpeg4, .mjpeg:
@@ -178,8 +181,16 @@ public final class VideoWriter {
             let pts = try nextPTS()
             var status = av_frame_make_writable(frame)
             if status < 0 { throw .encodeFailed(path: path, reason: ffmpegErrorString(status)) }
-            let rows = frames.pixels.withUnsafeBufferPointer { rgb in
-                var source: UnsafePointer<UInt8>? = rgb.baseAddress! + i * frames.frameBytes
+            // swscale's SIMD loads read up to 16 bytes past the last row, so the frame goes through
+            // a copy with zeroed padding: reading past the caller's array would make the output
+            // depend on whatever lies there.
+            frames.pixels.withUnsafeBufferPointer { rgb in
+                paddedFrame.withUnsafeMutableBufferPointer {
+                    $0.baseAddress!.update(from: rgb.baseAddress! + i * frames.frameBytes, count: frames.frameBytes)
+                }
+            }
+            let rows = paddedFrame.withUnsafeBufferPointer { rgb in
+                var source: UnsafePointer<UInt8>? = rgb.baseAddress!
                 var stride = Int32(width * 3)
                 return withUnsafeMutablePointer(to: &frame.pointee.data) { data in
                     withUnsafeMutablePointer(to: &frame.pointee.linesize) { linesize in
