@@ -88,7 +88,7 @@ public enum SynthDataset {
         Parallel.forTasks(jobs.count) { j in
             let (c, i) = jobs[j]
             let relative = "videos/\(classNames[c])/\(classNames[c])_\(String(format: "%04d", i)).\(ext)"
-            var rng = Xoshiro(seed: o.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(c) &* 1_000_003 &+ UInt64(i))
+            var rng = Xoshiro(seed: videoSeed(o.seed, classIndex: c, index: i))
             do {
                 let frames = try render(classIndex: c, family: o.family, options: o, sources: sources, rng: &rng)
                 let path = (root as NSString).appendingPathComponent(relative)
@@ -111,6 +111,11 @@ public enum SynthDataset {
         try writeList(val, to: root, name: "val.txt")
         try write(classNames.joined(separator: "\n") + "\n", to: (root as NSString).appendingPathComponent("classes.txt"))
         return SynthSummary(classNames: classNames, train: train, val: val, codec: codecUsed)
+    }
+
+    /// The generator seed of video `index` of class `classIndex`.
+    static func videoSeed(_ seed: UInt64, classIndex c: Int, index i: Int) -> UInt64 {
+        seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(c) &* 1_000_003 &+ UInt64(i)
     }
 
     /// The frames of one video of class `classIndex`.
