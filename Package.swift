@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
         .executableTarget(name: "motive", dependencies: [
-            "Engine", "Video", "Clips", "Synth",
+            "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [

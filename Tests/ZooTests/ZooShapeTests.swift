@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 import Testing
 import NN
@@ -29,5 +30,26 @@ import NN
         loss.backward()
         let allGradients = model.parameters().allSatisfy { $0.grad != nil }
         #expect(allGradients)
+    }
+}
+
+@Suite struct ZooCheckpointTests {
+    @Test func safetensorsRoundTripGivesTheSameLogits() throws {
+        let preset = try ModelZoo.preset(named: "tsm_r50_tiny")
+        let a = preset.build(seed: 1).eval(), b = preset.build(seed: 2).eval()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("motive-zoo-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try a.saveSafetensors(to: url)
+        try b.loadSafetensors(from: url)
+        let x = ParityFill.input(preset.input.shape)
+        let (ya, yb) = GradMode.noGrad { (a(x), b(x)) }
+        #expect(ya.scalars == yb.scalars)
+    }
+
+    @Test func dryRunCountsTheSameFLOPs() throws {
+        let model = try ModelZoo.preset(named: "r2plus1d_18_tiny").build().eval()
+        let x = ParityFill.input([1, 3, 8, 64, 64])
+        let real = FLOPs.count { _ = model(x) }, dry = FLOPs.count(dryRun: true) { _ = model(x) }
+        #expect(real.byOperator == dry.byOperator && real.total > 0)
     }
 }

@@ -13,13 +13,21 @@ public final class FLOPCounter: @unchecked Sendable {
 
 public enum FLOPs {
     @TaskLocal static var counter: FLOPCounter?
+    @TaskLocal static var dryRun = false
 
-    /// Runs `body` and returns what its ops counted (no graph is recorded).
-    public static func count(_ body: () throws -> Void) rethrows -> FLOPCounter {
+    /// Runs `body` and returns what its ops counted (no graph is recorded). With `dryRun`,
+    /// convolutions and matrix products only shape their outputs and skip the arithmetic, so
+    /// counting a large model is quick; the values computed are then meaningless.
+    public static func count(dryRun: Bool = false, _ body: () throws -> Void) rethrows -> FLOPCounter {
         let counter = FLOPCounter()
-        try $counter.withValue(counter) { try GradMode.noGrad { try body() } }
+        try $counter.withValue(counter) {
+            try $dryRun.withValue(dryRun) { try GradMode.noGrad { try body() } }
+        }
         return counter
     }
+
+    /// True inside `count(dryRun: true)`: heavy kernels may skip their work.
+    static var skipsArithmetic: Bool { counter != nil && dryRun }
 
     @inline(__always)
     static func record(_ op: String, _ flops: @autoclosure () -> Int) {
