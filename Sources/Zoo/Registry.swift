@@ -50,7 +50,7 @@ public enum ModelZoo {
         throw .unknownPreset(name, suggestion: nearest.flatMap { editDistance($0, name) <= 3 ? $0 : nil })
     }
 
-    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny]
+    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets
 
     // MARK: torchvision video ResNets
 
@@ -100,6 +100,29 @@ public enum ModelZoo {
             imageResNet("tsn_r18" + suffix, depth: 18, shift: false, tiny: tiny),
             imageResNet("tsn_r50" + suffix, depth: 50, shift: false, tiny: tiny),
             imageResNet("tsm_r50" + suffix, depth: 50, shift: true, tiny: tiny),
+        ]
+    }
+
+    // MARK: PyTorchVideo's single-pathway ResNet-50s
+
+    static func slowResNet(_ name: String, stemKernel: Int, kernels: [[Int]], pool: Bool, tiny: Bool) -> ModelPreset {
+        let input = tiny ? InputSpec(frames: 8, size: 64, normalization: "slowfast", clipLength: 8, frameInterval: 4, clips: 1)
+                         : InputSpec(frames: 8, size: 224, normalization: "slowfast", clipLength: 8, frameInterval: 8, clips: 1)
+        return ModelPreset(name: name, source: "pytorchvideo.models.hub." + name.replacingOccurrences(of: "_tiny", with: "") + (tiny ? " (¼ width)" : ""),
+                           input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
+            var c = SlowResNet.Config()
+            c.stemTemporalKernel = stemKernel; c.temporalKernels = kernels; c.poolAfterFirstStage = pool; c.classes = classes
+            if tiny { c.width = 16 }
+            return SlowResNet(c, using: &rng)
+        }
+    }
+
+    static let slowResNets: [ModelPreset] = [false, true].flatMap { tiny -> [ModelPreset] in
+        let suffix = tiny ? "_tiny" : ""
+        return [
+            slowResNet("slow_r50" + suffix, stemKernel: 1, kernels: [[1], [1], [3], [3]], pool: false, tiny: tiny),
+            slowResNet("c2d_r50" + suffix, stemKernel: 1, kernels: [[1], [1], [1], [1]], pool: true, tiny: tiny),
+            slowResNet("i3d_r50" + suffix, stemKernel: 5, kernels: [[3], [3, 1], [3, 1], [1, 3]], pool: true, tiny: tiny),
         ]
     }
 
