@@ -50,7 +50,7 @@ public enum ModelZoo {
         throw .unknownPreset(name, suggestion: nearest.flatMap { editDistance($0, name) <= 3 ? $0 : nil })
     }
 
-    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets
+    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets + slowFasts
 
     // MARK: torchvision video ResNets
 
@@ -125,6 +125,25 @@ public enum ModelZoo {
             slowResNet("i3d_r50" + suffix, stemKernel: 5, kernels: [[3], [3, 1], [3, 1], [1, 3]], pool: true, tiny: tiny),
         ]
     }
+
+    // MARK: SlowFast
+
+    static func slowFast(_ name: String, alpha: Int, tiny: Bool) -> ModelPreset {
+        let input = tiny ? InputSpec(frames: 16, size: 64, normalization: "slowfast", clipLength: 16, frameInterval: 2, clips: 1)
+                         : InputSpec(frames: 32, size: 224, normalization: "slowfast", clipLength: 32, frameInterval: 2, clips: 1)
+        return ModelPreset(name: name, source: "pytorchvideo.models.hub.slowfast_r50 (α=\(alpha), β=1/8)" + (tiny ? ", ¼ width" : ""),
+                           input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
+            var c = SlowFast.Config()
+            c.alpha = alpha; c.classes = classes
+            if tiny { c.width = 16 }
+            return SlowFast(c, using: &rng)
+        }
+    }
+
+    static let slowFasts: [ModelPreset] = [
+        slowFast("slowfast_r50", alpha: 4, tiny: false), slowFast("slowfast_r50_4x16", alpha: 8, tiny: false),
+        slowFast("slowfast_r50_tiny", alpha: 4, tiny: true),
+    ]
 
     // MARK: C3D
 

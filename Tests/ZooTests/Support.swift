@@ -44,6 +44,7 @@ enum ParityFill {
 
 struct ParityFixture: Decodable {
     let preset: String
+    /// The model's input; for SlowFast the fixture lists (slow, fast) and the model takes the fast clip.
     let input_shape: [Int]
     let logits: [Float]
     let params: Int
@@ -51,6 +52,22 @@ struct ParityFixture: Decodable {
     let keys: [String]
     let shapes: [String: [Int]]
     let fill_check: [String: [Float]]?
+
+    enum CodingKeys: String, CodingKey { case preset, input_shape, logits, params, fvcore_flops, keys, shapes, fill_check }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        preset = try c.decode(String.self, forKey: .preset)
+        if let pair = try? c.decode([[Int]].self, forKey: .input_shape) { input_shape = pair.last! } else {
+            input_shape = try c.decode([Int].self, forKey: .input_shape)
+        }
+        logits = try c.decode([Float].self, forKey: .logits)
+        params = try c.decode(Int.self, forKey: .params)
+        fvcore_flops = try c.decode(Double.self, forKey: .fvcore_flops)
+        keys = try c.decode([String].self, forKey: .keys)
+        shapes = try c.decode([String: [Int]].self, forKey: .shapes)
+        fill_check = try c.decodeIfPresent([String: [Float]].self, forKey: .fill_check)
+    }
 
     static func load(_ name: String) throws -> ParityFixture? {
         guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures") else { return nil }

@@ -13,6 +13,7 @@ import NN
         var shape = preset.input.shape
         shape[0] = 2
         if !name.hasSuffix("_tiny") && !name.hasPrefix("c3d") { shape[3] = 64; shape[4] = 64 }
+        if name.hasPrefix("slowfast") && !name.hasSuffix("_tiny") { shape[2] = 16 }
         let y = GradMode.noGrad { model(ParityFill.input(shape)) }
         #expect(y.shape == [2, 7])
         let finite = y.scalars.allSatisfy { $0.isFinite }
@@ -51,5 +52,12 @@ import NN
         let x = ParityFill.input([1, 3, 8, 64, 64])
         let real = FLOPs.count { _ = model(x) }, dry = FLOPs.count(dryRun: true) { _ = model(x) }
         #expect(real.byOperator == dry.byOperator && real.total > 0)
+    }
+}
+
+@Suite struct SlowFastTests {
+    @Test func slowFramesFollowPackPathway() {
+        #expect(SlowFast.slowIndices(frames: 32, alpha: 4) == [0, 4, 8, 13, 17, 22, 26, 31])
+        #expect(SlowFast.slowIndices(frames: 32, alpha: 8) == [0, 10, 20, 31])
     }
 }
