@@ -142,7 +142,7 @@ public enum ModelZoo {
 
     static let slowFasts: [ModelPreset] = [
         slowFast("slowfast_r50", alpha: 4, tiny: false), slowFast("slowfast_r50_4x16", alpha: 8, tiny: false),
-        slowFast("slowfast_r50_tiny", alpha: 4, tiny: true),
+        slowFast("slowfast_r50_tiny", alpha: 4, tiny: true), slowFast("slowfast_r50_4x16_tiny", alpha: 8, tiny: true),
     ]
 
     // MARK: C3D

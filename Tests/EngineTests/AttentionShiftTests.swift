@@ -35,3 +35,16 @@ import Foundation
         gradCheck([z], "temporal shift") { temporalShift($0[0], segments: 2) }
     }
 }
+
+@Suite struct PastOnlyShiftTests {
+    @Test func onlineShiftLooksBackOnly() {
+        // T = 3, C = 4, foldDiv 4: channel 0 reads t−1 (zeros at t = 0), the others stay.
+        let x = Tensor((0..<12).map { Float($0) }, shape: [3, 4, 1, 1])
+        expectClose(temporalShift(x, segments: 3, foldDiv: 4, pastOnly: true).scalars,
+                    [0, 1, 2, 3,
+                     0, 5, 6, 7,
+                     4, 9, 10, 11])
+        let z = randomTensor([4, 8, 2, 2], seed: 106)
+        gradCheck([z], "past-only shift") { temporalShift($0[0], segments: 4, pastOnly: true) }
+    }
+}

@@ -61,3 +61,33 @@ import NN
         #expect(SlowFast.slowIndices(frames: 32, alpha: 8) == [0, 10, 20, 31])
     }
 }
+
+@Suite struct OnlineTSMTests {
+    /// Streaming frame by frame equals running the clip at once with a past-only shift.
+    @Test func streamingMatchesThePastOnlyClip() throws {
+        let model = try #require(ModelZoo.preset(named: "tsm_r50_tiny").build(classes: 5) as? ResNet2D).eval()
+        ParityFill.fill(model)
+        let k = 4
+        let clip = ParityFill.input([1, 3, k, 48, 48])
+        let frames = clip.permuted([0, 2, 1, 3, 4]).reshaped([k, 3, 48, 48])
+        // Offline: every block's branch sees the past-only shift over the K frames.
+        let offline: Tensor = GradMode.noGrad {
+            var y = maxPool(model.bn1(model.conv1(frames)).relu(), kernel: [3, 3], stride: [2, 2], padding: [1, 1])
+            for stage in model.stages {
+                for block in stage.blocks { y = block.forward(y, branchInput: temporalShift(y, segments: k, pastOnly: true)) }
+            }
+            return model.head(globalAvgPool(y), training: false)
+        }
+        let stream = OnlineTSM(model)
+        for t in 0..<k {
+            let online = stream.step(frames.sliced(axis: 0, start: t, end: t + 1))
+            let expected = offline.sliced(axis: 0, start: t, end: t + 1)
+            let worst = zip(online.scalars, expected.scalars).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-4, "frame \(t): difference \(worst)")
+        }
+        // After a reset the first frame again sees zeros as its past.
+        stream.reset()
+        let again = stream.step(frames.sliced(axis: 0, start: 0, end: 1))
+        #expect(zip(again.scalars, offline.sliced(axis: 0, start: 0, end: 1).scalars).allSatisfy { abs($0 - $1) < 1e-4 })
+    }
+}

@@ -4,7 +4,10 @@
 ///
 /// x [N·T, C, H, W] (frames folded into the batch, as TSN/TSM backbones see them) → same shape.
 /// The backward pass is the opposite shift.
-public func temporalShift(_ x: Tensor, segments t: Int, foldDiv: Int = 8) -> Tensor {
+///
+/// With `pastOnly` (online TSM), the first 1/`foldDiv` of the channels take the previous frame's
+/// values and no channel looks ahead.
+public func temporalShift(_ x: Tensor, segments t: Int, foldDiv: Int = 8, pastOnly: Bool = false) -> Tensor {
     ensure(x.rank >= 2 && t >= 1 && x.shape[0] % t == 0 && foldDiv >= 1,
                  "temporalShift: input \(x.shape) does not fold into clips of \(t) segments (foldDiv \(foldDiv))")
     let c = x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
@@ -19,7 +22,9 @@ public func temporalShift(_ x: Tensor, segments t: Int, foldDiv: Int = 8) -> Ten
                 for ch in 0..<c {
                     // Forward: channel block 0 reads frame t+1, block 1 reads frame t−1. Backward reverses.
                     var from = ti
-                    if ch < fold { from = backward ? ti - 1 : ti + 1 } else if ch < 2 * fold { from = backward ? ti + 1 : ti - 1 }
+                    if pastOnly {
+                        if ch < fold { from = backward ? ti + 1 : ti - 1 }
+                    } else if ch < fold { from = backward ? ti - 1 : ti + 1 } else if ch < 2 * fold { from = backward ? ti + 1 : ti - 1 }
                     let dst = po + (f * c + ch) * plane
                     if from < 0 || from >= t {
                         dst.update(repeating: 0, count: plane)

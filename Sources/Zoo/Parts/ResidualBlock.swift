@@ -50,7 +50,12 @@ final class ResidualBlock: Layer {
 
     override func forward(_ x: Tensor) -> Tensor {
         // [N, Cin, (T,) H, W] → [N, Cout, (T′,) H′, W′]
-        var y = shiftSegments.map { temporalShift(x, segments: $0) } ?? x
+        forward(x, branchInput: shiftSegments.map { temporalShift(x, segments: $0) } ?? x)
+    }
+
+    /// The block with `branchInput` (x, or x shifted) entering the first unit and x on the shortcut.
+    func forward(_ x: Tensor, branchInput: Tensor) -> Tensor {
+        var y = branchInput
         for (i, unit) in units.enumerated() {
             y = unit.norm(unit.conv(y))
             if i < units.count - 1 { y = y.relu() }
