@@ -134,7 +134,8 @@ public enum ModelZoo {
         return ModelPreset(name: name, source: "pytorchvideo.models.hub.slowfast_r50 (α=\(alpha), β=1/8)" + (tiny ? ", ¼ width" : ""),
                            input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
             var c = SlowFast.Config()
-            c.alpha = alpha; c.classes = classes
+            // PySlowFast's 4×16 configuration fuses with a 5×1×1 kernel, the 8×8 one with 7×1×1.
+            c.alpha = alpha; c.fusionKernel = alpha == 8 ? 5 : 7; c.classes = classes
             if tiny { c.width = 16 }
             return SlowFast(c, using: &rng)
         }

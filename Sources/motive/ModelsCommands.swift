@@ -21,7 +21,7 @@ struct Models: ParsableCommand {
     func run() throws {
         let presets = ModelZoo.presets.filter { filter.map($0.name.contains) ?? true }
         if !json {
-            print("name".padding(toLength: 20, withPad: " ", startingAt: 0) + "params(M)  GFLOPs  input            norm      "
+            print("name".padding(toLength: 24, withPad: " ", startingAt: 0) + "params(M)  GFLOPs  input            norm      "
                   + (time ? "forward(ms)  " : "") + "source")
         }
         for preset in presets {
@@ -43,7 +43,7 @@ struct Models: ParsableCommand {
             } else {
                 let i = preset.input
                 let input = "\(i.frames)×\(i.size)² (\(i.clipLength)×\(i.frameInterval)×\(i.clips))"
-                print(row.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                print(row.name.padding(toLength: 24, withPad: " ", startingAt: 0)
                       + String(format: "%9.2f  %6.1f  ", Double(row.parameters) / 1e6, row.gflops)
                       + input.padding(toLength: 17, withPad: " ", startingAt: 0)
                       + i.normalization.padding(toLength: 10, withPad: " ", startingAt: 0)
