@@ -131,7 +131,9 @@ public enum ModelZoo {
     static func slowFast(_ name: String, alpha: Int, tiny: Bool) -> ModelPreset {
         let input = tiny ? InputSpec(frames: 16, size: 64, normalization: "slowfast", clipLength: 16, frameInterval: 2, clips: 1)
                          : InputSpec(frames: 32, size: 224, normalization: "slowfast", clipLength: 32, frameInterval: 2, clips: 1)
-        return ModelPreset(name: name, source: "pytorchvideo.models.hub.slowfast_r50 (α=\(alpha), β=1/8)" + (tiny ? ", ¼ width" : ""),
+        let source = alpha == 8 ? "PySlowFast SLOWFAST_4x16_R50 (α=8, β=1/8) in pytorchvideo's layout and keys"
+                                : "pytorchvideo.models.hub.slowfast_r50 (α=4, β=1/8)"
+        return ModelPreset(name: name, source: source + (tiny ? ", ¼ width" : ""),
                            input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
             var c = SlowFast.Config()
             // PySlowFast's 4×16 configuration fuses with a 5×1×1 kernel, the 8×8 one with 7×1×1.
