@@ -29,8 +29,8 @@ struct VideoDecode: ParsableCommand {
             if !FileManager.default.fileExists(atPath: path) { try writeTestVideo(path, width: width, height: height) }
             let frameCount = try VideoReader(path: path).frameCount
             var rng = Xoshiro(seed: 7)
-            let tsn = try FrameSampler.tsn(segments: 8)
-            let dense = try FrameSampler.dense(length: 16, interval: 4)
+            let tsn = FrameSampler.tsn(segments: 8)
+            let dense = FrameSampler.dense(length: 16, interval: 4)
             let schemes: [String: [[Int]]] = [
                 "tsn8": (0..<clips).map { _ in tsn.indices(frameCount: frameCount, using: &rng).flatMap { $0 } },
                 "dense16x4": (0..<clips).map { _ in dense.indices(frameCount: frameCount, using: &rng).flatMap { $0 } },

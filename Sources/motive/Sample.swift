@@ -27,9 +27,9 @@ struct Sample: ParsableCommand {
         let sampler = try FrameSampler(clipLength: clipLength, frameInterval: interval, clipCount: clips,
                                        outOfBound: bound, testMode: test)
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: video, isDirectory: &isFolder)
+        let isFrameFolder = FileManager.default.fileExists(atPath: video, isDirectory: &isFolder) && isFolder.boolValue
         var rng = Xoshiro(seed: seed)
-        let picked = sampler.indices(frameCount: reader.frameCount, startIndex: isFolder.boolValue ? 1 : 0, using: &rng)
+        let picked = sampler.indices(frameCount: reader.frameCount, startIndex: isFrameFolder ? 1 : 0, using: &rng)
         if json {
             struct Output: Encodable { let video: String; let frameCount: Int; let clips: [[Int]] }
             print(try jsonString(Output(video: video, frameCount: reader.frameCount, clips: picked)))
