@@ -2,7 +2,7 @@
 // Motive: video action recognition in Swift. Targets depend one way only:
 // C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
 // CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets), Synth (generated
-// datasets); NN → Zoo (video models) → motive (CLI).
+// datasets); NN → Zoo (video models); Clips, Zoo → Training (job configs) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -31,8 +32,9 @@ let package = Package(
         .target(name: "Clips", dependencies: ["Video", "Engine"]),
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
+        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Clips", "Zoo", "Yams"]),
         .executableTarget(name: "motive", dependencies: [
-            "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo",
+            "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo", "Training", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],
     swiftLanguageModes: [.v6]
 )

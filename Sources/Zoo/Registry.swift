@@ -46,8 +46,7 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
 public enum ModelZoo {
     public static func preset(named name: String) throws(ZooError) -> ModelPreset {
         if let p = presets.first(where: { $0.name == name }) { return p }
-        let nearest = presets.map(\.name).min { editDistance($0, name) < editDistance($1, name) }
-        throw .unknownPreset(name, suggestion: nearest.flatMap { editDistance($0, name) <= 3 ? $0 : nil })
+        throw .unknownPreset(name, suggestion: nearestMatch(name, among: presets.map(\.name)))
     }
 
     public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets + slowFasts
@@ -165,6 +164,11 @@ public enum ModelZoo {
         c.classes = classes; c.width = 0.25; c.hidden = 256; c.size = 64
         return C3D(c, using: &rng)
     }
+}
+
+/// The candidate closest to `name` by edit distance, if within `maxDistance` edits.
+public func nearestMatch(_ name: String, among candidates: [String], maxDistance: Int = 3) -> String? {
+    candidates.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= maxDistance ? $0 : nil }
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.

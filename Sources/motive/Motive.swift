@@ -8,7 +8,8 @@ struct Motive: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "motive",
         abstract: "Motive: video action recognition in Swift.",
-        subcommands: [Probe.self, Sample.self, Frames.self, DatasetCommand.self, Models.self, Flops.self, Predict.self])
+        subcommands: [Probe.self, Sample.self, Frames.self, DatasetCommand.self, Models.self, Flops.self, Predict.self,
+                      ConfigCommand.self])
 
     static func main() {
         BLASCore.restartWithSupportedKernelsIfNeeded()

@@ -1,0 +1,193 @@
+import Foundation
+import Yams
+import Zoo
+
+/// Reads job configs: YAML files that may inherit from others (`_base_: other.yaml`, merged key
+/// by key, the child winning), plus command-line overrides (`a.b=c`). Every key is checked
+/// against the schema before decoding, so a misspelt key is an error naming its path and the
+/// nearest valid key, and no run starts on a bad config.
+public enum ConfigLoader {
+    public static func load(_ path: String, overrides: [String] = []) throws(ConfigError) -> JobConfig {
+        var tree = try resolve(path, chain: [])
+        for text in overrides { tree = try apply(override: text, to: tree) }
+        return try decode(tree)
+    }
+
+    /// Parses YAML text (no `_base_` resolution), applies overrides and decodes.
+    public static func parse(_ yaml: String, file: String = "<config>", overrides: [String] = []) throws(ConfigError) -> JobConfig {
+        var tree = try compose(yaml, file: file)
+        for text in overrides { tree = try apply(override: text, to: tree) }
+        return try decode(tree)
+    }
+
+    // MARK: Files and inheritance
+
+    static func compose(_ text: String, file: String) throws(ConfigError) -> Node {
+        do {
+            return try Yams.compose(yaml: text) ?? Node.mapping([:])
+        } catch {
+            throw .invalidYAML(file: file, reason: "\(error)")
+        }
+    }
+
+    /// The file's tree with its `_base_` chain merged underneath.
+    static func resolve(_ path: String, chain: [String]) throws(ConfigError) -> Node {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if chain.contains(url.path) { throw .baseCycle(chain + [url.path]) }
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { throw .fileNotFound(path) }
+        var tree = try compose(text, file: path)
+        guard case .mapping(var map) = tree else { throw .invalidYAML(file: path, reason: "the top level must be a mapping") }
+        if let base = map["_base_"] {
+            guard let basePath = base.string else { throw .typeMismatch(path: "_base_", value: "\(base)", expected: "a file path") }
+            map["_base_"] = nil
+            let baseURL = URL(fileURLWithPath: basePath, relativeTo: url.deletingLastPathComponent())
+            tree = merge(try resolve(baseURL.path, chain: chain + [url.path]), Node.mapping(map))
+        }
+        return tree
+    }
+
+    /// Mappings merge key by key (recursively); anything else in `child` replaces `base`.
+    static func merge(_ base: Node, _ child: Node) -> Node {
+        guard case .mapping(var merged) = base, case .mapping(let over) = child else { return child }
+        for (key, value) in over {
+            merged[key] = merged[key].map { merge($0, value) } ?? value
+        }
+        return .mapping(merged)
+    }
+
+    /// `a.b.c=value`: the value is read as YAML (so numbers, booleans and lists keep their types).
+    static func apply(override text: String, to tree: Node) throws(ConfigError) -> Node {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else { throw .badOverride(text) }
+        let keys = text[..<eq].split(separator: ".").map(String.init)
+        guard !keys.isEmpty, keys.allSatisfy({ !$0.isEmpty }) else { throw .badOverride(text) }
+        let value = try compose(String(text[text.index(after: eq)...]), file: "--set \(text)")
+        func set(_ node: Node, _ rest: ArraySlice<String>) -> Node {
+            guard let key = rest.first else { return value }
+            var map = node.mapping ?? Node.Mapping([])
+            map[Node(key)] = set(map[Node(key)] ?? .mapping([:]), rest.dropFirst())
+            return .mapping(map)
+        }
+        return set(tree, keys[...])
+    }
+
+    // MARK: Schema and decoding
+
+    indirect enum Schema {
+        case leaf
+        case map([String: Schema])
+    }
+
+    static func keys<K: CodingKey & CaseIterable>(_: K.Type, nested: [String: Schema] = [:]) -> Schema {
+        .map(Dictionary(uniqueKeysWithValues: K.allCases.map { ($0.stringValue, nested[$0.stringValue] ?? .leaf) }))
+    }
+
+    static let samplerKeys: Schema = .map(Dictionary(uniqueKeysWithValues: [
+        "clip_len", "frame_interval", "num_clips", "temporal_jitter", "twice_sample", "out_of_bound_opt", "test_mode",
+        "keep_tail_frames",
+    ].map { ($0, Schema.leaf) }))
+
+    static let schema: Schema = keys(JobConfig.CodingKeys.self, nested: [
+        "model": keys(ModelSection.CodingKeys.self),
+        "data": keys(DataSection.CodingKeys.self, nested: ["sampler": samplerKeys]),
+        "optimizer": keys(OptimizerSection.CodingKeys.self),
+        "schedule": keys(ScheduleSection.CodingKeys.self),
+        "train": keys(TrainSection.CodingKeys.self),
+        "eval": keys(EvalSection.CodingKeys.self),
+        "output": keys(OutputSection.CodingKeys.self),
+    ])
+
+    /// Throws for the first key (in file order) that the schema does not know.
+    static func check(_ node: Node, against schema: Schema, path: [String] = []) throws(ConfigError) {
+        guard case .map(let known) = schema, case .mapping(let map) = node else { return }
+        for (keyNode, value) in map {
+            let key = keyNode.string ?? "\(keyNode)"
+            let full = (path + [key]).joined(separator: ".")
+            guard let sub = known[key] else {
+                let near = nearestMatch(key, among: Array(known.keys), maxDistance: max(2, key.count / 3))
+                throw .unknownKey(path: full, suggestion: near.map { (path + [$0]).joined(separator: ".") })
+            }
+            try check(value, against: sub, path: path + [key])
+        }
+    }
+
+    static func decode(_ tree: Node) throws(ConfigError) -> JobConfig {
+        try check(tree, against: schema)
+        let config: JobConfig
+        do {
+            config = try YAMLDecoder().decode(JobConfig.self, from: tree)
+        } catch let error as DecodingError {
+            throw describe(error, in: tree)
+        } catch {
+            // Errors thrown by nested types' own validation (sampler, pipeline).
+            throw .invalidValue(path: "data", value: "", expected: "\(error)")
+        }
+        try validate(config)
+        return config
+    }
+
+    static func describe(_ error: DecodingError, in tree: Node) -> ConfigError {
+        func path(_ context: DecodingError.Context, _ extra: CodingKey? = nil) -> String {
+            (context.codingPath + (extra.map { [$0] } ?? [])).map(\.stringValue).joined(separator: ".")
+        }
+        func value(at keys: [CodingKey]) -> String {
+            var node: Node? = tree
+            for key in keys {
+                if let index = key.intValue { node = node?.sequence.flatMap { index < $0.count ? $0[index] : nil } } else { node = node?[key.stringValue] }
+            }
+            return node?.string ?? node.map { (try? Yams.serialize(node: $0).trimmingCharacters(in: .whitespacesAndNewlines)) ?? "\($0)" } ?? "nothing"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return .missingKey(path(context, key))
+        case .typeMismatch(let type, let context):
+            return .typeMismatch(path: path(context), value: value(at: context.codingPath), expected: expectation(type))
+        case .valueNotFound(let type, let context):
+            return .typeMismatch(path: path(context), value: "nothing", expected: expectation(type))
+        case .dataCorrupted(let context):
+            return .invalidValue(path: path(context), value: value(at: context.codingPath), expected: context.debugDescription)
+        @unknown default: return .invalidValue(path: "", value: "", expected: "\(error)")
+        }
+    }
+
+    static func expectation(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: "an integer"
+        case is Float.Type, is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "a string"
+        default: "\(type)"
+        }
+    }
+
+    /// Values that decode but make no sense.
+    static func validate(_ c: JobConfig) throws(ConfigError) {
+        func require(_ ok: Bool, _ path: String, _ value: Any, _ expected: String) throws(ConfigError) {
+            if !ok { throw .invalidValue(path: path, value: "\(value)", expected: expected) }
+        }
+        do { _ = try ModelZoo.preset(named: c.model.preset) } catch {
+            let near = nearestMatch(c.model.preset, among: ModelZoo.presets.map(\.name))
+            throw .invalidValue(path: "model.preset", value: c.model.preset,
+                                expected: "a zoo preset" + (near.map { " (did you mean \($0)?)" } ?? "") + "; `motive models` lists them")
+        }
+        if let classes = c.model.classes { try require(classes >= 1, "model.classes", classes, "≥ 1") }
+        if let p = c.model.dropout { try require(p >= 0 && p < 1, "model.dropout", p, "in [0, 1)") }
+        try require(["rgb", "flow"].contains(c.data.modality), "data.modality", c.data.modality, "rgb or flow")
+        try require(c.data.batchSize >= 1, "data.batch_size", c.data.batchSize, "≥ 1")
+        try require(c.data.workers >= 1, "data.workers", c.data.workers, "≥ 1")
+        try require(c.optimizer.lr > 0, "optimizer.lr", c.optimizer.lr, "a positive number")
+        try require(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1, "optimizer.momentum", c.optimizer.momentum, "in [0, 1)")
+        try require(c.optimizer.weightDecay >= 0, "optimizer.weight_decay", c.optimizer.weightDecay, "≥ 0")
+        try require(c.schedule.epochs >= 1, "schedule.epochs", c.schedule.epochs, "≥ 1")
+        try require(c.schedule.warmupEpochs >= 0 && c.schedule.warmupEpochs < Double(c.schedule.epochs),
+                    "schedule.warmup_epochs", c.schedule.warmupEpochs, "≥ 0 and fewer than schedule.epochs")
+        if c.schedule.policy == .multistep {
+            try require(!c.schedule.milestones.isEmpty && c.schedule.milestones == c.schedule.milestones.sorted(),
+                        "schedule.milestones", c.schedule.milestones, "increasing epochs for the multistep policy")
+        }
+        try require(c.train.accumulate >= 1, "train.accumulate", c.train.accumulate, "≥ 1")
+        try require(c.train.labelSmoothing >= 0 && c.train.labelSmoothing < 1, "train.label_smoothing", c.train.labelSmoothing, "in [0, 1)")
+        try require(c.train.mixupAlpha >= 0 && c.train.cutmixAlpha >= 0, "train.mixup_alpha", c.train.mixupAlpha, "≥ 0")
+        if let n = c.train.clipNorm { try require(n > 0, "train.clip_norm", n, "a positive number") }
+        try require(c.eval.interval >= 1 && c.eval.clips >= 1 && c.eval.crops >= 1, "eval", "\(c.eval)", "interval, clips and crops ≥ 1")
+        try require(c.output.keepLast >= 1, "output.keep_last", c.output.keepLast, "≥ 1")
+    }
+}

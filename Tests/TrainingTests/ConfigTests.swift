@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import Training
+
+@Suite struct ConfigTests {
+    static let minimal = """
+    model:
+      preset: r2plus1d_18_tiny
+      classes: 10
+    data:
+      train_list: train.txt
+      val_list: val.txt
+    """
+
+    func folder() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("motive-config-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func defaultsFillWhatIsNotWritten() throws {
+        let c = try ConfigLoader.parse(Self.minimal)
+        #expect(c.model.preset == "r2plus1d_18_tiny" && c.model.classes == 10)
+        #expect(c.optimizer.type == .sgd && c.optimizer.lr == 0.01 && c.schedule.policy == .cosine)
+        #expect(c.data.batchSize == 8 && c.output.keepLast == 3 && c.eval.average == .score)
+    }
+
+    @Test func fullConfigDecodesEveryKey() throws {
+        let yaml = Self.minimal + """
+
+          root: data
+          batch_size: 4
+          sampler: {clip_len: 8, frame_interval: 2, num_clips: 1}
+        optimizer: {type: adamw, lr: 0.001, weight_decay: 0.05, no_decay_norm_bias: true}
+        schedule: {epochs: 20, warmup_epochs: 2, policy: multistep, milestones: [10, 15], gamma: 0.1}
+        train: {accumulate: 2, clip_norm: 40, label_smoothing: 0.1, mixup_alpha: 0.2, seed: 7, precise_bn_batches: 4}
+        eval: {interval: 2, clips: 10, crops: 3, average: logit}
+        output: {dir: runs/x, keep_last: 2, save_best_by: top1}
+        """
+        let c = try ConfigLoader.parse(yaml)
+        #expect(c.data.sampler?.clipLength == 8 && c.data.root == "data" && c.data.batchSize == 4)
+        #expect(c.optimizer.type == .adamw && c.optimizer.noDecayNormBias && c.schedule.milestones == [10, 15])
+        #expect(c.train.clipNorm == 40 && c.train.seed == 7 && c.eval.clips == 10 && c.eval.average == .logit)
+        #expect(c.output.dir == "runs/x")
+    }
+
+    @Test func baseFilesMergeAndOverridesWin() throws {
+        let dir = folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try (Self.minimal + "\noptimizer: {lr: 0.1, momentum: 0.8}\n").write(to: dir.appendingPathComponent("base.yaml"), atomically: true, encoding: .utf8)
+        try "_base_: base.yaml\noptimizer: {lr: 0.05}\nschedule: {epochs: 3}\n".write(to: dir.appendingPathComponent("child.yaml"), atomically: true, encoding: .utf8)
+        let c = try ConfigLoader.load(dir.appendingPathComponent("child.yaml").path, overrides: ["train.seed=9", "data.batch_size=2"])
+        #expect(c.optimizer.lr == 0.05 && c.optimizer.momentum == 0.8)    // deep merge: momentum kept from the base
+        #expect(c.schedule.epochs == 3 && c.train.seed == 9 && c.data.batchSize == 2 && c.model.classes == 10)
+    }
+
+    @Test func errorsNameTheKey() throws {
+        #expect(throws: ConfigError.unknownKey(path: "optimizer.lrr", suggestion: "optimizer.lr")) {
+            try ConfigLoader.parse(Self.minimal + "\noptimizer: {lrr: 0.1}\n")
+        }
+        #expect(throws: ConfigError.unknownKey(path: "data.sampler.clip_length", suggestion: "data.sampler.clip_len")) {
+            try ConfigLoader.parse(Self.minimal + "\n  sampler: {clip_length: 8}\n")
+        }
+        #expect(throws: ConfigError.unknownKey(path: "optimiser", suggestion: "optimizer")) {
+            try ConfigLoader.parse(Self.minimal + "\noptimiser: {lr: 0.1}\n")
+        }
+        #expect(throws: ConfigError.typeMismatch(path: "data.batch_size", value: "eight", expected: "an integer")) {
+            try ConfigLoader.parse(Self.minimal + "\n  batch_size: eight\n")
+        }
+        #expect(throws: ConfigError.typeMismatch(path: "optimizer.lr", value: "fast", expected: "a number")) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["optimizer.lr=fast"])
+        }
+        #expect(throws: ConfigError.invalidValue(path: "optimizer.lr", value: "-0.1", expected: "a positive number")) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["optimizer.lr=-0.1"])
+        }
+        #expect(throws: ConfigError.missingKey("model.preset")) {
+            try ConfigLoader.parse("model: {classes: 3}\ndata: {train_list: t.txt}\n")
+        }
+        #expect(throws: ConfigError.badOverride("optimizer.lr")) { try ConfigLoader.parse(Self.minimal, overrides: ["optimizer.lr"]) }
+        #expect(throws: ConfigError.unknownKey(path: "optimizer.rate", suggestion: nil)) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["optimizer.rate=3"])
+        }
+        #expect(throws: ConfigError.fileNotFound("/nonexistent/job.yaml")) { try ConfigLoader.load("/nonexistent/job.yaml") }
+    }
+
+    @Test func enumAndPresetMistakesExplainWhatIsExpected() {
+        do {
+            _ = try ConfigLoader.parse(Self.minimal + "\noptimizer: {type: adam}\n")
+            Issue.record("accepted optimizer.type adam")
+        } catch {
+            guard case .invalidValue(let path, let value, _) = error else { Issue.record("\(error)"); return }
+            #expect(path == "optimizer.type" && value == "adam")
+        }
+        #expect(throws: ConfigError.invalidValue(path: "model.preset", value: "r2plus1d18",
+                                                 expected: "a zoo preset (did you mean r2plus1d_18?); `motive models` lists them")) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["model.preset=r2plus1d18"])
+        }
+    }
+
+    @Test func baseCyclesAreCaught() throws {
+        let dir = folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "_base_: b.yaml\n".write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try "_base_: a.yaml\n".write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(dir.appendingPathComponent("a.yaml").path) }
+        do { _ = try ConfigLoader.load(dir.appendingPathComponent("a.yaml").path) } catch {
+            if case .baseCycle(let chain) = error { #expect(chain.count == 3) } else { Issue.record("\(error)") }
+        }
+    }
+}
