@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Clips", dependencies: ["Video", "Engine"]),
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
-        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Clips", "Zoo", "Yams"]),
+        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Yams"]),
         .executableTarget(name: "motive", dependencies: [
             "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo", "Training", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Synth"]),
     ],
     swiftLanguageModes: [.v6]
 )

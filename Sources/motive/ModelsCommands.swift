@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import NN
 import TensorIO
+import Training
 import Zoo
 
 /// `motive models`: every preset with its size, cost, input and source.
@@ -89,7 +90,7 @@ struct Predict: ParsableCommand {
         abstract: "Run a model on a clip saved as .npy (float32 C×T×H×W or N×C×T×H×W, already normalised) and print the logits as JSON.")
 
     @Option(help: "A preset name (see `motive models`).") var model: String
-    @Option(help: "Weights as safetensors (keys as the reference's state dict).") var weights: String?
+    @Option(help: "Weights: a Motive checkpoint, or safetensors with the reference's state-dict keys.") var weights: String?
     @Option(help: "Number of classes (default: the preset's, or the weights' classifier size).") var classes: Int?
     @Option(help: "true: every key must match; false: load what fits and report the rest.") var strict = true
     @Flag(help: "Print the raw logits (the only output for now).") var logits = false
@@ -101,7 +102,12 @@ struct Predict: ParsableCommand {
         if x.rank == 4 { x = x.unsqueezed(0) }
         guard x.rank == 5, x.shape[1] == 3 else { throw CLIError("\(clip): shape \(x.shape) is not C×T×H×W or N×C×T×H×W with C = 3") }
         var state: [String: Tensor] = [:]
-        if let weights { state = try SafeTensors(contentsOf: URL(fileURLWithPath: weights)).tensors }
+        if let weights {
+            // A Motive checkpoint keeps the model under `model.`; any other file is a plain state dict.
+            if let checkpoint = try? Checkpoint.read(URL(fileURLWithPath: weights)) { state = checkpoint.model } else {
+                state = try SafeTensors(contentsOf: URL(fileURLWithPath: weights)).tensors
+            }
+        }
         // A classifier of another size in the weights sets the class count, unless given.
         let fromWeights = state.first { $0.key.hasSuffix("fc.weight") || $0.key.hasSuffix("fc8.weight") || $0.key.hasSuffix("proj.weight") }?.value.shape[0]
         let net = preset.build(classes: classes ?? fromWeights).eval()
