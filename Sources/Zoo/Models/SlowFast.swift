@@ -41,9 +41,6 @@ public final class SlowFast: VideoModel {
         self.config = config
         let slowWidth = config.width, fastWidth = config.width / config.betaInverse
         let fusionOut = { (fast: Int) in fast * config.fusionRatio }
-        let keys = BlockKeys(convs: ["branch2.conv_a", "branch2.conv_b", "branch2.conv_c"],
-                             norms: ["branch2.norm_a", "branch2.norm_b", "branch2.norm_c"],
-                             shortcut: ("branch1_conv", "branch1_norm"), shortcutFirst: true)
         let temporal = [[1, 1, 3, 3], [3, 3, 3, 3]]
         var pathways: [Pathway] = []
         for (p, (width, stemT)) in [(slowWidth, 1), (fastWidth, 5)].enumerated() {
@@ -53,22 +50,10 @@ public final class SlowFast: VideoModel {
             for (s, count) in config.blocks.enumerated() {
                 // The slow pathway also takes the fused fast features of the previous stage.
                 if p == 0 { dimIn += fusionOut(fastWidth << (s == 0 ? 0 : s + 1)) }
-                let inner = width << s, out = inner * 4, stride = s == 0 ? 1 : 2
-                var blocks: [ResidualBlock] = []
-                for b in 0..<count {
-                    let cin = b == 0 ? dimIn : out, st = b == 0 ? stride : 1, t = temporal[p][s]
-                    let units = [
-                        ConvNorm(conv: Conv(cin, inner, kernelSize: [t, 1, 1], padding: [t / 2, 0, 0], bias: false, using: &rng), norm: BatchNorm(inner)),
-                        ConvNorm(conv: Conv(inner, inner, kernelSize: [1, 3, 3], stride: [1, st, st], padding: [0, 1, 1], bias: false, using: &rng), norm: BatchNorm(inner)),
-                        ConvNorm(conv: Conv(inner, out, kernelSize: [1, 1, 1], bias: false, using: &rng), norm: BatchNorm(out)),
-                    ]
-                    let shortcut = cin != out || st != 1
-                        ? ConvNorm(conv: Conv(cin, out, kernelSize: [1, 1, 1], stride: [1, st, st], bias: false, using: &rng), norm: BatchNorm(out))
-                        : nil
-                    blocks.append(ResidualBlock(units: units, shortcut: shortcut, keys: keys))
-                }
-                dimIn = out
-                stages.append(ResNetStage(blocks))
+                let inner = width << s, t = temporal[p][s]
+                stages.append(ResNetStage(depth: count, dimIn: dimIn, inner: inner, stride: s == 0 ? 1 : 2,
+                                          temporalKernel: { _ in t }, using: &rng))
+                dimIn = inner * 4
             }
             pathways.append(Pathway(stemConv: stemConv, stemNorm: BatchNorm(width), stages: stages))
         }

@@ -36,27 +36,12 @@ public final class SlowResNet: VideoModel {
         stemNorm = BatchNorm(w)
         var dimIn = w
         var stages: [ResNetStage] = []
-        let keys = BlockKeys(convs: ["branch2.conv_a", "branch2.conv_b", "branch2.conv_c"],
-                             norms: ["branch2.norm_a", "branch2.norm_b", "branch2.norm_c"],
-                             shortcut: ("branch1_conv", "branch1_norm"), shortcutFirst: true)
         for (s, count) in config.blocks.enumerated() {
             let inner = w << s, out = inner * 4, stride = s == 0 ? 1 : 2
-            var blocks: [ResidualBlock] = []
-            for b in 0..<count {
-                let cin = b == 0 ? dimIn : out, st = b == 0 ? stride : 1
-                let t = config.temporalKernels[s][b % config.temporalKernels[s].count]
-                let units = [
-                    ConvNorm(conv: Conv(cin, inner, kernelSize: [t, 1, 1], padding: [t / 2, 0, 0], bias: false, using: &rng), norm: BatchNorm(inner)),
-                    ConvNorm(conv: Conv(inner, inner, kernelSize: [1, 3, 3], stride: [1, st, st], padding: [0, 1, 1], bias: false, using: &rng), norm: BatchNorm(inner)),
-                    ConvNorm(conv: Conv(inner, out, kernelSize: [1, 1, 1], bias: false, using: &rng), norm: BatchNorm(out)),
-                ]
-                let shortcut = cin != out || st != 1
-                    ? ConvNorm(conv: Conv(cin, out, kernelSize: [1, 1, 1], stride: [1, st, st], bias: false, using: &rng), norm: BatchNorm(out))
-                    : nil
-                blocks.append(ResidualBlock(units: units, shortcut: shortcut, keys: keys))
-            }
+            let kernels = config.temporalKernels[s]
+            stages.append(ResNetStage(depth: count, dimIn: dimIn, inner: inner, stride: stride,
+                                      temporalKernel: { kernels[$0 % kernels.count] }, using: &rng))
             dimIn = out
-            stages.append(ResNetStage(blocks))
         }
         self.stages = stages
         head = ClassifierHead(features: dimIn, classes: config.classes, dropout: config.dropout, using: &rng)
@@ -90,11 +75,31 @@ public final class SlowResNet: VideoModel {
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
 }
 
-/// PyTorchVideo's stage: blocks under `res_blocks.0`, `res_blocks.1`, …
+/// PyTorchVideo's stage of bottleneck blocks, under `res_blocks.0`, `res_blocks.1`, …: conv_a
+/// kT×1×1 (kT from `temporalKernel(block)`), conv_b 1×3×3 with the stage's spatial stride on the
+/// first block, conv_c 1×1×1 to 4·inner channels; a strided 1×1×1 shortcut where the shape changes.
 final class ResNetStage: Layer {
     let blocks: [ResidualBlock]
 
-    init(_ blocks: [ResidualBlock]) {
+    static let keys = BlockKeys(convs: ["branch2.conv_a", "branch2.conv_b", "branch2.conv_c"],
+                                norms: ["branch2.norm_a", "branch2.norm_b", "branch2.norm_c"],
+                                shortcut: ("branch1_conv", "branch1_norm"), shortcutFirst: true)
+
+    init(depth: Int, dimIn: Int, inner: Int, stride: Int, temporalKernel: (Int) -> Int, using rng: inout Xoshiro) {
+        let out = inner * 4
+        var blocks: [ResidualBlock] = []
+        for b in 0..<depth {
+            let cin = b == 0 ? dimIn : out, st = b == 0 ? stride : 1, t = temporalKernel(b)
+            let units = [
+                ConvNorm(conv: Conv(cin, inner, kernelSize: [t, 1, 1], padding: [t / 2, 0, 0], bias: false, using: &rng), norm: BatchNorm(inner)),
+                ConvNorm(conv: Conv(inner, inner, kernelSize: [1, 3, 3], stride: [1, st, st], padding: [0, 1, 1], bias: false, using: &rng), norm: BatchNorm(inner)),
+                ConvNorm(conv: Conv(inner, out, kernelSize: [1, 1, 1], bias: false, using: &rng), norm: BatchNorm(out)),
+            ]
+            let shortcut = cin != out || st != 1
+                ? ConvNorm(conv: Conv(cin, out, kernelSize: [1, 1, 1], stride: [1, st, st], bias: false, using: &rng), norm: BatchNorm(out))
+                : nil
+            blocks.append(ResidualBlock(units: units, shortcut: shortcut, keys: Self.keys))
+        }
         self.blocks = blocks
         super.init()
         for (i, b) in blocks.enumerated() { register(b, at: "res_blocks.\(i)") }
