@@ -120,10 +120,10 @@ public final class Trainer {
             step += 1
             batches += 1
             lossSum += Double(loss.item) * Double(batch.labels.count)
-            let k = logits.shape[1]
+            let k = logits.shape[1], values = logits.scalars
             for (i, label) in batch.labels.enumerated() {
-                let row = Array(logits.scalars[(i * k)..<((i + 1) * k)])
-                if row.indices.max(by: { row[$0] < row[$1] }) == label { correct += 1 }
+                let row = values[(i * k)..<((i + 1) * k)]
+                if row.indices.max(by: { row[$0] < row[$1] }) == label + i * k { correct += 1 }
             }
             seen += batch.labels.count
         }

@@ -35,8 +35,9 @@ struct Kernels: ParsableCommand {
         var rng = Xoshiro(seed: 2)
         let x = Tensor.uniform(layer.input, low: -1, high: 1, using: &rng)
         let w = Tensor.uniform(layer.weight, low: -0.1, high: 0.1, using: &rng)
-        let outShape = GradMode.noGrad { conv(x, weight: w, padding: layer.padding).shape }
-        let flops = Double(convFLOPs(inputShape: layer.input, weightShape: layer.weight, outputShape: outShape, groups: 1))
+        var outShape: [Int] = []
+        // FLOPs as the engine counts them (one per multiply-add), ×2 for GFLOP/s.
+        let flops = 2 * Double(FLOPs.count(dryRun: true) { outShape = conv(x, weight: w, padding: layer.padding).shape }.total)
         let forward = paired(sgemm) {
             _ = GradMode.noGrad { conv(x, weight: w, padding: layer.padding) }
         }

@@ -16,11 +16,13 @@ struct Probe: ParsableCommand {
 
 /// Opens a video file, or a frame folder through FFmpeg's image2 demuxer.
 func openVideo(_ path: String) throws -> VideoReader {
+    isFrameFolder(path) ? try VideoReader(frameFolder: path) : try VideoReader(path: path)
+}
+
+/// Whether `path` is a folder of frames (whose frame indices start at 1 in lists and samplers).
+func isFrameFolder(_ path: String) -> Bool {
     var isFolder: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
-        return try VideoReader(frameFolder: path)
-    }
-    return try VideoReader(path: path)
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
 }
 
 func jsonString<T: Encodable>(_ value: T) throws -> String {

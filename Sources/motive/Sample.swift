@@ -26,10 +26,8 @@ struct Sample: ParsableCommand {
         guard reader.frameCount > 0 else { throw CLIError("\(video) has no frames") }
         let sampler = try FrameSampler(clipLength: clipLength, frameInterval: interval, clipCount: clips,
                                        outOfBound: bound, testMode: test)
-        var isFolder: ObjCBool = false
-        let isFrameFolder = FileManager.default.fileExists(atPath: video, isDirectory: &isFolder) && isFolder.boolValue
         var rng = Xoshiro(seed: seed)
-        let picked = sampler.indices(frameCount: reader.frameCount, startIndex: isFrameFolder ? 1 : 0, using: &rng)
+        let picked = sampler.indices(frameCount: reader.frameCount, startIndex: isFrameFolder(video) ? 1 : 0, using: &rng)
         if json {
             struct Output: Encodable { let video: String; let frameCount: Int; let clips: [[Int]] }
             print(try jsonString(Output(video: video, frameCount: reader.frameCount, clips: picked)))

@@ -16,11 +16,7 @@ public final class Storage: @unchecked Sendable {
 
     public convenience init(repeating value: Float, count: Int) {
         self.init(uninitializedCount: count)
-        if value == 0 {
-            pointer.update(repeating: 0, count: count)
-        } else {
-            pointer.initialize(repeating: value, count: count)
-        }
+        pointer.update(repeating: value, count: count)
     }
 
     deinit {

@@ -24,11 +24,6 @@ public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]
     }
 }
 
-/// Multiply-adds ×2 of a convolution, for FLOP counting and benchmarks.
-public func convFLOPs(inputShape: [Int], weightShape: [Int], outputShape: [Int], groups: Int) -> Int {
-    2 * outputShape.reduce(1, *) * weightShape.dropFirst().reduce(1, *)
-}
-
 struct ConvPlan {
     /// Patch-matrix floats per tile: about 2 MB, a core's L2 on current server CPUs.
     static let tileFloats = 1 << 19
