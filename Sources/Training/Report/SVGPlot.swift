@@ -1,0 +1,203 @@
+import Foundation
+
+/// One named line of a plot. Points with a NaN or infinite coordinate are not drawn.
+public struct PlotSeries: Sendable {
+    public var name: String
+    public var points: [(x: Double, y: Double)]
+
+    public init(name: String, points: [(x: Double, y: Double)]) {
+        self.name = name
+        self.points = points
+    }
+}
+
+/// Self-contained SVG charts for training reports. The text depends only on the input: coordinates
+/// carry one decimal, tick labels a fixed number per axis, and colours come from a fixed palette.
+public enum SVGPlot {
+    /// Line charts side by side, one panel per entry of `panels` (e.g. loss, and train/val top-1),
+    /// each with its own axes, ~5 ticks at 1, 2 or 5 × 10ᵏ, and a legend. A series keeps its colour in
+    /// every panel. Lines join the finite points in order and every point gets a marker, so a single
+    /// point still shows; a constant series gets a small range around its value.
+    public static func lines(title: String, xLabel: String, panels: [(title: String, series: [PlotSeries])],
+                             width: Int = 900, height: Int = 360) -> String {
+        var names: [String] = []
+        for name in panels.flatMap({ $0.series.map(\.name) }) where !names.contains(name) { names.append(name) }
+        func colour(_ name: String) -> String { palette[(names.firstIndex(of: name) ?? 0) % palette.count] }
+
+        var body = [text(title, x: Double(width) / 2, y: 22, size: 15, anchor: "middle", style: " font-weight=\"bold\"")]
+        let panelWidth = Double(width) / Double(max(panels.count, 1))
+        for (i, panel) in panels.enumerated() {
+            // Room left for y tick labels, below for x ticks, the x label and the legend.
+            let area = Rect(x: Double(i) * panelWidth + 60, y: 56, width: panelWidth - 80, height: Double(height) - 126)
+            body += lineChart(panel.title, panel.series, xLabel: xLabel, in: area, colour: colour)
+        }
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// A confusion-matrix heatmap, rows = true class, columns = predicted class. Colour is the share
+    /// of the row's videos, so rare classes stay as visible as common ones; each cell shows its count
+    /// when there are at most 30 classes. Missing class names fall back to the index.
+    public static func confusion(_ matrix: [[Int]], classNames: [String], title: String) -> String {
+        let n = matrix.count
+        let names = (0..<n).map { c in
+            let name = classNames.indices.contains(c) ? classNames[c] : String(c)
+            return name.count > 40 ? String(name.prefix(39)) + "…" : name
+        }
+        let cell = Double(max(6, min(36, 600 / max(n, 1))))
+        let fontSize = max(5, min(11, Int(cell * 0.6)))
+        let labelRoom = Double(names.map(\.count).max() ?? 1) * Double(fontSize) * 0.6 + 12
+        let grid = Rect(x: labelRoom + 24, y: 44, width: cell * Double(n), height: cell * Double(n))
+        let width = Int((grid.maxX + 20).rounded(.up))
+        let height = Int((grid.maxY + labelRoom * 0.75 + 34).rounded(.up))  // x labels at 45° need ~sin 45° of their length
+
+        var body = [text(title, x: Double(width) / 2, y: 22, size: 15, anchor: "middle", style: " font-weight=\"bold\"")]
+        for r in 0..<n {
+            let counts = (0..<n).map { c in matrix[r].indices.contains(c) ? max(0, matrix[r][c]) : 0 }
+            let total = counts.reduce(0, +)
+            for (c, count) in counts.enumerated() {
+                let share = total == 0 ? 0 : Double(count) / Double(total)
+                let x = grid.x + Double(c) * cell, y = grid.y + Double(r) * cell
+                body.append("<rect x=\"\(num(x))\" y=\"\(num(y))\" width=\"\(num(cell))\" height=\"\(num(cell))\" fill=\"\(heat(share))\" stroke=\"#ffffff\" stroke-width=\"0.5\"/>")
+                if n <= 30 {
+                    let ink = share > 0.5 ? "#ffffff" : count == 0 ? "#bbbbbb" : "#222222"
+                    body.append(text(String(count), x: x + cell / 2, y: y + cell / 2 + cell * 0.14,
+                                     size: max(5, Int(cell * 0.38)), anchor: "middle", style: " fill=\"\(ink)\""))
+                }
+            }
+        }
+        for (c, name) in names.enumerated() {
+            let mid = Double(c) * cell + cell / 2
+            body.append(text(name, x: grid.x - 6, y: grid.y + mid + Double(fontSize) * 0.35, size: fontSize, anchor: "end"))
+            let (x, y) = (grid.x + mid, grid.maxY + 10)
+            body.append(text(name, x: x, y: y, size: fontSize, anchor: "end", style: " transform=\"rotate(-45 \(num(x)) \(num(y)))\""))
+        }
+        body.append(text("predicted", x: grid.midX, y: Double(height) - 8, size: 12, anchor: "middle"))
+        body.append(text("true", x: 14, y: grid.midY, size: 12, anchor: "middle", style: " transform=\"rotate(-90 14 \(num(grid.midY)))\""))
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    // MARK: - Parts
+
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+    struct Rect {
+        var x, y, width, height: Double
+        var maxX: Double { x + width }
+        var maxY: Double { y + height }
+        var midX: Double { x + width / 2 }
+        var midY: Double { y + height / 2 }
+    }
+
+    /// An axis range widened to whole ticks. Ticks are k × step with step ∈ {1, 2, 5} × 10ⁿ chosen
+    /// to give about five of them.
+    struct Axis {
+        var lo: Double, hi: Double, ticks: [Double]
+        let decimals: Int
+
+        init(_ values: [Double]) {
+            var lo = values.min() ?? 0, hi = values.max() ?? 1
+            if lo == hi { (lo, hi) = lo == 0 ? (-1, 1) : (lo - abs(lo) / 10, hi + abs(hi) / 10) }
+            let raw = (hi - lo) / 4, magnitude = pow(10, (log10(raw)).rounded(.down)), r = raw / magnitude
+            let step = magnitude * (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10)
+            let first = (lo / step).rounded(.down), last = (hi / step).rounded(.up)
+            guard step.isFinite, step > 0, last - first <= 20 else {  // ranges near the limits of Double
+                (self.lo, self.hi, ticks, decimals) = (lo, hi, [lo, hi], 3)
+                return
+            }
+            self.lo = first * step
+            self.hi = last * step
+            ticks = (0...Int(last - first)).map { (first + Double($0)) * step }
+            decimals = max(0, min(6, -Int(log10(step).rounded(.down))))
+        }
+
+        /// Where `v` falls between `lo` (0) and `hi` (1).
+        func unit(_ v: Double) -> Double { (v - lo) / (hi - lo) }
+
+        func label(_ v: Double) -> String {
+            let s = max(abs(lo), abs(hi)) >= 1e6 ? String(format: "%.3g", v) : String(format: "%.\(decimals)f", v)
+            return s.hasPrefix("-") && s.dropFirst().allSatisfy({ "0.".contains($0) }) ? String(s.dropFirst()) : s
+        }
+    }
+
+    static func lineChart(_ title: String, _ series: [PlotSeries], xLabel: String, in area: Rect,
+                          colour: (String) -> String) -> [String] {
+        let finite = series.map { $0.points.filter { $0.x.isFinite && $0.y.isFinite } }
+        let xAxis = Axis(finite.flatMap { $0.map(\.x) }), yAxis = Axis(finite.flatMap { $0.map(\.y) })
+        func px(_ x: Double) -> Double { area.x + xAxis.unit(x) * area.width }
+        func py(_ y: Double) -> Double { area.maxY - yAxis.unit(y) * area.height }
+
+        var out = [text(title, x: area.midX, y: area.y - 12, size: 13, anchor: "middle")]
+        let grid = " stroke=\"#e6e6e6\" stroke-width=\"1\""
+        for t in yAxis.ticks {
+            out.append(line(area.x, py(t), area.maxX, py(t), style: grid))
+            out.append(text(yAxis.label(t), x: area.x - 6, y: py(t) + 4, size: 10, anchor: "end"))
+        }
+        for t in xAxis.ticks {
+            out.append(line(px(t), area.y, px(t), area.maxY, style: grid))
+            out.append(text(xAxis.label(t), x: px(t), y: area.maxY + 16, size: 10, anchor: "middle"))
+        }
+        out.append("<rect x=\"\(num(area.x))\" y=\"\(num(area.y))\" width=\"\(num(area.width))\" height=\"\(num(area.height))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>")
+        out.append(text(xLabel, x: area.midX, y: area.maxY + 34, size: 11, anchor: "middle"))
+
+        var legendX = area.x
+        for (s, points) in zip(series, finite) {
+            let c = colour(s.name)
+            if points.count > 1 {
+                let coords = points.map { "\(num(px($0.x))),\(num(py($0.y)))" }.joined(separator: " ")
+                out.append("<polyline points=\"\(coords)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"/>")
+            }
+            for p in points {
+                out.append("<circle cx=\"\(num(px(p.x)))\" cy=\"\(num(py(p.y)))\" r=\"2.5\" fill=\"\(c)\"/>")
+            }
+            let legendY = area.maxY + 54
+            out.append(line(legendX, legendY - 4, legendX + 18, legendY - 4, style: " stroke=\"\(c)\" stroke-width=\"2\""))
+            out.append(text(s.name, x: legendX + 22, y: legendY, size: 11, anchor: "start"))
+            legendX += 34 + Double(s.name.count) * 6.5
+        }
+        return out
+    }
+
+    /// White (share 0) to dark blue (share 1).
+    static func heat(_ share: Double) -> String {
+        let f = min(1, max(0, share))
+        let channels = zip([247.0, 251, 255], [8.0, 48, 107]).map { a, b in Int((a + (b - a) * f).rounded()) }
+        return "#" + channels.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func document(width: Int, height: Int, title: String, body: [String]) -> String {
+        let head = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"sans-serif\">"
+        let background = "<rect width=\"\(width)\" height=\"\(height)\" fill=\"#ffffff\"/>"
+        return ([head, "<title>\(escape(title))</title>", background] + body + ["</svg>"]).joined(separator: "\n") + "\n"
+    }
+
+    static func text(_ s: String, x: Double, y: Double, size: Int, anchor: String, style: String = "") -> String {
+        "<text x=\"\(num(x))\" y=\"\(num(y))\" font-size=\"\(size)\" text-anchor=\"\(anchor)\"\(style)>\(escape(s))</text>"
+    }
+
+    static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, style: String) -> String {
+        "<line x1=\"\(num(x1))\" y1=\"\(num(y1))\" x2=\"\(num(x2))\" y2=\"\(num(y2))\"\(style)/>"
+    }
+
+    /// A coordinate with one decimal; never "-0.0".
+    static func num(_ v: Double) -> String {
+        let s = String(format: "%.1f", v)
+        return s == "-0.0" ? "0.0" : s
+    }
+
+    /// Escapes the five XML specials and drops control characters XML 1.0 cannot hold at all.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(u)
+            default: if u.value >= 0x20 && u.value != 0xFFFE && u.value != 0xFFFF { out.unicodeScalars.append(u) }
+            }
+        }
+        return out
+    }
+}
