@@ -12,7 +12,10 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     public var input: InputSpec
     public var epoch: Int
     public var step: Int
+    /// The best validation score so far (by `output.save_best_by`).
     public var bestTop1: Double?
+    /// Batches of epoch `epoch` already trained, when the run stopped mid-epoch.
+    public var batch: Int?
     /// The job config that trained it, when a job did.
     public var config: JobConfig?
 

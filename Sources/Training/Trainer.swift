@@ -2,6 +2,7 @@ import Clips
 import Engine
 import Foundation
 import NN
+import TensorIO
 import Video
 import Zoo
 
@@ -29,33 +30,82 @@ public struct TrainingData: Sendable {
 }
 
 /// What one epoch of training did.
-public struct EpochStats: Sendable, Codable {
+public struct EpochStats: Sendable, Codable, Equatable {
     public var epoch: Int
     public var loss: Double
     public var top1: Double
     public var clips: Int
     public var seconds: Double
     public var failed: Int
+    public var learningRate: Double = 0
+    /// False when the epoch stopped early (an interrupt); `epoch` is then the one in progress.
+    public var complete = true
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, top1, clips, seconds, failed, learningRate = "lr", complete
+    }
 }
 
-/// Trains a zoo model on a job config: epochs of shuffled batches from a `ClipLoader`, cross-entropy,
-/// SGD or AdamW with a per-step learning-rate schedule, and a checkpoint after each epoch.
+/// Where a running epoch is, after each batch.
+public struct StepProgress: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var batch: Int
+    public var batches: Int
+    public var step: Int
+    public var loss: Double
+    public var top1: Double
+    public var clipsPerSecond: Double
+    public var learningRate: Double
+    /// Seconds left in this epoch at the current speed.
+    public var epochETA: Double
+}
+
+/// Trains a zoo model on a job config: epochs of shuffled batches from a `ClipLoader`,
+/// cross-entropy (with label smoothing, mixup or cutmix), SGD or AdamW with a per-batch learning
+/// rate schedule, gradient accumulation and clipping, and optional precise BN statistics.
+///
+/// Every batch draws its random numbers (dropout, mixing) from a generator seeded by (seed, step),
+/// and the loader's from (seed, epoch, position), so the same config gives the same weights, and a
+/// resumed run continues exactly as if it had never stopped.
 public final class Trainer {
     public let config: JobConfig
     public let preset: ModelPreset
     public let model: VideoModel
     public let optimizer: any Optimizer
     public let data: TrainingData
+    /// Completed epochs.
     public private(set) var epoch = 0
+    /// Batches trained since the start of the run.
     public private(set) var step = 0
+    /// Batches of epoch `epoch` already trained (non-zero after an interrupt mid-epoch).
+    public private(set) var batchInEpoch = 0
+    public private(set) var bestScore: Double?
+    /// Asked after every optimizer step; true stops the epoch there.
+    public var shouldStop: () -> Bool = { false }
+    public var onStep: ((StepProgress) -> Void)?
+    /// Messages about what was loaded from `pretrained` / `inflate_from`.
+    public private(set) var notes: [String] = []
     let loader: ClipLoader
     let schedule: any LRSchedule
+    let mixer: BatchMixer
+    private(set) var replicas: Replicas?
 
-    public init(config: JobConfig, data: TrainingData) throws {
+    public convenience init(config: JobConfig, data: TrainingData) throws {
+        try self.init(config: config, data: data, relativeTo: nil)
+    }
+
+    /// `relativeTo` resolves `model.pretrained` and `model.inflate_from` paths.
+    public init(config: JobConfig, data: TrainingData, relativeTo base: URL?, reducer: any GradientReducer = LocalSumReducer()) throws {
         self.config = config
         self.data = data
         preset = try ModelZoo.preset(named: config.model.preset)
-        model = preset.build(classes: config.model.classes ?? data.classNames.count, seed: config.train.seed)
+        let classes = config.model.classes ?? data.classNames.count
+        let labelMax = (data.train.items.map(\.label) + (data.val?.items.map(\.label) ?? [])).max() ?? 0
+        guard labelMax < classes else {
+            throw TrainingError.labelOutOfRange(label: labelMax, classes: classes)
+        }
+        model = preset.build(classes: classes, seed: config.train.seed)
         let named = model.namedParameters()
         let decay: DecayPolicy = config.optimizer.noDecayNormBias ? .excludeNormAndBias : .all
         let lr = Float(config.optimizer.lr)
@@ -66,7 +116,25 @@ public final class Trainer {
         case .adamw:
             optimizer = AdamW(parameters: named, learningRate: lr, weightDecay: Float(config.optimizer.weightDecay), decayPolicy: decay)
         }
-        let s = config.schedule
+        schedule = Self.schedule(config.schedule, lr: lr)
+        mixer = BatchMixer(mixupAlpha: config.train.mixupAlpha, cutmixAlpha: config.train.cutmixAlpha)
+        let input = preset.input
+        let sampler = try config.data.sampler ?? FrameSampler(clipLength: input.clipLength, frameInterval: input.frameInterval,
+                                                              clipCount: input.clips)
+        var options = ClipLoader.Options()
+        options.batchSize = config.data.batchSize
+        options.workers = config.data.workers
+        options.seed = config.train.seed
+        loader = ClipLoader(list: data.train, root: data.root,
+                            recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input)),
+                            options: options)
+        try loadInitialWeights(relativeTo: base)
+        if config.train.compute == .dataParallel && Parallel.workers > 1 {
+            replicas = Replicas(primary: model, preset: preset, classes: classes, count: Parallel.workers, reducer: reducer)
+        }
+    }
+
+    static func schedule(_ s: ScheduleSection, lr: Float) -> any LRSchedule {
         let base: any LRSchedule
         switch s.policy {
         case .cosine: base = CosineLR(baseLR: lr, minLR: Float(s.minLR), length: Double(s.epochs))
@@ -76,19 +144,52 @@ public final class Trainer {
         func warmed<S: LRSchedule>(_ schedule: S) -> any LRSchedule {
             s.warmupEpochs > 0 ? schedule.withWarmup(length: s.warmupEpochs) : schedule
         }
-        schedule = warmed(base)
-        let input = preset.input
-        let sampler = try config.data.sampler ?? FrameSampler(clipLength: input.clipLength, frameInterval: input.frameInterval,
-                                                              clipCount: input.clips)
-        let normalization = Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet)
+        return warmed(base)
+    }
+
+    /// Short side `size`·8/7, a multi-scale crop resized to `size`, a horizontal flip: the TSN recipe.
+    /// Motion classes that a mirror turns into each other (left/right) need a config without the flip.
+    static func defaultTrainPipeline(_ input: InputSpec) -> ClipPipeline {
         let size = FrameSize.square(input.size)
-        let pipeline = config.data.trainPipeline
-            ?? ClipPipeline([.resizeShortSide(side: input.size), .centreCrop(size: size), .flip(HorizontalFlip())], normalization: normalization)
-        var options = ClipLoader.Options()
-        options.batchSize = config.data.batchSize
-        options.workers = config.data.workers
-        options.seed = config.train.seed
-        loader = ClipLoader(list: data.train, root: data.root, recipe: SampleRecipe(sampler: sampler, pipeline: pipeline), options: options)
+        return ClipPipeline([.resizeShortSide(side: input.size * 8 / 7), .multiScaleCrop(MultiScaleCrop(inputSize: size)),
+                             .resize(size: size), .flip(HorizontalFlip())],
+                            normalization: Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet))
+    }
+
+    /// `model.pretrained`: a Motive checkpoint or a plain state dict; keys whose shape differs (a
+    /// classifier for other classes) stay initialised, and are listed in `notes`.
+    /// `model.inflate_from`: a 2D torchvision ResNet state dict, inflated into a Slow/I3D preset.
+    func loadInitialWeights(relativeTo base: URL?) throws {
+        func url(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL }
+        if let path = config.model.inflateFrom {
+            guard let slow = model as? SlowResNet else {
+                throw TrainingError.badInitialWeights(path: path, reason: "inflate_from works for the Slow/I3D presets, not \(preset.name)")
+            }
+            let state = try Self.readStateDict(url(path))
+            do {
+                let left = try Inflation.inflate(state, into: slow)
+                notes.append("inflated \(path); left as initialised: \(left.isEmpty ? "nothing" : left.joined(separator: ", "))")
+            } catch { throw TrainingError.badInitialWeights(path: path, reason: "\(error)") }
+        }
+        if let path = config.model.pretrained {
+            let state = try Self.readStateDict(url(path))
+            var fitting: [String: Tensor] = [:], skipped: [String] = []
+            for (key, target) in model.stateDict() {
+                if let t = state[key], t.shape == target.shape { fitting[key] = t } else { skipped.append(key) }
+            }
+            guard !fitting.isEmpty else {
+                throw TrainingError.badInitialWeights(path: path, reason: "none of its tensors fit \(preset.name)")
+            }
+            try model.loadStateDict(fitting, strict: false)
+            notes.append("loaded \(fitting.count) tensors from \(path)" + (skipped.isEmpty ? "" : "; kept initialised: " + skipped.joined(separator: ", ")))
+        }
+    }
+
+    static func readStateDict(_ url: URL) throws -> [String: Tensor] {
+        if let checkpoint = try? Checkpoint.read(url) { return checkpoint.model }
+        do { return try SafeTensors(contentsOf: url).tensors } catch {
+            throw TrainingError.badInitialWeights(path: url.path, reason: "\(error)")
+        }
     }
 
     /// Loader batches [B, V, C, T, H, W] as the model's input [B, C, T, H, W]: one view as it is;
@@ -100,46 +201,146 @@ public final class Trainer {
         return clips.reshaped([b, v, c, h, w]).permuted([0, 2, 1, 3, 4])
     }
 
-    /// One epoch over the training list.
+    /// A seed for everything random in batch `step`.
+    func seed(forStep step: Int, salt: UInt64) -> UInt64 {
+        var rng = Xoshiro(seed: config.train.seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15) ^ salt)
+        return rng.next()
+    }
+
+    public var batchesPerEpoch: Int { max(1, loader.batchesPerEpoch) }
+
+    /// Trains until the end of the current epoch, or until `shouldStop` says so after a step.
     @discardableResult
     public func trainEpoch() throws -> EpochStats {
         model.train()
+        replicas?.synchronize()
         let start = Date()
-        let steps = max(1, loader.batchesPerEpoch)
-        var lossSum = 0.0, correct = 0, seen = 0, failed = 0, batches = 0
-        for batch in loader.epoch(epoch) {
-            failed += batch.failed.count
-            optimizer.learningRate = schedule.learningRate(at: Double(epoch) + Double(batches) / Double(steps))
-            let logits = model(Self.modelInput(batch.clips))
-            let loss = crossEntropy(logits, targets: batch.labels, labelSmoothing: Float(config.train.labelSmoothing))
-            guard loss.item.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step, loss: Double(loss.item)) }
-            optimizer.zeroGrad()
-            loss.backward()
-            if let maxNorm = config.train.clipNorm { clipGradNorm(model.parameters(), maxNorm: Float(maxNorm)) }
-            optimizer.step()
-            step += 1
-            batches += 1
-            lossSum += Double(loss.item) * Double(batch.labels.count)
-            let k = logits.shape[1], values = logits.scalars
-            for (i, label) in batch.labels.enumerated() {
-                let row = values[(i * k)..<((i + 1) * k)]
-                if row.indices.max(by: { row[$0] < row[$1] }) == label + i * k { correct += 1 }
+        let steps = batchesPerEpoch, accumulate = config.train.accumulate
+        let smoothing = Float(config.train.labelSmoothing)
+        var lossSum = 0.0, correct = 0, seen = 0, failed = 0, batch = batchInEpoch
+        var lr = Double(optimizer.learningRate)
+        optimizer.zeroGrad()
+        for loaded in loader.epoch(epoch, skipping: batchInEpoch) {
+            failed += loaded.failed.count
+            lr = Double(schedule.learningRate(at: Double(epoch) + Double(batch) / Double(steps)))
+            optimizer.learningRate = Float(lr)
+            let input = Self.modelInput(loaded.clips)
+            var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
+            let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
+            let scale = 1 / Float(accumulate)
+            let logits: Tensor, loss: Float
+            if let replicas {
+                (logits, loss) = replicas.step(input, seed: seed(forStep: step, salt: 0)) { y, range in
+                    targets.loss(y, range, smoothing: smoothing) * scale
+                }
+            } else {
+                (logits, loss) = GlobalRandom.withSeed(seed(forStep: step, salt: 0)) {
+                    let y = model(input)
+                    let l = targets.loss(y, 0..<loaded.labels.count, smoothing: smoothing)
+                    if l.item.isFinite { (l * scale).backward() }
+                    return (y.detached(), l.item * scale)
+                }
             }
-            seen += batch.labels.count
+            let batchLoss = Double(loss) * Double(accumulate)
+            guard batchLoss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step, loss: batchLoss) }
+            batch += 1
+            step += 1
+            if batch % accumulate == 0 || batch == steps {
+                if let maxNorm = config.train.clipNorm { clipGradNorm(model.parameters(), maxNorm: Float(maxNorm)) }
+                optimizer.step()
+                optimizer.zeroGrad()
+                replicas?.synchronize()
+            }
+            lossSum += batchLoss * Double(loaded.labels.count)
+            correct += Self.correct(logits, loaded.labels)
+            seen += loaded.labels.count
+            let elapsed = Date().timeIntervalSince(start)
+            onStep?(StepProgress(epoch: epoch, epochs: config.schedule.epochs, batch: batch, batches: steps, step: step,
+                                 loss: lossSum / Double(seen), top1: Double(correct) / Double(seen),
+                                 clipsPerSecond: Double(seen) / max(elapsed, 1e-9), learningRate: lr,
+                                 epochETA: elapsed / Double(batch - batchInEpoch) * Double(steps - batch)))
+            if batch < steps && batch % accumulate == 0 && shouldStop() {
+                return finish(EpochStats(epoch: epoch, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
+                                         clips: seen, seconds: elapsed, failed: failed, learningRate: lr, complete: false), batch: batch)
+            }
         }
-        epoch += 1
-        return EpochStats(epoch: epoch, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
-                          clips: seen, seconds: Date().timeIntervalSince(start), failed: failed)
+        if config.train.preciseBNBatches > 0 { recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
+        return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
+                                 clips: seen, seconds: Date().timeIntervalSince(start), failed: failed, learningRate: lr), batch: 0)
+    }
+
+    private func finish(_ stats: EpochStats, batch: Int) -> EpochStats {
+        if stats.complete { epoch += 1 }
+        batchInEpoch = batch
+        return stats
+    }
+
+    /// How many rows of `logits` [N, K] have their largest entry at the label.
+    static func correct(_ logits: Tensor, _ labels: [Int]) -> Int {
+        let k = logits.shape[1], values = logits.data
+        var n = 0
+        for (i, label) in labels.enumerated() {
+            let row = values + i * k
+            var best = 0
+            for j in 1..<max(k, 1) where row[j] > row[best] { best = j }
+            if best == label { n += 1 }
+        }
+        return n
+    }
+
+    /// Precise BN (Wu & Johnson 2021, as in PySlowFast): replaces every BatchNorm's running
+    /// statistics by their average over `batches` training batches of the current weights, with
+    /// no gradient and no weight change.
+    public func recalibrateBatchNorm(batches: Int) {
+        let norms = model.namedModules().compactMap { $0.1 as? BatchNorm }
+        guard !norms.isEmpty else { return }
+        let momenta = norms.map(\.momentum)
+        for bn in norms {
+            bn.runningMean?.fill(0)
+            bn.runningVar?.fill(1)
+            bn.numBatchesTracked?.fill(0)
+            bn.momentum = nil                     // the cumulative average of the batches' statistics
+        }
+        model.train()
+        var seen = 0
+        // A stream of its own (epoch number offset), so training's order is untouched.
+        for loaded in loader.epoch(1_000_000 + epoch) where seen < batches {
+            _ = GradMode.noGrad { GlobalRandom.withSeed(seed(forStep: seen, salt: 0x42_4E)) { model(Self.modelInput(loaded.clips)) } }
+            seen += 1
+        }
+        for (bn, m) in zip(norms, momenta) { bn.momentum = m }
+    }
+
+    /// Evaluates on the validation list with the config's views, or returns nil without one.
+    public func evaluate(progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult? {
+        guard let val = data.val, val.count > 0 else { return nil }
+        return try Evaluator.run(model: model, list: val, root: data.root, plan: viewPlan, classNames: data.classNames,
+                                 batchSize: config.data.batchSize, workers: config.data.workers, progress: progress)
+    }
+
+    public var viewPlan: ViewPlan {
+        ViewPlan(input: preset.input, clips: config.eval.clips, crops: config.eval.crops, averaging: config.eval.average,
+                 pipeline: config.data.testPipeline)
+    }
+
+    /// Records a validation score; true when it is the best so far.
+    @discardableResult
+    public func record(score: Double) -> Bool {
+        guard bestScore.map({ score > $0 }) ?? true else { return false }
+        bestScore = score
+        return true
     }
 
     /// Writes the model, optimizer state and progress (atomically).
     public func save(to url: URL) throws {
-        let info = CheckpointInfo(preset: preset.name, classNames: data.classNames, input: preset.input,
-                                  epoch: epoch, step: step, config: config)
+        var info = CheckpointInfo(preset: preset.name, classNames: data.classNames, input: preset.input,
+                                  epoch: epoch, step: step, bestTop1: bestScore, config: config)
+        info.batch = batchInEpoch
         try Checkpoint.save(model: model, optimizer: optimizer, info: info, to: url)
     }
 
-    /// Continues from a checkpoint written by `save(to:)`: weights, optimizer state, epoch and step.
+    /// Continues from a checkpoint written by `save(to:)`: weights, optimizer state, epoch, step
+    /// and the position in a half-done epoch.
     public func resume(from url: URL) throws {
         let (info, state, optimizerState) = try Checkpoint.read(url)
         guard info.preset == preset.name else {
@@ -149,16 +350,24 @@ public final class Trainer {
         try optimizer.loadStateDict(optimizerState)
         epoch = info.epoch
         step = info.step
+        batchInEpoch = info.batch ?? 0
+        bestScore = info.bestTop1
+        replicas?.synchronize()
     }
 }
 
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case diverged(epoch: Int, step: Int, loss: Double)
+    case labelOutOfRange(label: Int, classes: Int)
+    case badInitialWeights(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .diverged(let epoch, let step, let loss):
             "training diverged: the loss was \(loss) at step \(step) (epoch \(epoch + 1)); the last checkpoint is kept"
+        case .labelOutOfRange(let label, let classes):
+            "the lists have label \(label) but the model has \(classes) classes (set model.classes or fix classes.txt)"
+        case .badInitialWeights(let path, let reason): "cannot start from \(path): \(reason)"
         }
     }
 }

@@ -8,6 +8,31 @@ public struct FrameSize: Sendable, Hashable, Codable {
     }
 
     public static func square(_ side: Int) -> FrameSize { FrameSize(width: side, height: side) }
+
+    enum CodingKeys: String, CodingKey { case width, height }
+
+    /// `224` (a square), `[320, 240]` (width, height) or `{width: 320, height: 240}`.
+    public init(from decoder: any Swift.Decoder) throws {
+        if let single = try? decoder.singleValueContainer() {
+            if let side = try? single.decode(Int.self) {
+                guard side > 0 else { throw DecodingError.dataCorruptedError(in: single, debugDescription: "a size must be positive, got \(side)") }
+                self = .square(side)
+                return
+            }
+            if let pair = try? single.decode([Int].self) {
+                guard pair.count == 2, pair.allSatisfy({ $0 > 0 }) else {
+                    throw DecodingError.dataCorruptedError(in: single, debugDescription: "a size is [width, height] with positive values, got \(pair)")
+                }
+                self.init(width: pair[0], height: pair[1])
+                return
+            }
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(width: try c.decode(Int.self, forKey: .width), height: try c.decode(Int.self, forKey: .height))
+        guard width > 0, height > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .width, in: c, debugDescription: "a size must be positive, got \(width)×\(height)")
+        }
+    }
 }
 
 /// What a video file holds, as far as the reader is concerned: its first video stream.

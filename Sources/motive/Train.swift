@@ -1,42 +1,110 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Training
 
-/// `motive train JOB.yaml`: the training loop with per-epoch checkpoints (evaluation, plots and
-/// the rest of the run directory come with the rest of the trainer).
+/// `motive train JOB.yaml`: trains, evaluates and checkpoints into a run directory.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model from a job config; writes log.jsonl, epoch_NNNN.safetensors and last.safetensors into the run directory.")
+        abstract: "Train a model from a job config into a run directory (checkpoints, log.jsonl, metrics.csv, curves.svg, eval/).",
+        discussion: "Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves last.safetensors and exits 0; --resume RUN_DIR continues exactly.")
 
     @Argument(help: "The job config (YAML).") var file: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=0.05 (repeatable).") var overrides: [String] = []
-    @Option(help: "Run directory (default: output.dir of the config).") var out: String?
-    @Option(help: "Continue from a checkpoint written by an earlier run.") var resume: String?
+    @Option(help: "Run directory (default: output.dir of the config, or the resumed run's).") var out: String?
+    @Option(help: "Continue a run: its directory (uses last.safetensors) or a checkpoint file.") var resume: String?
 
     func run() throws {
         let config = try ConfigLoader.load(file, overrides: overrides)
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
-        let data = try TrainingData.load(config.data, relativeTo: base)
-        let trainer = try Trainer(config: config, data: data)
-        if let resume { try trainer.resume(from: URL(fileURLWithPath: resume)) }
-        let dir = URL(fileURLWithPath: out ?? config.output.dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let log = dir.appendingPathComponent("log.jsonl")
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
-        print("training \(config.model.preset) on \(data.train.count) videos of \(data.classNames.count) classes → \(dir.path)")
-        while trainer.epoch < config.schedule.epochs {
-            let stats = try trainer.trainEpoch()
-            let checkpoint = dir.appendingPathComponent(String(format: "epoch_%04d.safetensors", stats.epoch))
-            try trainer.save(to: checkpoint)
-            try trainer.save(to: dir.appendingPathComponent("last.safetensors"))
-            let line = String(decoding: try JSONEncoder().encode(stats), as: UTF8.self) + "\n"
-            let handle = try FileHandle(forWritingTo: log)
-            handle.seekToEndOfFile()
-            handle.write(Data(line.utf8))
-            try handle.close()
-            print(String(format: "epoch %d/%d  loss %.4f  top-1 %.3f  %.1f clips/s%@", stats.epoch, config.schedule.epochs, stats.loss,
-                         stats.top1, Double(stats.clips) / max(stats.seconds, 1e-9), stats.failed > 0 ? "  (\(stats.failed) videos failed)" : ""))
-        }
-        print("done: \(dir.appendingPathComponent("last.safetensors").path)")
+        let run = try TrainingRun(config: config, configFile: file, directory: out.map { URL(fileURLWithPath: $0) },
+                                  resume: resume.map { URL(fileURLWithPath: $0) })
+        let signals = StopOnSignals(run.stopFlag)
+        defer { signals.cancel() }
+        let display = TrainingDisplay()
+        try run.run { display.show($0) }
     }
+}
+
+/// The first SIGINT/SIGTERM asks the run to stop after the current step; a second one exits at
+/// once (the last checkpoint on disk is whole either way).
+final class StopOnSignals: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ flag: StopFlag) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                if flag.isSet { exit(130) }
+                flag.set()
+                FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// Renders run events: a live progress line on a terminal, plain log lines otherwise.
+final class TrainingDisplay {
+    let tty = isatty(2) != 0
+    private var lastPlain = Date.distantPast
+
+    func show(_ event: RunEvent) {
+        switch event {
+        case .started(let preset, let videos, let classes, let dir, let from):
+            print("training \(preset) on \(videos) videos of \(classes) classes → \(dir.path)" + (from > 0 ? " (resuming after epoch \(from))" : ""))
+        case .note(let text):
+            print(text)
+        case .step(let p, let eta):
+            let text = String(format: "epoch %d/%d %@ %d/%d  loss %.4f  top-1 %.3f  %.1f clips/s  ETA %@",
+                              p.epoch + 1, p.epochs, bar(p.batch, p.batches), p.batch, p.batches, p.loss, p.top1,
+                              p.clipsPerSecond, duration(eta))
+            if tty {
+                FileHandle.standardError.write(Data(("\r" + text + "\u{1B}[K").utf8))
+            } else if Date().timeIntervalSince(lastPlain) >= 10 {
+                lastPlain = Date()
+                print(text)
+            }
+        case .evaluating(let epoch):
+            if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if !tty { print("evaluating epoch \(epoch)…") }
+        case .epoch(let r):
+            if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            var line = String(format: "epoch %d  loss %.4f  train top-1 %.3f  lr %.3g  %.1f clips/s  %.0f s", r.epoch, r.trainLoss,
+                              r.trainTop1, r.learningRate, r.clipsPerSecond, r.seconds)
+            if let v = r.valTop1 { line += String(format: "  val top-1 %.3f top-5 %.3f", v, r.valTop5 ?? 0) }
+            if r.best { line += "  (best)" }
+            if r.failed > 0 { line += "  (\(r.failed) videos failed to load)" }
+            print(line)
+        case .checkpoint:
+            break
+        case .interrupted(let epoch, let batch, let resume):
+            if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+            print("stopped in epoch \(epoch) after batch \(batch); saved. Resume with:\n  \(resume)")
+        case .finished(let last, let best):
+            print("done: \(last.path)" + (best.map { "\nbest: \($0.path)" } ?? ""))
+        }
+        try? FileHandle.standardOutput.synchronize()
+    }
+
+    func bar(_ done: Int, _ total: Int) -> String {
+        let width = 20, filled = total > 0 ? min(width, width * done / total) : width
+        return String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+    }
+}
+
+/// "1h02m", "3m05s", "42s".
+func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, s % 3600 / 60) }
+    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return "\(s)s"
 }

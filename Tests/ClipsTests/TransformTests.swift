@@ -222,19 +222,26 @@ nonisolated(unsafe) var globalFree = Xoshiro(seed: 0)
         let data = try JSONEncoder().encode(p)
         #expect(try JSONDecoder().decode(ClipPipeline.self, from: data) == p)
         let json = #"""
-        {"transforms": [{"resizeShortSide": {"side": 256}}, {"multiScaleCrop": {"inputSize": {"width": 224, "height": 224}}},
-                        {"flip": {}}, {"centreCrop": {"size": {"width": 224, "height": 224}}}],
-         "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "inputScale": 1}}
+        {"transforms": [{"resize_short_side": {"side": 256}}, {"multi_scale_crop": {"input_size": {"width": 224, "height": 224}}},
+                        {"flip": {}}, {"centre_crop": {"size": {"width": 224, "height": 224}}}],
+         "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "input_scale": 1}}
         """#
         let q = try JSONDecoder().decode(ClipPipeline.self, from: Data(json.utf8))
         #expect(q.transforms[1] == .multiScaleCrop(MultiScaleCrop(inputSize: .square(224))))
+        // Sizes may also be written as one side (a square) or [width, height].
+        let short = #"{"transforms": [{"centre_crop": {"size": 224}}, {"resize": {"size": [320, 240]}}], "normalization": "imagenet"}"#
+        let r = try JSONDecoder().decode(ClipPipeline.self, from: Data(short.utf8))
+        #expect(r.transforms == [.centreCrop(size: .square(224)), .resize(size: FrameSize(width: 320, height: 240))])
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(ClipTransform.self, from: Data(#"{"centre_crop": {"size": [0, 2]}}"#.utf8))
+        }
         #expect(q.transforms[2] == .flip(HorizontalFlip(probability: 0.5)))
     }
 }
 
 @Suite struct TransformDecodingTests {
     @Test func unknownStepIsNamed() {
-        let json = #"{"transforms": [{"centerCrop": {"size": {"width": 1, "height": 1}}}], "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "inputScale": 1}}"#
+        let json = #"{"transforms": [{"centerCrop": {"size": {"width": 1, "height": 1}}}], "normalization": {"mean": [0, 0, 0], "std": [1, 1, 1], "input_scale": 1}}"#
         do {
             _ = try JSONDecoder().decode(ClipPipeline.self, from: Data(json.utf8))
             Issue.record("decoded an unknown transform")
@@ -244,7 +251,7 @@ nonisolated(unsafe) var globalFree = Xoshiro(seed: 0)
     }
 
     @Test func normalizationByPresetName() throws {
-        let json = #"{"transforms": [{"colorJitter": {"brightness": 0.4}}], "normalization": "kinetics"}"#
+        let json = #"{"transforms": [{"color_jitter": {"brightness": 0.4}}], "normalization": "kinetics"}"#
         let p = try JSONDecoder().decode(ClipPipeline.self, from: Data(json.utf8))
         #expect(p.normalization == Normalization(.kinetics))
         #expect(p.transforms == [.colorJitter(ColorJitter(brightness: 0.4))])
@@ -254,9 +261,9 @@ nonisolated(unsafe) var globalFree = Xoshiro(seed: 0)
     }
 
     @Test func badValuesThrowInsteadOfTrapping() {
-        for step in [#"{"colorJitter": {"hue": 0.7}}"#, #"{"flip": {"probability": 2}}"#,
-                     #"{"multiScaleCrop": {"inputSize": {"width": 1, "height": 1}, "scales": []}}"#,
-                     #"{"randomResizedCrop": {"size": {"width": 1, "height": 1}, "scale": [0, 1]}}"#] {
+        for step in [#"{"color_jitter": {"hue": 0.7}}"#, #"{"flip": {"probability": 2}}"#,
+                     #"{"multi_scale_crop": {"input_size": {"width": 1, "height": 1}, "scales": []}}"#,
+                     #"{"random_resized_crop": {"size": {"width": 1, "height": 1}, "scale": [0, 1]}}"#] {
             #expect(throws: DecodingError.self, "\(step)") { try JSONDecoder().decode(ClipTransform.self, from: Data(step.utf8)) }
         }
     }

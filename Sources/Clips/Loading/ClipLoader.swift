@@ -68,7 +68,8 @@ public final class ClipLoader: @unchecked Sendable {
     }
 
     /// The batches of one epoch, decoded ahead on the workers.
-    public func epoch(_ epoch: Int) -> BatchStream { BatchStream(loader: self, epoch: epoch) }
+    /// `skipping` leaves out the epoch's first batches without decoding them (a resumed epoch).
+    public func epoch(_ epoch: Int, skipping: Int = 0) -> BatchStream { BatchStream(loader: self, epoch: epoch, skipping: skipping) }
 
     /// Loads one video with its own generator; retries per the options.
     func loadItem(_ position: Int, epoch: Int, index: Int) -> Result<Tensor, LoadFailure> {
@@ -95,9 +96,11 @@ public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable 
     private var scheduledBatches = 0
     private var started = false
 
-    init(loader: ClipLoader, epoch: Int) {
+    init(loader: ClipLoader, epoch: Int, skipping: Int) {
         self.loader = loader
         batchCount = loader.batchesPerEpoch
+        nextBatch = Swift.min(Swift.max(skipping, 0), batchCount)
+        scheduledBatches = nextBatch
         work = WorkQueue(loader: loader, epoch: epoch, order: loader.order(epoch: epoch))
     }
 

@@ -23,8 +23,11 @@ public enum ClipTransform: Sendable, Equatable {
 }
 
 extension ClipTransform: Codable {
+    /// Step names as written in configs (snake_case, like every other config key).
     enum Kind: String, CodingKey, CaseIterable {
-        case resizeShortSide, resize, randomResizedCrop, multiScaleCrop, centreCrop, threeCrop, tenCrop, flip, colorJitter
+        case resizeShortSide = "resize_short_side", resize, randomResizedCrop = "random_resized_crop"
+        case multiScaleCrop = "multi_scale_crop", centreCrop = "centre_crop", threeCrop = "three_crop", tenCrop = "ten_crop"
+        case flip, colorJitter = "color_jitter"
     }
 
     private struct Side: Codable { var side: Int }
@@ -37,7 +40,7 @@ extension ClipTransform: Codable {
         init?(intValue: Int) { nil }
     }
 
-    /// One single-key object per step: `{"centreCrop": {"size": {...}}}`; an unknown name is reported by name.
+    /// One single-key object per step: `{"centre_crop": {"size": 224}}`; an unknown name is reported by name.
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.container(keyedBy: AnyKey.self)
         guard raw.allKeys.count == 1, let name = raw.allKeys.first?.stringValue else {
@@ -106,6 +109,10 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
     public var randomCrop: Bool
     /// 13 fixed offsets instead of 5.
     public var moreFixedCrops: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case inputSize = "input_size", scales, maxScaleGap = "max_scale_gap", randomCrop = "random_crop", moreFixedCrops = "more_fixed_crops"
+    }
 
     public init(inputSize: FrameSize, scales: [Double] = [1, 0.875, 0.75, 0.66], maxScaleGap: Int = 1,
                 randomCrop: Bool = false, moreFixedCrops: Bool = false) {

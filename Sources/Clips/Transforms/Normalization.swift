@@ -33,9 +33,9 @@ public struct Normalization: Codable, Sendable, Equatable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case mean, std, inputScale }
+    enum CodingKeys: String, CodingKey { case mean, std, inputScale = "input_scale" }
 
-    /// Either a preset name (`"imagenet"`) or `{mean: [...], std: [...], inputScale: 1}`.
+    /// Either a preset name (`"imagenet"`) or `{mean: [...], std: [...], input_scale: 1}`.
     public init(from decoder: any Decoder) throws {
         if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
             guard let preset = Preset(rawValue: name) else {

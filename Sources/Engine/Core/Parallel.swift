@@ -17,8 +17,16 @@ public enum Parallel {
         return n
     }
 
-    /// Number of Dispatch workers used by parallel kernels.
-    public static var workers: Int { workerCount.load(ordering: .relaxed) }
+    /// Number of Dispatch workers used by parallel kernels (1 inside `serially`).
+    public static var workers: Int { serial ? 1 : workerCount.load(ordering: .relaxed) }
+
+    @TaskLocal static var serial = false
+
+    /// Runs `body` with every kernel it calls on the calling thread only: data-parallel replicas
+    /// each own one core, so their ops must not fan out again.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        try $serial.withValue(true) { try body() }
+    }
 
     /// Sets the worker count (1 … cores) and pins OpenBLAS to one thread per worker.
     public static func setWorkers(_ n: Int) {

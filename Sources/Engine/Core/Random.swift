@@ -51,9 +51,25 @@ public enum GlobalRandom {
 
     public static func seed(_ seed: UInt64) { state.withLock { $0 = Xoshiro(seed: seed) } }
 
+    /// A generator that replaces the global one inside `withSeed`.
+    final class Scoped: Sendable {
+        let state: Mutex<Xoshiro>
+        init(seed: UInt64) { state = Mutex(Xoshiro(seed: seed)) }
+    }
+
+    @TaskLocal static var scoped: Scoped?
+
+    /// Runs `body` with its own generator seeded by `seed`, on this thread (and task) only: a
+    /// training step seeded by (seed, step, replica) draws the same dropout masks however the
+    /// threads interleave, and after a resume.
+    public static func withSeed<R>(_ seed: UInt64, _ body: () throws -> R) rethrows -> R {
+        try $scoped.withValue(Scoped(seed: seed)) { try body() }
+    }
+
     /// Takes a generator forked from the global one (advancing it), for one op's use.
     public static func fork() -> Xoshiro {
-        state.withLock { Xoshiro(seed: $0.next()) }
+        if let scoped { return scoped.state.withLock { Xoshiro(seed: $0.next()) } }
+        return state.withLock { Xoshiro(seed: $0.next()) }
     }
 }
 

@@ -188,6 +188,10 @@ public enum ConfigLoader {
         try require(c.train.mixupAlpha >= 0 && c.train.cutmixAlpha >= 0, "train.mixup_alpha", c.train.mixupAlpha, "≥ 0")
         if let n = c.train.clipNorm { try require(n > 0, "train.clip_norm", n, "a positive number") }
         try require(c.eval.interval >= 1 && c.eval.clips >= 1 && c.eval.crops >= 1, "eval", "\(c.eval)", "interval, clips and crops ≥ 1")
+        try require([1, 3, 10].contains(c.eval.crops), "eval.crops", c.eval.crops, "1, 3 or 10")
+        try require(c.train.preciseBNBatches >= 0, "train.precise_bn_batches", c.train.preciseBNBatches, "≥ 0")
         try require(c.output.keepLast >= 1, "output.keep_last", c.output.keepLast, "≥ 1")
+        try require(BestMetric(rawValue: c.output.saveBestBy) != nil, "output.save_best_by", c.output.saveBestBy,
+                    BestMetric.allCases.map(\.rawValue).joined(separator: ", "))
     }
 }

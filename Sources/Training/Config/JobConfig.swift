@@ -139,10 +139,12 @@ public struct TrainSection: Codable, Sendable, Equatable {
     public var cutmixAlpha: Double = 0
     public var seed: UInt64 = 0
     public var preciseBNBatches = 0
+    /// How a step uses the cores (see `ComputeMode`).
+    public var compute: ComputeMode = .intraOp
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case accumulate, clipNorm = "clip_norm", labelSmoothing = "label_smoothing", mixupAlpha = "mixup_alpha"
-        case cutmixAlpha = "cutmix_alpha", seed, preciseBNBatches = "precise_bn_batches"
+        case cutmixAlpha = "cutmix_alpha", seed, preciseBNBatches = "precise_bn_batches", compute
     }
 
     public init() {}
@@ -157,17 +159,17 @@ public struct TrainSection: Codable, Sendable, Equatable {
         cutmixAlpha = try c.decodeIfPresent(Double.self, forKey: .cutmixAlpha) ?? d.cutmixAlpha
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         preciseBNBatches = try c.decodeIfPresent(Int.self, forKey: .preciseBNBatches) ?? d.preciseBNBatches
+        compute = try c.decodeIfPresent(ComputeMode.self, forKey: .compute) ?? d.compute
     }
 }
 
 public struct EvalSection: Codable, Sendable, Equatable {
-    public enum Average: String, Codable, Sendable, CaseIterable { case score, logit }
     /// Evaluate every N epochs.
     public var interval = 1
     public var clips = 1
     public var crops = 1
     /// Average the views' softmax scores (`score`) or their logits.
-    public var average: Average = .score
+    public var average: ViewAveraging = .score
 
     enum CodingKeys: String, CodingKey, CaseIterable { case interval, clips, crops, average }
 
@@ -178,7 +180,7 @@ public struct EvalSection: Codable, Sendable, Equatable {
         interval = try c.decodeIfPresent(Int.self, forKey: .interval) ?? 1
         clips = try c.decodeIfPresent(Int.self, forKey: .clips) ?? 1
         crops = try c.decodeIfPresent(Int.self, forKey: .crops) ?? 1
-        average = try c.decodeIfPresent(Average.self, forKey: .average) ?? .score
+        average = try c.decodeIfPresent(ViewAveraging.self, forKey: .average) ?? .score
     }
 }
 

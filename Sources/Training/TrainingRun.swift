@@ -1,0 +1,222 @@
+import Foundation
+import Yams
+
+/// One epoch's line of `metrics.csv` (and its `epoch` event in `log.jsonl`).
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainTop1: Double
+    public var learningRate: Double
+    public var seconds: Double
+    public var clipsPerSecond: Double
+    public var failed: Int
+    public var valTop1: Double?
+    public var valTop5: Double?
+    public var valMeanClassAccuracy: Double?
+    public var best = false
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", trainTop1 = "train_top1", learningRate = "lr", seconds
+        case clipsPerSecond = "clips_per_s", failed, valTop1 = "val_top1", valTop5 = "val_top5"
+        case valMeanClassAccuracy = "val_mean_class_accuracy", best
+    }
+}
+
+/// What a run reports while it trains.
+public enum RunEvent: Sendable {
+    case started(preset: String, videos: Int, classes: Int, directory: URL, fromEpoch: Int)
+    case note(String)
+    case step(StepProgress, eta: Double)
+    case evaluating(epoch: Int)
+    case epoch(EpochRecord)
+    case checkpoint(URL)
+    /// Stopped on request after saving; `resume` is the command that continues it.
+    case interrupted(epoch: Int, batch: Int, resume: String)
+    case finished(last: URL, best: URL?)
+}
+
+/// A training job with its run directory:
+///
+///     config.yaml           the resolved config
+///     log.jsonl             one JSON object per event (start, step every few batches, epoch, checkpoint…)
+///     metrics.csv           one row per epoch; curves.svg, its loss and accuracy curves
+///     epoch_NNNN.safetensors  the last `output.keep_last` epochs; last.safetensors and
+///     best.safetensors      (by `output.save_best_by` on the validation list) link to them
+///     eval/                 the final evaluation: metrics.json, confusion.csv/.svg, predictions.json
+public final class TrainingRun {
+    public let trainer: Trainer
+    public let directory: URL
+    public private(set) var history: [EpochRecord] = []
+    /// Set from any thread (a signal handler, a cancel request); the run stops after the current step.
+    public let stopFlag = StopFlag()
+    let configFile: String?
+    /// Step events go to `log.jsonl` every this many batches (and always at an epoch's end).
+    public var logEvery = 10
+
+    /// `resume` is a run directory (its `last.safetensors`) or a checkpoint file; the run
+    /// directory defaults to the resumed one, else `output.dir`.
+    public init(config: JobConfig, configFile: String? = nil, directory: URL? = nil, resume: URL? = nil) throws {
+        let base = configFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+        var checkpoint = resume
+        var isDir: ObjCBool = false
+        if let resume, FileManager.default.fileExists(atPath: resume.path, isDirectory: &isDir), isDir.boolValue {
+            checkpoint = resume.appendingPathComponent("last.safetensors")
+        }
+        let dir = directory ?? (isDir.boolValue ? resume : nil) ?? URL(fileURLWithPath: config.output.dir)
+        self.directory = dir.standardizedFileURL
+        self.configFile = configFile
+        let data = try TrainingData.load(config.data, relativeTo: base)
+        trainer = try Trainer(config: config, data: data, relativeTo: base)
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        if let checkpoint {
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else { throw CheckpointError.unreadable(path: checkpoint.path, reason: "no such file") }
+            try trainer.resume(from: checkpoint)
+            history = Self.readHistory(directory: self.directory).filter { $0.epoch <= trainer.epoch }
+        }
+        try AtomicFile.write(Data(try YAMLEncoder().encode(config).utf8), to: file("config.yaml"))
+    }
+
+    func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
+
+    /// Trains the remaining epochs. Returns normally when finished or stopped on request; throws
+    /// on divergence or bad data, with the last good checkpoint left in place.
+    public func run(_ events: @escaping (RunEvent) -> Void = { _ in }) throws {
+        let config = trainer.config, epochs = config.schedule.epochs
+        let bestMetric = BestMetric(rawValue: config.output.saveBestBy) ?? .top1
+        trainer.shouldStop = { [stopFlag] in stopFlag.isSet }
+        events(.started(preset: trainer.preset.name, videos: trainer.data.train.count, classes: trainer.data.classNames.count,
+                        directory: directory, fromEpoch: trainer.epoch))
+        log("start", ["preset": trainer.preset.name, "epoch": trainer.epoch, "step": trainer.step, "videos": trainer.data.train.count])
+        for note in trainer.notes { events(.note(note)); log("note", ["message": note]) }
+        let averageEpoch = history.isEmpty ? nil : history.map(\.seconds).reduce(0, +) / Double(history.count)
+        trainer.onStep = { [self] progress in
+            let perEpoch = averageEpoch ?? progress.epochETA / Double(max(progress.batches - progress.batch, 1)) * Double(progress.batches)
+            let eta = progress.epochETA + Double(epochs - progress.epoch - 1) * perEpoch
+            events(.step(progress, eta: eta))
+            if progress.batch % logEvery == 0 || progress.batch == progress.batches {
+                log("step", ["epoch": progress.epoch + 1, "batch": progress.batch, "batches": progress.batches, "step": progress.step,
+                             "loss": progress.loss, "top1": progress.top1, "lr": progress.learningRate,
+                             "clips_per_s": progress.clipsPerSecond, "eta_s": eta])
+            }
+        }
+        defer { trainer.onStep = nil }
+        while trainer.epoch < epochs {
+            let stats: EpochStats
+            do { stats = try trainer.trainEpoch() } catch {
+                log("error", ["message": "\(error)"])
+                throw error
+            }
+            guard stats.complete else {
+                try trainer.save(to: file("last.safetensors"))
+                let resume = "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)"
+                log("interrupted", ["epoch": trainer.epoch + 1, "batch": trainer.batchInEpoch, "resume": resume])
+                events(.interrupted(epoch: trainer.epoch + 1, batch: trainer.batchInEpoch, resume: resume))
+                return
+            }
+            var record = EpochRecord(epoch: stats.epoch, trainLoss: stats.loss, trainTop1: stats.top1, learningRate: stats.learningRate,
+                                     seconds: stats.seconds, clipsPerSecond: Double(stats.clips) / max(stats.seconds, 1e-9),
+                                     failed: stats.failed)
+            let last = stats.epoch == epochs
+            var evaluation: EvaluationResult?
+            if trainer.data.val != nil && (stats.epoch % config.eval.interval == 0 || last) {
+                events(.evaluating(epoch: stats.epoch))
+                evaluation = try trainer.evaluate()
+                if let m = evaluation?.metrics {
+                    (record.valTop1, record.valTop5, record.valMeanClassAccuracy) = (m.top1, m.top5, m.meanClassAccuracy)
+                    record.best = trainer.record(score: bestMetric.value(m))
+                }
+            }
+            let checkpoint = file(String(format: "epoch_%04d.safetensors", stats.epoch))
+            try trainer.save(to: checkpoint)
+            try AtomicFile.link(checkpoint, as: file("last.safetensors"))
+            if record.best { try AtomicFile.link(checkpoint, as: file("best.safetensors")) }
+            try pruneCheckpoints(keep: config.output.keepLast)
+            history.append(record)
+            try writeReports()
+            if last, let evaluation { try evaluation.write(to: file("eval")) }
+            log("epoch", record)
+            events(.epoch(record))
+            events(.checkpoint(checkpoint))
+            if stopFlag.isSet && !last {
+                let resume = "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)"
+                log("interrupted", ["epoch": trainer.epoch + 1, "batch": 0, "resume": resume])
+                events(.interrupted(epoch: trainer.epoch + 1, batch: 0, resume: resume))
+                return
+            }
+        }
+        let best = FileManager.default.fileExists(atPath: file("best.safetensors").path) ? file("best.safetensors") : nil
+        log("finished", ["last": file("last.safetensors").path, "best": best?.path ?? ""])
+        events(.finished(last: file("last.safetensors"), best: best))
+    }
+
+    /// Deletes epoch checkpoints beyond the newest `keep` (best and last are links and survive).
+    func pruneCheckpoints(keep: Int) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let epochs = names.filter { $0.hasPrefix("epoch_") && $0.hasSuffix(".safetensors") }.sorted()
+        for name in epochs.dropLast(keep) { try? FileManager.default.removeItem(at: file(name)) }
+    }
+
+    /// Rewrites `metrics.csv` and `curves.svg` from the history.
+    func writeReports() throws {
+        func cell(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        var csv = "epoch,train_loss,train_top1,lr,seconds,clips_per_s,failed,val_top1,val_top5,val_mean_class_accuracy,best\n"
+        for r in history {
+            csv += "\(r.epoch),\(cell(r.trainLoss)),\(cell(r.trainTop1)),\(cell(r.learningRate)),\(cell(r.seconds)),"
+                + "\(cell(r.clipsPerSecond)),\(r.failed),\(cell(r.valTop1)),\(cell(r.valTop5)),\(cell(r.valMeanClassAccuracy)),\(r.best)\n"
+        }
+        try AtomicFile.write(Data(csv.utf8), to: file("metrics.csv"))
+        let x = history.map { Double($0.epoch) }
+        var accuracy = [PlotSeries(name: "train top-1", points: zip(x, history.map(\.trainTop1)).map { (x: $0, y: $1) })]
+        let val = history.compactMap { r in r.valTop1.map { (x: Double(r.epoch), y: $0) } }
+        if !val.isEmpty { accuracy.append(PlotSeries(name: "val top-1", points: val)) }
+        let svg = SVGPlot.lines(title: "\(trainer.preset.name): training curves", xLabel: "epoch", panels: [
+            (title: "loss", series: [PlotSeries(name: "train loss", points: zip(x, history.map(\.trainLoss)).map { (x: $0, y: $1) })]),
+            (title: "accuracy", series: accuracy),
+        ])
+        try AtomicFile.write(Data(svg.utf8), to: file("curves.svg"))
+    }
+
+    /// Appends one event to `log.jsonl`.
+    func log(_ event: String, _ fields: [String: Any]) {
+        var object = fields
+        object["event"] = event
+        object["time"] = Date().timeIntervalSince1970
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        append(data)
+    }
+
+    func log<T: Encodable>(_ event: String, _ value: T) {
+        guard let data = try? JSONEncoder().encode(value),
+              let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        log(event, fields)
+    }
+
+    private func append(_ line: Data) {
+        let url = file("log.jsonl")
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        guard let handle = try? FileHandle(forWritingTo: url) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: line + Data("\n".utf8))
+    }
+
+    /// The epoch records of an earlier run in `directory`, from its `log.jsonl` (the last record per epoch).
+    public static func readHistory(directory: URL) -> [EpochRecord] {
+        guard let text = try? String(contentsOf: directory.appendingPathComponent("log.jsonl"), encoding: .utf8) else { return [] }
+        var byEpoch: [Int: EpochRecord] = [:]
+        for line in text.split(separator: "\n") {
+            guard line.contains("\"event\":\"epoch\""), let record = try? JSONDecoder().decode(EpochRecord.self, from: Data(line.utf8)) else { continue }
+            byEpoch[record.epoch] = record
+        }
+        return byEpoch.keys.sorted().map { byEpoch[$0]! }
+    }
+}
+
+/// A flag that one thread sets and another polls.
+public final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    public init() {}
+    public var isSet: Bool { lock.withLock { value } }
+    public func set() { lock.withLock { value = true } }
+}
