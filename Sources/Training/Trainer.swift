@@ -106,6 +106,7 @@ public final class Trainer {
             throw TrainingError.labelOutOfRange(label: labelMax, classes: classes)
         }
         model = preset.build(classes: classes, seed: config.train.seed)
+        if let p = config.model.dropout { model.classifierDropout = Float(p) }
         let named = model.namedParameters()
         let decay: DecayPolicy = config.optimizer.noDecayNormBias ? .excludeNormAndBias : .all
         let lr = Float(config.optimizer.lr)
@@ -131,6 +132,7 @@ public final class Trainer {
         try loadInitialWeights(relativeTo: base)
         if config.train.compute == .dataParallel && Parallel.workers > 1 {
             replicas = Replicas(primary: model, preset: preset, classes: classes, count: Parallel.workers, reducer: reducer)
+            for replica in replicas!.models { replica.classifierDropout = model.classifierDropout }
         }
     }
 

@@ -12,6 +12,11 @@ public struct InputSpec: Codable, Sendable, Equatable {
     public var frameInterval: Int
     public var clips: Int
 
+    public init(frames: Int, size: Int, normalization: String, clipLength: Int, frameInterval: Int, clips: Int) {
+        (self.frames, self.size, self.normalization) = (frames, size, normalization)
+        (self.clipLength, self.frameInterval, self.clips) = (clipLength, frameInterval, clips)
+    }
+
     /// [1, 3, T, H, W], one view.
     public var shape: [Int] { [1, 3, frames, size, size] }
 }

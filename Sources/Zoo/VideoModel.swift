@@ -3,8 +3,17 @@ import NN
 
 /// A zoo model: clips [N, C, T, H, W] in, class logits [N, classes] out.
 open class VideoModel: Layer {
+    /// The classifier heads registered on this model (one, for every zoo model).
+    var heads: [ClassifierHead] = []
+
     /// Features before the classifier ([N, F]); what inflation tests and linear probes look at.
     open func features(_ x: Tensor) -> Tensor { fatalError("\(type(of: self)) must override features(_:)") }
+
+    /// The dropout rate before the classifier (a job's `model.dropout`); C3D's applies to fc6 and fc7.
+    open var classifierDropout: Float {
+        get { heads.first?.dropout ?? 0 }
+        set { for head in heads { head.dropout = newValue } }
+    }
 }
 
 /// torchvision's initialisation of ResNets: He-normal (fan-out, ReLU) convs, BN γ = 1, β = 0,
@@ -27,8 +36,8 @@ func torchvisionInit(_ model: Module, using rng: inout Xoshiro) {
 /// The classifier of a pooled feature vector: dropout → fully connected. Its `fc` is registered
 /// on the model itself under the reference's key (`fc` in torchvision, `blocks.5.proj` in
 /// pytorchvideo, `fc8` in C3D).
-struct ClassifierHead {
-    let dropout: Float
+final class ClassifierHead {
+    var dropout: Float
     let fc: Linear
 
     init(features: Int, classes: Int, dropout p: Float, using rng: inout Xoshiro) {
@@ -36,7 +45,10 @@ struct ClassifierHead {
         fc = Linear(features, classes, using: &rng)
     }
 
-    func register(on model: Module, at key: String) { model.register(fc, at: key) }
+    func register(on model: Module, at key: String) {
+        model.register(fc, at: key)
+        (model as? VideoModel)?.heads.append(self)
+    }
 
     /// [N, F] → [N, classes]; dropout only while `training`.
     func callAsFunction(_ x: Tensor, training: Bool) -> Tensor { fc(x.dropout(p: dropout, training: training)) }

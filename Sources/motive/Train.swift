@@ -59,9 +59,9 @@ final class TrainingDisplay {
     func show(_ event: RunEvent) {
         switch event {
         case .started(let preset, let videos, let classes, let dir, let from):
-            print("training \(preset) on \(videos) videos of \(classes) classes → \(dir.path)" + (from > 0 ? " (resuming after epoch \(from))" : ""))
+            say("training \(preset) on \(videos) videos of \(classes) classes → \(dir.path)" + (from > 0 ? " (resuming after epoch \(from))" : ""))
         case .note(let text):
-            print(text)
+            say(text)
         case .step(let p, let eta):
             let text = String(format: "epoch %d/%d %@ %d/%d  loss %.4f  top-1 %.3f  %.1f clips/s  ETA %@",
                               p.epoch + 1, p.epochs, bar(p.batch, p.batches), p.batch, p.batches, p.loss, p.top1,
@@ -70,11 +70,11 @@ final class TrainingDisplay {
                 FileHandle.standardError.write(Data(("\r" + text + "\u{1B}[K").utf8))
             } else if Date().timeIntervalSince(lastPlain) >= 10 {
                 lastPlain = Date()
-                print(text)
+                say(text)
             }
         case .evaluating(let epoch):
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            if !tty { print("evaluating epoch \(epoch)…") }
+            if !tty { say("evaluating epoch \(epoch)…") }
         case .epoch(let r):
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             var line = String(format: "epoch %d  loss %.4f  train top-1 %.3f  lr %.3g  %.1f clips/s  %.0f s", r.epoch, r.trainLoss,
@@ -82,22 +82,26 @@ final class TrainingDisplay {
             if let v = r.valTop1 { line += String(format: "  val top-1 %.3f top-5 %.3f", v, r.valTop5 ?? 0) }
             if r.best { line += "  (best)" }
             if r.failed > 0 { line += "  (\(r.failed) videos failed to load)" }
-            print(line)
+            say(line)
         case .checkpoint:
             break
         case .interrupted(let epoch, let batch, let resume):
             if tty { FileHandle.standardError.write(Data("\n".utf8)) }
-            print("stopped in epoch \(epoch) after batch \(batch); saved. Resume with:\n  \(resume)")
+            say("stopped in epoch \(epoch) after batch \(batch); saved. Resume with:\n  \(resume)")
         case .finished(let last, let best):
-            print("done: \(last.path)" + (best.map { "\nbest: \($0.path)" } ?? ""))
+            say("done: \(last.path)" + (best.map { "\nbest: \($0.path)" } ?? ""))
         }
-        try? FileHandle.standardOutput.synchronize()
     }
 
     func bar(_ done: Int, _ total: Int) -> String {
         let width = 20, filled = total > 0 ? min(width, width * done / total) : width
         return String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
     }
+}
+
+/// One line to stdout, written at once (print buffers when stdout is a file or pipe).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// "1h02m", "3m05s", "42s".

@@ -19,7 +19,11 @@ enum TinyDataset {
     static func config(_ extra: String = "") throws -> JobConfig {
         try ConfigLoader.parse("""
         model: {preset: mc3_18_tiny}
-        data: {train_list: \(root.appendingPathComponent("train.txt").path), batch_size: 4, workers: 2}
+        data:
+          train_list: \(root.appendingPathComponent("train.txt").path)
+          batch_size: 4
+          workers: 2
+          train_pipeline: {transforms: [{resize_short_side: {side: 64}}, {centre_crop: {size: 64}}], normalization: kinetics}
         optimizer: {type: adamw, lr: 0.002, weight_decay: 0}
         schedule: {epochs: 40, policy: constant}
         train: {seed: 5}

@@ -29,10 +29,18 @@ public struct SampleRecipe: Sendable {
             : VideoReader(path: url.path, options: readerOptions)
         guard reader.frameCount > 0 else { throw LoaderError.noFrames(item.path) }
         // Frame folders count from 1 (img_00001.jpg), as their lists do; the reader counts from 0.
-        let start = isFolder ? 1 : 0
-        let clips = sampler.indices(frameCount: reader.frameCount, startIndex: start, using: &rng)
-        let frames = try reader.frames(at: clips.flatMap { $0 }.map { $0 - start })
-        let views = pipeline(frames, using: &rng)                  // M × C × (N·L) × H × W
+        return try sample(reader, startIndex: isFolder ? 1 : 0, using: &rng)
+    }
+
+    /// The sample of an open video, or of the frames `window` of it (a timeline's window):
+    /// V × C × T × H × W as in `load`.
+    public func sample(_ reader: VideoReader, window: Range<Int>? = nil, startIndex start: Int = 0,
+                       using rng: inout Xoshiro) throws -> Tensor {
+        let frames = window ?? 0..<reader.frameCount
+        guard !frames.isEmpty else { throw LoaderError.noFrames(reader.source) }
+        let clips = sampler.indices(frameCount: frames.count, startIndex: start, using: &rng)
+        let decoded = try reader.frames(at: clips.flatMap { $0 }.map { $0 - start + frames.lowerBound })
+        let views = pipeline(decoded, using: &rng)                 // M × C × (N·L) × H × W
         let m = views.shape[0], c = views.shape[1], h = views.shape[3], w = views.shape[4]
         let n = clips.count, l = sampler.clipLength
         return views.reshaped([m, c, n, l, h, w]).permuted([0, 2, 1, 3, 4, 5]).reshaped([m * n, c, l, h, w])

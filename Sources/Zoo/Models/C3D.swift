@@ -24,11 +24,19 @@ public final class C3D: VideoModel {
     let convs: [Conv]
     let fc6: Linear, fc7: Linear
     let head: ClassifierHead
+    /// fc6 and fc7's dropout (`config.dropout` unless a job sets `model.dropout`).
+    var hiddenDropout: Float
+
+    public override var classifierDropout: Float {
+        get { hiddenDropout }
+        set { hiddenDropout = newValue }
+    }
 
     static let names = ["conv1a", "conv2a", "conv3a", "conv3b", "conv4a", "conv4b", "conv5a", "conv5b"]
 
     public init(_ config: Config, using rng: inout Xoshiro) {
         self.config = config
+        hiddenDropout = config.dropout
         let c = [64, 128, 256, 256, 512, 512, 512, 512].map { max(1, Int((Float($0) * config.width).rounded())) }
         var cin = 3
         var convs: [Conv] = []
@@ -63,8 +71,8 @@ public final class C3D: VideoModel {
             }
         }
         y = y.flattened(from: 1)
-        y = fc6(y).relu().dropout(p: config.dropout, training: isTraining)
-        return fc7(y).relu().dropout(p: config.dropout, training: isTraining)
+        y = fc6(y).relu().dropout(p: hiddenDropout, training: isTraining)
+        return fc7(y).relu().dropout(p: hiddenDropout, training: isTraining)
     }
 
     /// [N, 3, T, H, W] → [N, classes]

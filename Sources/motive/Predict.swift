@@ -1,0 +1,144 @@
+import ArgumentParser
+import Engine
+import Foundation
+import NN
+import TensorIO
+import Training
+import Video
+import Zoo
+
+/// `motive predict`: labels for videos (whole, or a timeline of windows), or logits of `.npy` clips.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Label videos with a trained model (one JSON line per video), or print the logits of .npy clip tensors.",
+        discussion: """
+        --model takes a Motive checkpoint, a run directory (its best checkpoint, else its last) or a zoo preset name \
+        (with --weights, or untrained). A .npy input is a normalised float32 C×T×H×W or N×C×T×H×W tensor.
+        """)
+
+    @Option(help: "A checkpoint, a run directory, or a preset name (see `motive models`).") var model: String
+    @Option(help: "With a preset name: weights (a Motive checkpoint, or safetensors with the reference's keys).") var weights: String?
+    @Option(help: "With a preset name: number of classes (default: the preset's, or the weights' classifier size).") var classes: Int?
+    @Option(help: "true: every key of --weights must match; false: load what fits and report the rest.") var strict = true
+    @Option(name: .customLong("top-k"), help: "Labels per video.") var topK = 5
+    @Option(help: "Test views CLIPSxCROPS, e.g. 10x3 (default: the checkpoint's eval setting, else 1x1).") var views: String?
+    @Option(help: "Combine views by averaging softmax scores (score) or logits (logit).") var average: ViewAveraging?
+    @Option(help: "Timeline: window length, e.g. 2s or 500ms.") var window: String?
+    @Option(help: "Timeline: step between windows (default: the window).") var stride: String?
+    @Flag(help: "For .npy inputs: print the raw logits (the default for .npy).") var logits = false
+    @Argument(help: "Videos (any FFmpeg-readable file) or .npy clip tensors.") var inputs: [String]
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one video or .npy file") }
+        if let views, ViewPlan.parseViews(views) == nil { throw ValidationError("--views must look like 10x3 (crops 1, 3 or 10), got \(views)") }
+        if let window, parseDuration(window) == nil { throw ValidationError("--window must look like 2s or 500ms, got \(window)") }
+        if let stride, parseDuration(stride) == nil { throw ValidationError("--stride must look like 1s or 500ms, got \(stride)") }
+        if stride != nil && window == nil { throw ValidationError("--stride needs --window") }
+        guard topK >= 1 else { throw ValidationError("--top-k must be ≥ 1") }
+    }
+
+    func run() throws {
+        let predictor = try makePredictor()
+        var failures = 0
+        for input in inputs {
+            if input.lowercased().hasSuffix(".npy") {
+                try printLogits(of: input, predictor.model)
+                continue
+            }
+            do {
+                try predictVideo(input, predictor)
+            } catch {
+                failures += 1
+                struct Failure: Encodable { let video: String; let error: String }
+                print(try compactJSON(Failure(video: input, error: "\(error)")))
+            }
+        }
+        if failures > 0 { throw CLIError("\(failures) of \(inputs.count) inputs failed") }
+    }
+
+    func makePredictor() throws -> Predictor {
+        let parsed = views.flatMap(ViewPlan.parseViews)
+        if FileManager.default.fileExists(atPath: model) {
+            guard weights == nil else { throw CLIError("--weights goes with a preset name; \(model) is already a checkpoint") }
+            return try Predictor(checkpoint: Predictor.checkpointFile(model), views: parsed, averaging: average)
+        }
+        let preset = try ModelZoo.preset(named: model)
+        var state: [String: Tensor] = [:]
+        var classNames: [String]?
+        if let weights {
+            // A Motive checkpoint keeps the model under `model.`; any other file is a plain state dict.
+            if let checkpoint = try? Checkpoint.read(URL(fileURLWithPath: weights)) {
+                state = checkpoint.model
+                classNames = checkpoint.info.classNames
+            } else {
+                state = try SafeTensors(contentsOf: URL(fileURLWithPath: weights)).tensors
+            }
+        }
+        // A classifier of another size in the weights sets the class count, unless given.
+        let fromWeights = state.first { $0.key.hasSuffix("fc.weight") || $0.key.hasSuffix("fc8.weight") || $0.key.hasSuffix("proj.weight") }?.value.shape[0]
+        let net = preset.build(classes: classes ?? fromWeights).eval()
+        if weights != nil {
+            for line in try loadReporting(state, into: net, strict: strict) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        } else {
+            FileHandle.standardError.write(Data("note: \(model) has no --weights; its predictions are those of random weights\n".utf8))
+        }
+        let count = net.stateDict().first { $0.0.hasSuffix("fc.weight") || $0.0.hasSuffix("fc8.weight") || $0.0.hasSuffix("proj.weight") }?.1.shape[0]
+            ?? preset.defaultClasses
+        let names = classNames?.count == count ? classNames! : (0..<count).map { "class_\($0)" }
+        let plan = ViewPlan(input: preset.input, clips: parsed?.clips ?? 1, crops: parsed?.crops ?? 1, averaging: average ?? .score)
+        return Predictor(model: net, preset: preset.name, classNames: names, plan: plan)
+    }
+
+    func predictVideo(_ path: String, _ predictor: Predictor) throws {
+        struct Output: Encodable {
+            let video: String, model: String, labels: [LabelScore], views: String
+            var timeline: [TimelineEntry]?
+        }
+        let reader = try VideoReader(path: path)
+        let result = try predictor.labels(reader, topK: topK)
+        var output = Output(video: path, model: predictor.preset, labels: result.labels,
+                            views: "\(predictor.plan.clips)x\(predictor.plan.crops)")
+        if let window = window.flatMap(parseDuration) {
+            output.timeline = try predictor.timeline(reader, window: window, stride: stride.flatMap(parseDuration) ?? window, topK: topK)
+        }
+        print(try compactJSON(output))
+    }
+
+    func printLogits(of clip: String, _ net: VideoModel) throws {
+        var x = try NPY.read(URL(fileURLWithPath: clip))
+        if x.rank == 4 { x = x.unsqueezed(0) }
+        guard x.rank == 5, x.shape[1] == 3 else { throw CLIError("\(clip): shape \(x.shape) is not C×T×H×W or N×C×T×H×W with C = 3") }
+        let y = GradMode.noGrad { net(x) }
+        struct Output: Encodable { let model: String; let logits: [[Float]] }
+        let rows = (0..<y.shape[0]).map { Array(y.scalars[($0 * y.shape[1])..<(($0 + 1) * y.shape[1])]) }
+        print(try jsonString(Output(model: model, logits: rows)))
+    }
+
+    /// Loads `state` into `net`. Strict: any difference is an error listing every key. Not strict:
+    /// loads the keys that fit and returns a report of the rest.
+    func loadReporting(_ state: [String: Tensor], into net: Module, strict: Bool) throws -> [String] {
+        let own = net.stateDict()
+        let ownKeys = Set(own.map(\.0))
+        var problems: [String] = []
+        var fitting: [String: Tensor] = [:]
+        for (key, t) in own {
+            guard let source = state[key] else { problems.append("missing key \(key) \(t.shape)"); continue }
+            if source.shape != t.shape { problems.append("shape mismatch \(key): model \(t.shape), weights \(source.shape)"); continue }
+            fitting[key] = source
+        }
+        for key in state.keys.sorted() where !ownKeys.contains(key) { problems.append("unexpected key \(key) \(state[key]!.shape)") }
+        if strict && !problems.isEmpty {
+            throw CLIError("weights do not match \(model) (use --strict false to load what fits):\n  " + problems.joined(separator: "\n  "))
+        }
+        try net.loadStateDict(fitting, strict: false)
+        return problems.map { "not loaded: " + $0 }
+    }
+}
+
+extension ViewAveraging: ExpressibleByArgument {}
+
+func compactJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
