@@ -17,7 +17,7 @@ ifeq ($(origin OPENBLAS_CORETYPE),undefined)
   endif
 endif
 
-.PHONY: deps build release test bench clean
+.PHONY: deps build release test bench synth train-quickstart clean
 
 deps:
 	@missing=""; \
@@ -41,6 +41,17 @@ test: deps
 
 bench: deps
 	$(SWIFT) run -c release motive-bench kernels
+
+# The default synthetic motion dataset (10 classes, 240 train / 60 val videos), made once.
+synth: release
+	@[ -f data/synth/train.txt ] || .build/release/motive dataset synth --out data/synth
+
+# Train, evaluate and plot the quickstart job (about three minutes on two cores).
+train-quickstart: synth
+	.build/release/motive train Models/quickstart.yaml
+	.build/release/motive eval runs/quickstart --data data/synth/val.txt
+	@echo "run directory: runs/quickstart (curves.svg, metrics.csv, log.jsonl, best.safetensors);" \
+	  "evaluation: runs/quickstart/eval-val (confusion.svg, predictions.json)"
 
 clean:
 	rm -rf .build

@@ -9,7 +9,9 @@ import Zoo
 public enum ConfigLoader {
     public static func load(_ path: String, overrides: [String] = []) throws(ConfigError) -> JobConfig {
         var tree = try resolve(path, chain: [])
-        for text in overrides { tree = try apply(override: text, to: tree) }
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        // Paths given on the command line are relative to where the command runs.
+        for text in overrides { tree = anchorPaths(try apply(override: text, to: tree), at: here) }
         return try decode(tree)
     }
 
@@ -36,7 +38,9 @@ public enum ConfigLoader {
         if chain.contains(url.path) { throw .baseCycle(chain + [url.path]) }
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { throw .fileNotFound(path) }
         var tree = try compose(text, file: path)
-        guard case .mapping(var map) = tree else { throw .invalidYAML(file: path, reason: "the top level must be a mapping") }
+        guard case .mapping = tree else { throw .invalidYAML(file: path, reason: "the top level must be a mapping") }
+        tree = anchorPaths(tree, at: url.deletingLastPathComponent())
+        guard case .mapping(var map) = tree else { return tree }
         if let base = map["_base_"] {
             guard let basePath = base.string else { throw .typeMismatch(path: "_base_", value: "\(base)", expected: "a file path") }
             map["_base_"] = nil
@@ -44,6 +48,23 @@ public enum ConfigLoader {
             tree = merge(try resolve(baseURL.path, chain: chain + [url.path]), Node.mapping(map))
         }
         return tree
+    }
+
+    /// Keys holding input files, read relative to the folder of the file that writes them (so a
+    /// `_base_` can name its dataset wherever the child lives). `output.dir` is not among them:
+    /// runs go where the command runs.
+    static let pathKeys = [["data", "train_list"], ["data", "val_list"], ["data", "root"], ["model", "pretrained"], ["model", "inflate_from"]]
+
+    /// The tree with the relative paths of `pathKeys` made absolute against `folder`.
+    static func anchorPaths(_ tree: Node, at folder: URL) -> Node {
+        guard case .mapping(var map) = tree else { return tree }
+        for keys in pathKeys {
+            guard case .mapping(var section)? = map[keys[0]], let value = section[keys[1]]?.string,
+                  !value.isEmpty, !value.hasPrefix("/") else { continue }
+            section[keys[1]] = Node(URL(fileURLWithPath: value, relativeTo: folder).standardizedFileURL.path)
+            map[keys[0]] = .mapping(section)
+        }
+        return .mapping(map)
     }
 
     /// Mappings merge key by key (recursively); anything else in `child` replaces `base`.
