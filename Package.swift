@@ -19,6 +19,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -33,9 +39,21 @@ let package = Package(
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Yams"]),
+        .target(name: "Server", dependencies: [
+            "Engine", "NN", "Video", "Clips", "Zoo", "Training",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+        ]),
         .executableTarget(name: "motive", dependencies: [
-            "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo", "Training", "Yams",
+            "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo", "Training", "Server", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
             "Engine", "NN", "Video", "Clips",
@@ -51,6 +69,10 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Synth"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Training", "Synth", "Video",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

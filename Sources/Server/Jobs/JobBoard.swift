@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Training
+
+/// The jobs in memory: their records (mirrored to the `JobStore` on every change of state),
+/// live progress, the FIFO queue and the stop switch of the running one. Safe from any thread:
+/// request handlers, the worker and the training thread's event callback all use it.
+final class JobBoard: Sendable {
+    private struct State {
+        var records: [String: JobRecord] = [:]
+        var progress: [String: JobProgress] = [:]
+        var nextNumber = 1
+        /// The running job and, once its run is built, the flag that stops it.
+        var running: (id: String, stop: StopFlag?)?
+        var shuttingDown = false
+        var wake: AsyncStream<Void>.Continuation?
+        /// Bumped on every change, so followers of a job can tell when to look again.
+        var version = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    let store: JobStore
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    /// The worker waits on this for new work.
+    let wakeups: AsyncStream<Void>
+
+    /// Loads the stored jobs. A job that was running when the last process ended goes back to
+    /// the queue (it resumes from its last checkpoint); queued jobs stay queued.
+    init(store: JobStore, metrics: ServerMetrics, logger: Logger) {
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wakeups = stream
+        let (records, highest, unreadable) = store.loadAll()
+        for path in unreadable { logger.error("job record unreadable, skipped", metadata: ["file": .string(path)]) }
+        var loaded: [String: JobRecord] = [:]
+        for var record in records {
+            if record.state == .running {
+                record.state = .queued
+                try? store.save(record)
+                logger.info("job was running when the server stopped; queued to resume", metadata: ["job": .string(record.id)])
+            }
+            loaded[record.id] = record
+        }
+        state.withLockedValue { s in
+            s.records = loaded
+            s.nextNumber = max(highest, records.map(\.sequence).max() ?? 0) + 1
+            s.wake = continuation
+        }
+        publishCounts()
+        continuation.yield()
+    }
+
+    // MARK: Reading
+
+    func view(_ id: String) -> JobView? {
+        state.withLockedValue { s in s.records[id].map { JobView($0, progress: s.progress[id]) } }
+    }
+
+    func record(_ id: String) -> JobRecord? { state.withLockedValue { $0.records[id] } }
+
+    /// Every job, oldest first.
+    func views() -> [JobView] {
+        state.withLockedValue { s in s.records.values.sorted { $0.sequence < $1.sequence }.map { JobView($0, progress: s.progress[$0.id]) } }
+    }
+
+    var version: Int { state.withLockedValue { $0.version } }
+
+    // MARK: Submitting and cancelling
+
+    /// Records a new queued job (its config already checked) and wakes the worker.
+    func submit(config: JobConfig, submittedYAML: String) throws -> JobRecord {
+        let record: JobRecord = try state.withLockedValue { s in
+            let number = s.nextNumber
+            let id = String(number)
+            var config = config
+            config.output.dir = store.runDirectory(of: id).path
+            let record = JobRecord(id: id, sequence: number, state: .queued, config: config,
+                                   modelName: config.output.modelName ?? "job-\(id)", submittedAt: Date())
+            try store.saveSubmittedConfig(submittedYAML, id: id)
+            try store.save(record)
+            s.nextNumber = number + 1
+            s.records[id] = record
+            s.version += 1
+            return record
+        }
+        publishCounts()
+        _ = state.withLockedValue { $0.wake?.yield() }
+        return record
+    }
+
+    enum CancelOutcome {
+        case cancelled(JobView)
+        /// Running: its run stops after the current step, then the job is cancelled.
+        case stopping(JobView)
+        case alreadyFinished(JobState)
+        case notFound
+    }
+
+    func cancel(_ id: String) -> CancelOutcome {
+        let outcome: CancelOutcome = state.withLockedValue { s in
+            guard var record = s.records[id] else { return .notFound }
+            switch record.state {
+            case .succeeded, .failed, .cancelled:
+                return .alreadyFinished(record.state)
+            case .queued:
+                record.state = .cancelled
+                record.finishedAt = Date()
+                persist(&s, record)
+                return .cancelled(JobView(record, progress: nil))
+            case .running:
+                record.cancelRequested = true
+                persist(&s, record)
+                if let running = s.running, running.id == id { running.stop?.set() }
+                return .stopping(JobView(record, progress: s.progress[id]))
+            }
+        }
+        publishCounts()
+        return outcome
+    }
+
+    // MARK: The worker's side
+
+    /// The oldest queued job, now marked running; nil when none is queued or the server is stopping.
+    func claimNext() -> JobRecord? {
+        let claimed: JobRecord? = state.withLockedValue { s in
+            guard !s.shuttingDown, s.running == nil,
+                  var record = s.records.values.filter({ $0.state == .queued }).min(by: { $0.sequence < $1.sequence }) else { return nil }
+            record.state = .running
+            record.attempts += 1
+            record.startedAt = record.startedAt ?? Date()
+            persist(&s, record)
+            s.running = (record.id, nil)
+            s.progress[record.id] = nil
+            return record
+        }
+        publishCounts()
+        return claimed
+    }
+
+    /// Hands the board the flag that stops job `id`'s run, and sets it at once when a cancel or
+    /// a shutdown came while the run was being built. Returns whether it was set.
+    @discardableResult
+    func attach(_ flag: StopFlag, to id: String) -> Bool {
+        state.withLockedValue { s in
+            if let running = s.running, running.id == id { s.running = (id, flag) }
+            if s.shuttingDown || s.records[id]?.cancelRequested == true { flag.set() }
+            return flag.isSet
+        }
+    }
+
+    /// A training event of the running job.
+    func record(_ event: RunEvent, job id: String) {
+        state.withLockedValue { s in
+            switch event {
+            case .step(let p, let eta):
+                s.progress[id] = JobProgress(epoch: p.epoch + 1, epochs: p.epochs, batch: p.batch, batches: p.batches, step: p.step,
+                                             loss: p.loss, top1: p.top1, learningRate: p.learningRate,
+                                             clipsPerSecond: p.clipsPerSecond, etaSeconds: eta)
+                s.version += 1
+            case .epoch(let epoch):
+                guard var record = s.records[id] else { return }
+                record.epoch = epoch.epoch
+                record.step = s.progress[id]?.step ?? record.step
+                record.lastEpoch = epoch
+                persist(&s, record)
+            default:
+                break
+            }
+        }
+    }
+
+    /// How a run ended.
+    enum RunOutcome: Sendable {
+        case finished(checkpoint: URL)
+        case stopped
+        case failed(String)
+    }
+
+    /// Settles the running job: succeeded (its model `served`), cancelled, back in the queue
+    /// (stopped by a shutdown) or failed.
+    func finish(_ id: String, outcome: RunOutcome, servedCheckpoint: String? = nil) {
+        state.withLockedValue { s in
+            s.running = nil
+            s.progress[id] = nil
+            guard var record = s.records[id] else { return }
+            switch outcome {
+            case .finished:
+                record.state = .succeeded
+                record.checkpoint = servedCheckpoint
+                record.finishedAt = Date()
+            case .stopped where record.cancelRequested:
+                record.state = .cancelled
+                record.finishedAt = Date()
+            case .stopped:
+                record.state = .queued               // stopped by a shutdown: resumes on the next start
+            case .failed(let message):
+                record.state = .failed
+                record.error = message
+                record.finishedAt = Date()
+            }
+            persist(&s, record)
+        }
+        publishCounts()
+    }
+
+    /// Stops handing out jobs and asks the running one to stop after its current step.
+    func beginShutdown() {
+        state.withLockedValue { s in
+            s.shuttingDown = true
+            s.running?.stop?.set()
+            s.wake?.finish()
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Stores `record` and mirrors it in memory. A failed write is logged; the job goes on in
+    /// memory and the next change tries again.
+    private func persist(_ s: inout State, _ record: JobRecord) {
+        do { try store.save(record) } catch {
+            logger.error("job record not saved", metadata: ["job": .string(record.id), "error": "\(error)"])
+        }
+        s.records[record.id] = record
+        s.version += 1
+    }
+
+    private func publishCounts() {
+        let counts = state.withLockedValue { s in Dictionary(grouping: s.records.values, by: \.state).mapValues(\.count) }
+        metrics.setJobCounts(counts)
+    }
+}

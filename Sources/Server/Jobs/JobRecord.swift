@@ -1,0 +1,108 @@
+import Foundation
+import Training
+
+/// Where a training job is in its life.
+public enum JobState: String, Codable, Sendable, CaseIterable {
+    case queued, running, succeeded, failed, cancelled
+
+    public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// A job as stored in the state folder (`jobs/<id>/job.json`): everything needed to list it
+/// and to run or resume it after a restart.
+public struct JobRecord: Codable, Sendable, Equatable {
+    public var id: String
+    /// Submission order; the queue runs the lowest first.
+    public var sequence: Int
+    public var state: JobState
+    /// The submitted config with its data paths made absolute (inside the data root).
+    public var config: JobConfig
+    /// The name its model is served under once it succeeds.
+    public var modelName: String
+    public var submittedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Times the job has started; above 1 it resumed after a restart.
+    public var attempts = 0
+    public var cancelRequested = false
+    public var error: String?
+    /// Completed epochs and optimizer steps, as of the last epoch.
+    public var epoch = 0
+    public var step = 0
+    public var lastEpoch: EpochRecord?
+    /// The served checkpoint, relative to the job's folder (`run/best.safetensors`).
+    public var checkpoint: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, sequence, state, config, modelName = "model_name", submittedAt = "submitted_at", startedAt = "started_at"
+        case finishedAt = "finished_at", attempts, cancelRequested = "cancel_requested", error, epoch, step
+        case lastEpoch = "last_epoch", checkpoint
+    }
+}
+
+/// Where a running job is, from its step events (not stored: a restart starts it afresh).
+public struct JobProgress: Codable, Sendable, Equatable {
+    /// The epoch in progress (1-based) and the batch within it.
+    public var epoch: Int
+    public var epochs: Int
+    public var batch: Int
+    public var batches: Int
+    public var step: Int
+    /// Running averages over the epoch so far.
+    public var loss: Double
+    public var top1: Double
+    public var learningRate: Double
+    public var clipsPerSecond: Double
+    public var etaSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, epochs, batch, batches, step, loss, top1, learningRate = "lr", clipsPerSecond = "clips_per_s", etaSeconds = "eta_s"
+    }
+}
+
+/// What `GET /v1/jobs/{id}` returns.
+public struct JobView: Codable, Sendable, Equatable {
+    public var id: String
+    public var state: JobState
+    public var modelName: String
+    public var preset: String
+    public var submittedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Completed epochs (the one in progress while running), of `epochs`.
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var progress: JobProgress?
+    public var lastEpoch: EpochRecord?
+    public var etaSeconds: Double?
+    public var attempts: Int
+    public var cancelRequested: Bool
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, modelName = "model_name", preset, submittedAt = "submitted_at", startedAt = "started_at"
+        case finishedAt = "finished_at", epoch, epochs, step, progress, lastEpoch = "last_epoch", etaSeconds = "eta_s"
+        case attempts, cancelRequested = "cancel_requested", error
+    }
+
+    init(_ record: JobRecord, progress: JobProgress?) {
+        let live = record.state == .running ? progress : nil
+        id = record.id
+        state = record.state
+        modelName = record.modelName
+        preset = record.config.model.preset
+        submittedAt = record.submittedAt
+        startedAt = record.startedAt
+        finishedAt = record.finishedAt
+        epoch = live?.epoch ?? record.epoch
+        epochs = record.config.schedule.epochs
+        step = max(live?.step ?? 0, record.step)
+        self.progress = live
+        lastEpoch = record.lastEpoch
+        etaSeconds = live?.etaSeconds
+        attempts = record.attempts
+        cancelRequested = record.cancelRequested
+        error = record.error
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The Motive daemon: labels uploaded videos with the loaded models, runs submitted training
+/// jobs one at a time and serves the models they produce.
+///
+///     let server = try MotiveServer(options: options, logger: logger)
+///     try await server.run { host, port in print("listening on \(host):\(port)") }
+///
+/// Creating it loads the models (the models folder, then succeeded jobs) and the job records;
+/// `makeApplication` gives the Hummingbird application (its inference pool and job worker are
+/// services of it), which `run` serves until SIGTERM or SIGINT.
+public final class MotiveServer: Sendable {
+    public let options: ServerOptions
+    public let metrics = ServerMetrics()
+    public let models: ModelRegistry
+    let board: JobBoard
+    let pool: InferencePool
+    let logger: Logger
+    private let lock: StateLock
+    private let submission: JobSubmission
+    private let spool: UploadSpool
+
+    public init(options: ServerOptions, logger: Logger) throws {
+        self.options = options
+        self.logger = logger
+        let fm = FileManager.default
+        do { try fm.createDirectory(at: options.stateDirectory, withIntermediateDirectories: true) } catch {
+            throw ServerStartError.stateDirectory(path: options.stateDirectory.path, reason: "\(error)")
+        }
+        lock = try StateLock(stateDirectory: options.stateDirectory)
+        submission = JobSubmission(data: try PathSandbox(root: options.dataRoot, name: "the data root"),
+                                   state: try PathSandbox(root: options.stateDirectory, name: "the state directory"))
+        spool = try UploadSpool(directory: options.stateDirectory.appendingPathComponent("uploads"))
+        models = ModelRegistry(metrics: metrics)
+        board = JobBoard(store: try JobStore(stateDirectory: options.stateDirectory), metrics: metrics, logger: logger)
+        pool = InferencePool(threads: options.inferenceThreads)
+        if let folder = options.modelsDirectory { models.loadFolder(folder, logger: logger) }
+        loadJobModels()
+    }
+
+    /// The models of succeeded jobs, as they were registered.
+    private func loadJobModels() {
+        for view in board.views() where view.state == .succeeded {
+            guard let record = board.record(view.id), let checkpoint = record.checkpoint else { continue }
+            let url = board.store.folder(of: record.id).appendingPathComponent(checkpoint)
+            do {
+                models.add(try ServedModel(name: record.modelName, checkpoint: url, source: "job", job: record.id))
+            } catch {
+                logger.error("job model not loaded", metadata: ["job": .string(record.id), "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The router with every route and the middleware, and the table of what it serves.
+    func makeRouter() -> (router: Router<ServerContext>, routes: [RouteDescription]) {
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: TelemetryMiddleware(metrics: metrics))
+        router.add(middleware: RequestIDMiddleware())
+        let table = RouteTable(router: router)
+        PredictRoutes(models: models, pool: pool, gate: AdmissionGate(limit: options.maxConcurrentPredictions, metrics: metrics),
+                      spool: spool, receiver: UploadReceiver(limit: options.maxUploadBytes, timeout: options.requestTimeout),
+                      metrics: metrics, retryAfter: options.retryAfterSeconds).register(on: table)
+        ModelRoutes(models: models).register(on: table)
+        JobRoutes(board: board, submission: submission, token: BearerToken(options.token)).register(on: table)
+        OperationRoutes(models: models, board: board, metrics: metrics).register(on: table)
+        return (router, table.routes)
+    }
+
+    /// Every route served, for documentation checks.
+    public var routes: [RouteDescription] { makeRouter().routes }
+
+    /// The application: the HTTP server plus the inference pool and the job worker as services.
+    /// Shutdown runs in reverse: the server stops accepting and finishes its requests, then the
+    /// worker stops the running job (which saves a checkpoint), then the pool stops.
+    public func makeApplication(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in })
+        -> some ApplicationProtocol {
+        let idle = TimeAmount.seconds(Int64(options.requestTimeout.rounded(.up)) + 15)
+        return Application(
+            router: makeRouter().router,
+            server: .http1(configuration: .init(idleTimeout: idle)),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
+            services: [pool, JobWorker(board: board, models: models, logger: logger)],
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                await onListening(address?.ipAddress ?? self.options.host, address?.port ?? self.options.port)
+            },
+            logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully and returns.
+    public func run(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) async throws {
+        try await makeApplication(onListening: onListening).runService()
+    }
+}

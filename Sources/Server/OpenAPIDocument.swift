@@ -1,0 +1,267 @@
+/// The API as OpenAPI 3.1, served at `GET /openapi.yaml`. Kept by hand next to the routes; a
+/// test checks that it lists exactly the routes the router serves.
+enum OpenAPIDocument {
+    static let yaml = #"""
+openapi: 3.1.0
+info:
+  title: Motive
+  version: "1.0"
+  description: |
+    Video action recognition: POST a video for labels, submit training jobs, serve the models
+    they produce. Every error answers {"error": {"code", "message", "request_id"}}, and every
+    response carries an X-Request-Id header (a plain id sent by the client is kept).
+paths:
+  /v1/predict:
+    post:
+      summary: Label a video
+      description: |
+        The body is the raw video (Content-Type video/* or application/octet-stream) or a
+        multipart/form-data body with the video in the field `video`. The upload streams to a
+        temporary file that is removed afterwards.
+      parameters:
+        - {name: model, in: query, schema: {type: string}, description: "A model name; default: the model `default`, else the only one"}
+        - {name: top_k, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 5}}
+        - {name: views, in: query, schema: {type: string, example: 3x1}, description: "CLIPSxCROPS test views (clips 1-10, crops 1, 3 or 10)"}
+        - {name: window, in: query, schema: {type: string, example: 2s}, description: Timeline window length}
+        - {name: stride, in: query, schema: {type: string, example: 1s}, description: "Timeline step (default: the window)"}
+      requestBody:
+        required: true
+        content:
+          video/*: {schema: {type: string, format: binary}}
+          application/octet-stream: {schema: {type: string, format: binary}}
+          multipart/form-data:
+            schema:
+              type: object
+              properties: {video: {type: string, format: binary}}
+              required: [video]
+      responses:
+        "200": {description: Labels, content: {application/json: {schema: {$ref: "#/components/schemas/Prediction"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503":
+          description: Too many predictions in progress (--max-concurrent)
+          headers: {Retry-After: {schema: {type: integer}}}
+          content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+  /v1/models:
+    get:
+      summary: List the served models
+      responses:
+        "200":
+          description: Models
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {models: {type: array, items: {$ref: "#/components/schemas/Model"}}}
+  /v1/models/{name}:
+    get:
+      summary: One model
+      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: The model, content: {application/json: {schema: {$ref: "#/components/schemas/Model"}}}}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/jobs:
+    post:
+      summary: Submit a training job
+      description: |
+        The body is a job config in the trainer's YAML format (`motive config JOB.yaml` prints one
+        resolved; _base_ is not read). Data paths are read from --data-root and must stay inside it
+        after symlinks; the server puts the run in its state directory. Needs the bearer token
+        when the server has one.
+      security: [{bearer: []}, {}]
+      requestBody:
+        required: true
+        content: {application/yaml: {schema: {type: string}}}
+      responses:
+        "201":
+          description: Queued
+          headers: {Location: {schema: {type: string}}}
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {id: {type: string}, state: {$ref: "#/components/schemas/JobState"}, model_name: {type: string}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+    get:
+      summary: List the jobs, oldest first
+      responses:
+        "200":
+          description: Jobs
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}
+  /v1/jobs/{id}:
+    get:
+      summary: One job
+      parameters: [{$ref: "#/components/parameters/JobID"}]
+      responses:
+        "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+        "404": {$ref: "#/components/responses/Error"}
+    delete:
+      summary: Cancel a job
+      description: A queued job is cancelled at once (200); a running one stops after its current step, then is cancelled (202).
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/JobID"}]
+      responses:
+        "200": {description: Cancelled, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+        "202": {description: Stopping, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+  /v1/jobs/{id}/log:
+    get:
+      summary: The run's log.jsonl (one JSON object per event)
+      parameters: [{$ref: "#/components/parameters/JobID"}]
+      responses:
+        "200": {description: The log, content: {application/x-ndjson: {schema: {type: string}}}}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/jobs/{id}/events:
+    get:
+      summary: Follow a job (Server-Sent Events)
+      description: |
+        One event per line of the run's log (named after its `event` field: start, step, epoch,
+        checkpoint, interrupted, finished…, with the line number as id; Last-Event-ID skips lines
+        already seen), an event `state` with the job at each change of state, and a last event `end`.
+      parameters:
+        - {$ref: "#/components/parameters/JobID"}
+        - {name: Last-Event-ID, in: header, schema: {type: integer}}
+      responses:
+        "200": {description: Event stream, content: {text/event-stream: {schema: {type: string}}}}
+        "404": {$ref: "#/components/responses/Error"}
+  /healthz:
+    get:
+      summary: Liveness
+      responses:
+        "200":
+          description: Alive
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  status: {type: string, const: ok}
+                  models: {type: integer}
+                  jobs_queued: {type: integer}
+                  jobs_running: {type: integer}
+                  uptime_s: {type: number}
+  /metrics:
+    get:
+      summary: Prometheus metrics
+      description: |
+        motive_http_requests_total{route,method,status}, motive_http_request_duration_seconds{route},
+        motive_http_requests_in_flight, motive_predictions_in_progress,
+        motive_prediction_stage_duration_seconds{stage}, motive_jobs_queue_length,
+        motive_jobs_by_state{state}, motive_model_load_duration_seconds{model}.
+      responses:
+        "200": {description: Text exposition format 0.0.4, content: {text/plain: {schema: {type: string}}}}
+  /openapi.yaml:
+    get:
+      summary: This document
+      responses:
+        "200": {description: OpenAPI 3.1, content: {application/yaml: {schema: {type: string}}}}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  parameters:
+    JobID: {name: id, in: path, required: true, schema: {type: string}}
+  responses:
+    Error:
+      description: An error
+      content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+  schemas:
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error:
+          type: object
+          required: [code, message, request_id]
+          properties: {code: {type: string}, message: {type: string}, request_id: {type: string}}
+    Label:
+      type: object
+      properties: {label: {type: string}, score: {type: number}, index: {type: integer}}
+    Prediction:
+      type: object
+      required: [request_id, model, labels, views, timing_ms]
+      properties:
+        request_id: {type: string}
+        model: {type: string}
+        labels: {type: array, items: {$ref: "#/components/schemas/Label"}}
+        views: {type: string}
+        timing_ms:
+          type: object
+          properties: {decode: {type: number}, infer: {type: number}, timeline: {type: number}, total: {type: number}}
+        timeline:
+          type: array
+          items:
+            type: object
+            properties:
+              start: {type: number}
+              end: {type: number}
+              labels: {type: array, items: {$ref: "#/components/schemas/Label"}}
+    Model:
+      type: object
+      properties:
+        name: {type: string}
+        preset: {type: string}
+        classes: {type: array, items: {type: string}}
+        input:
+          type: object
+          properties:
+            frames: {type: integer}
+            size: {type: integer}
+            normalization: {type: string}
+            clip_length: {type: integer}
+            frame_interval: {type: integer}
+            clips: {type: integer}
+        parameters: {type: integer}
+        gflops: {type: number, description: Per view}
+        views: {type: string}
+        source: {type: string, enum: [models, job]}
+        job: {type: string}
+        epoch: {type: integer}
+        load_seconds: {type: number}
+    JobState:
+      type: string
+      enum: [queued, running, succeeded, failed, cancelled]
+    Job:
+      type: object
+      properties:
+        id: {type: string}
+        state: {$ref: "#/components/schemas/JobState"}
+        model_name: {type: string}
+        preset: {type: string}
+        submitted_at: {type: string, format: date-time}
+        started_at: {type: string, format: date-time}
+        finished_at: {type: string, format: date-time}
+        epoch: {type: integer}
+        epochs: {type: integer}
+        step: {type: integer}
+        progress:
+          type: object
+          properties:
+            epoch: {type: integer}
+            epochs: {type: integer}
+            batch: {type: integer}
+            batches: {type: integer}
+            step: {type: integer}
+            loss: {type: number}
+            top1: {type: number}
+            lr: {type: number}
+            clips_per_s: {type: number}
+            eta_s: {type: number}
+        last_epoch: {type: object, description: "The last epoch's row of metrics.csv"}
+        eta_s: {type: number}
+        attempts: {type: integer}
+        cancel_requested: {type: boolean}
+        error: {type: string}
+"""#
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import Training
+
+/// `POST /v1/predict`.
+struct PredictRoutes: Sendable {
+    let models: ModelRegistry
+    let pool: InferencePool
+    let gate: AdmissionGate
+    let spool: UploadSpool
+    let receiver: UploadReceiver
+    let metrics: ServerMetrics
+    let retryAfter: Int
+
+    func register(on table: RouteTable) {
+        table.on(.post, "/v1/predict") { request, context in try await predict(request, context: context) }
+    }
+
+    struct Answer: Encodable {
+        struct Timing: Encodable {
+            var decode: Double
+            var infer: Double
+            var timeline: Double?
+            var total: Double
+        }
+        let requestID: String
+        let model: String
+        let labels: [LabelScore]
+        let views: String
+        let timingMs: Timing
+        let timeline: [TimelineEntry]?
+
+        enum CodingKeys: String, CodingKey {
+            case requestID = "request_id", model, labels, views, timingMs = "timing_ms", timeline
+        }
+    }
+
+    func predict(_ request: Request, context: ServerContext) async throws -> Response {
+        let start = ContinuousClock.now
+        var bodyRead = false
+        do {
+            let query = request.uri.queryParameters
+            let model = try models.resolve(query["model"].map(String.init))
+            let predictor = try model.predictor(views: query["views"].map(String.init))
+            let labelRequest = try Self.labelRequest(query["top_k"].map(String.init), window: query["window"].map(String.init),
+                                                     stride: query["stride"].map(String.init))
+            let format = try UploadFormat.of(contentType: request.headers[.contentType])
+            let admitted = try await gate.withAdmission {
+                try await spool.withUploadPath { path in
+                    let bytes = try await receiver.receive(request, format: format, to: path)
+                    bodyRead = true
+                    context.logger.debug("upload received", metadata: ["bytes": .stringConvertible(bytes)])
+                    return try await pool.run { try VideoLabeler.label(file: path, with: predictor, labelRequest) }
+                }
+            }
+            guard let result = admitted else { throw APIError.overloaded(limit: gate.limit, retryAfter: retryAfter) }
+            metrics.recordPredictionStage("decode", duration: .seconds(result.decodeSeconds))
+            metrics.recordPredictionStage("infer", duration: .seconds(result.inferSeconds))
+            if let t = result.timelineSeconds { metrics.recordPredictionStage("timeline", duration: .seconds(t)) }
+            let total = ContinuousClock.now - start
+            let timing = Answer.Timing(decode: Self.ms(result.decodeSeconds), infer: Self.ms(result.inferSeconds),
+                                       timeline: result.timelineSeconds.map(Self.ms),
+                                       total: Self.ms(Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18))
+            return try .json(Answer(requestID: context.requestID, model: model.summary.name, labels: result.labels,
+                                    views: result.views, timingMs: timing, timeline: result.timeline))
+        } catch var error as APIError where !bodyRead && Self.hasBody(request) {
+            // Refused before reading the upload: do not read the rest of it either.
+            error.closesConnection = true
+            throw error
+        }
+    }
+
+    static func ms(_ seconds: Double) -> Double { (seconds * 1e4).rounded() / 10 }
+
+    static func hasBody(_ request: Request) -> Bool {
+        request.headers[.transferEncoding] != nil || (request.headers[.contentLength].flatMap { Int($0) } ?? 0) > 0
+    }
+
+    /// `top_k` (1…1000, default 5), `window` and `stride` ("2s", "500ms"; stride defaults to the window).
+    static func labelRequest(_ topK: String?, window: String?, stride: String?) throws(APIError) -> LabelRequest {
+        var request = LabelRequest()
+        if let topK {
+            guard let k = Int(topK), (1...1000).contains(k) else { throw .badRequest("top_k must be an integer 1…1000, got \(topK)", code: "bad_parameter") }
+            request.topK = k
+        }
+        if stride != nil, window == nil { throw .badRequest("stride needs window", code: "bad_parameter") }
+        if let window {
+            guard let w = parseDuration(window) else { throw .badRequest("window must look like 2s or 500ms, got \(window)", code: "bad_parameter") }
+            let s = try stride.map { text throws(APIError) in
+                guard let s = parseDuration(text) else { throw .badRequest("stride must look like 1s or 500ms, got \(text)", code: "bad_parameter") }
+                return s
+            } ?? w
+            request.timeline = (w, s)
+        }
+        return request
+    }
+}

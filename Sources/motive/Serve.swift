@@ -1,0 +1,69 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Server
+
+/// `motive serve`: the HTTP daemon (predictions, training jobs, the models they make).
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve predictions and training jobs over HTTP (GET /openapi.yaml describes the API).",
+        discussion: """
+        Prints "listening on HOST:PORT" once it accepts connections; logs go to stderr as JSON lines. SIGTERM or SIGINT \
+        stops accepting, finishes the requests in flight, checkpoints the running job (it resumes on the next start) and exits 0.
+        """)
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free port).") var port = 8080
+    @Option(help: "A folder of models: each subfolder holding a checkpoint is a model named after it.") var models: String?
+    @Option(help: "Job records, run directories and the upload spool.") var stateDir = "motive-state"
+    @Option(help: "Data paths of submitted jobs are read from and confined to this folder.") var dataRoot = "."
+    @Option(help: "Bearer token for POST/DELETE /v1/jobs (default: the environment's MOTIVE_TOKEN; none: open).") var token: String?
+    @Option(name: .customLong("max-upload-mb"), help: "Largest video upload, in MB.") var maxUploadMB = 200
+    @Option(help: "Predictions admitted at once; past it, 503 with Retry-After.") var maxConcurrent = 16
+    @Option(help: "Seconds a client may take to send its request body; past it, 408.") var requestTimeout: Double = 60
+    @Option(help: "Threads that decode and run models (default: half the cores).") var inferenceThreads: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard maxUploadMB >= 1 else { throw ValidationError("--max-upload-mb must be ≥ 1") }
+        guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1") }
+        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        if let inferenceThreads, inferenceThreads < 1 { throw ValidationError("--inference-threads must be ≥ 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        var options = ServerOptions(stateDirectory: URL(fileURLWithPath: stateDir), dataRoot: URL(fileURLWithPath: dataRoot))
+        options.host = host
+        options.port = port
+        options.modelsDirectory = models.map { URL(fileURLWithPath: $0) }
+        options.token = token ?? ProcessInfo.processInfo.environment["MOTIVE_TOKEN"]
+        options.maxUploadBytes = maxUploadMB << 20
+        options.maxConcurrentPredictions = maxConcurrent
+        options.requestTimeout = requestTimeout
+        if let inferenceThreads { options.inferenceThreads = inferenceThreads }
+        let server = try MotiveServer(options: options, logger: Logger(label: "motive"))
+        // The root command is synchronous: serve on Swift's concurrency pool and wait here.
+        let outcome = ServeOutcome()
+        Task {
+            do {
+                try await server.run { host, port in say("listening on \(host):\(port)") }
+            } catch {
+                outcome.error = error
+            }
+            outcome.done.signal()
+        }
+        outcome.done.wait()
+        if let error = outcome.error { throw error }
+    }
+}
+
+/// How the server task ended, handed back to the waiting main thread.
+final class ServeOutcome: @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    var error: (any Error)?
+}
