@@ -15,7 +15,7 @@ for model in "${models[@]}"; do
   for r in $(seq "$repeats"); do
     for mode in intra_op data_parallel; do
       .build/release/motive train "Models/tiny/$model.yaml" --out "$out/$model-$mode-$r" \
-        --set schedule.epochs=1 --set data.val_list=null --set train.compute=$mode >/dev/null
+        --set schedule.epochs=1 --set schedule.warmup_epochs=0 --set data.val_list=null --set train.compute=$mode >/dev/null
       speeds[$mode]+="$(awk -F, 'NR==2 {print $6}' "$out/$model-$mode-$r/metrics.csv") "
     done
   done

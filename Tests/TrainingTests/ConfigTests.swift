@@ -107,4 +107,43 @@ import Testing
             if case .baseCycle(let chain) = error { #expect(chain.count == 3) } else { Issue.record("\(error)") }
         }
     }
+
+    /// Data paths are relative to the file that writes them, also through `_base_`; `--set`
+    /// paths to the current folder; `output.dir` stays as written.
+    @Test func pathsAreAnchoredWhereTheyAreWritten() throws {
+        let dir = folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sub = dir.appendingPathComponent("jobs")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        try (Self.minimal + "\n  root: videos\nmodel: {preset: r2plus1d_18_tiny, pretrained: w.safetensors}\n")
+            .write(to: dir.appendingPathComponent("base.yaml"), atomically: true, encoding: .utf8)
+        try "_base_: ../base.yaml\ndata: {val_list: mine.txt}\noutput: {dir: runs/x}\n"
+            .write(to: sub.appendingPathComponent("job.yaml"), atomically: true, encoding: .utf8)
+        let c = try ConfigLoader.load(sub.appendingPathComponent("job.yaml").path, overrides: ["data.root=here"])
+        let top = dir.standardizedFileURL.path
+        #expect(c.data.trainList == top + "/train.txt")
+        #expect(c.data.valList == top + "/jobs/mine.txt")
+        #expect(c.model.pretrained == top + "/w.safetensors")
+        #expect(c.data.root == FileManager.default.currentDirectoryPath + "/here")
+        #expect(c.output.dir == "runs/x")
+        let cleared = try ConfigLoader.load(sub.appendingPathComponent("job.yaml").path, overrides: ["data.val_list=null"])
+        #expect(cleared.data.valList == nil)
+    }
+
+    @Test func trainerKeysAreChecked() {
+        #expect(throws: ConfigError.invalidValue(path: "eval.crops", value: "4", expected: "1, 3 or 10")) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["eval.crops=4"])
+        }
+        #expect(throws: ConfigError.invalidValue(path: "output.save_best_by", value: "top2",
+                                                 expected: "top1, top5, mean_class_accuracy")) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["output.save_best_by=top2"])
+        }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(Self.minimal, overrides: ["train.compute=gpu"]) }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(Self.minimal, overrides: ["output.model_name=../x"]) }
+        #expect(throws: ConfigError.typeMismatch(path: "train.precise_bn_batches", value: "many", expected: "an integer")) {
+            try ConfigLoader.parse(Self.minimal, overrides: ["train.precise_bn_batches=many"])
+        }
+        let ok = try? ConfigLoader.parse(Self.minimal, overrides: ["train.compute=data_parallel", "output.model_name=motion-v2", "eval.average=logit"])
+        #expect(ok?.train.compute == .dataParallel && ok?.output.modelName == "motion-v2" && ok?.eval.average == .logit)
+    }
 }

@@ -211,4 +211,33 @@ import Yams
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["a.txt", "b.txt"])
         #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data(), to: dir.appendingPathComponent("no/such/dir")) }
     }
+
+    /// A loss that turns NaN stops the run, naming the epoch and step; the checkpoint of the
+    /// last good epoch stays as it was.
+    @Test func divergenceStopsAndKeepsTheLastCheckpoint() throws {
+        let dir = scratch()
+        var config = try TinyDataset.config()
+        config.schedule.epochs = 2
+        config.optimizer.type = .sgd
+        let run = try TrainingRun(config: config, directory: dir)
+        // After the first epoch, blow the weights up so that the next forward pass overflows.
+        var poisoned = false
+        do {
+            try run.run { event in
+                if case .checkpoint = event, !poisoned {
+                    poisoned = true
+                    for (_, p) in run.trainer.model.namedParameters() { p.fill(.infinity) }
+                }
+            }
+            Issue.record("a NaN loss did not stop the run")
+        } catch let error as TrainingError {
+            guard case .diverged(let epoch, let step, _) = error else { Issue.record("\(error)"); return }
+            #expect(epoch == 1 && step == 2)
+            #expect("\(error)".contains("step 2") && "\(error)".contains("epoch 2"))
+        }
+        let (info, state, _) = try Checkpoint.read(dir.appendingPathComponent("last.safetensors"))
+        #expect(info.epoch == 1 && state.values.allSatisfy { $0.scalars.allSatisfy(\.isFinite) })
+        let log = try String(contentsOf: dir.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        #expect(log.contains("\"event\":\"error\""))
+    }
 }

@@ -59,10 +59,10 @@ public enum ConfigLoader {
     static func anchorPaths(_ tree: Node, at folder: URL) -> Node {
         guard case .mapping(var map) = tree else { return tree }
         for keys in pathKeys {
-            guard case .mapping(var section)? = map[keys[0]], let value = section[keys[1]]?.string,
-                  !value.isEmpty, !value.hasPrefix("/") else { continue }
-            section[keys[1]] = Node(URL(fileURLWithPath: value, relativeTo: folder).standardizedFileURL.path)
-            map[keys[0]] = .mapping(section)
+            guard case .mapping(var section)? = map[Node(keys[0])], let node = section[Node(keys[1])], node.null == nil,
+                  let value = node.string, !value.isEmpty, !value.hasPrefix("/") else { continue }
+            section[Node(keys[1])] = Node(URL(fileURLWithPath: value, relativeTo: folder).standardizedFileURL.path)
+            map[Node(keys[0])] = .mapping(section)
         }
         return .mapping(map)
     }
@@ -212,6 +212,10 @@ public enum ConfigLoader {
         try require([1, 3, 10].contains(c.eval.crops), "eval.crops", c.eval.crops, "1, 3 or 10")
         try require(c.train.preciseBNBatches >= 0, "train.precise_bn_batches", c.train.preciseBNBatches, "≥ 0")
         try require(c.output.keepLast >= 1, "output.keep_last", c.output.keepLast, "≥ 1")
+        if let name = c.output.modelName {
+            try require(!name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } && !name.hasPrefix("."),
+                        "output.model_name", name, "1–64 letters, digits, '-', '_' or '.', not starting with '.'")
+        }
         try require(BestMetric(rawValue: c.output.saveBestBy) != nil, "output.save_best_by", c.output.saveBestBy,
                     BestMetric.allCases.map(\.rawValue).joined(separator: ", "))
     }

@@ -188,8 +188,12 @@ public struct OutputSection: Codable, Sendable, Equatable {
     public var dir = "runs"
     public var keepLast = 3
     public var saveBestBy = "top1"
+    /// The name the server registers the trained model under (default `job-<id>`).
+    public var modelName: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case dir, keepLast = "keep_last", saveBestBy = "save_best_by" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dir, keepLast = "keep_last", saveBestBy = "save_best_by", modelName = "model_name"
+    }
 
     public init() {}
 
@@ -198,5 +202,6 @@ public struct OutputSection: Codable, Sendable, Equatable {
         dir = try c.decodeIfPresent(String.self, forKey: .dir) ?? "runs"
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? 3
         saveBestBy = try c.decodeIfPresent(String.self, forKey: .saveBestBy) ?? "top1"
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
     }
 }
