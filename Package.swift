@@ -70,8 +70,11 @@ let package = Package(
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Synth"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Training", "Synth", "Video",
+            "Server", "Training", "Synth", "Video", "Yams",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,138 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Server
+import Testing
+
+/// `/v1/jobs`: submitting, training, serving the result, following, cancelling, and refusals.
+@Suite(.serialized) struct JobTests {
+    /// A job trains, registers its model under `output.model_name`, and that model answers.
+    @Test func submitTrainAndServe() async throws {
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            let created = try await client.submitJob(Fixture.jobYAML(epochs: 1, extra: "\noutput: {model_name: tiny-motion}\n"))
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"].string)
+            #expect(created.json["state"].string == "queued" && created.json["model_name"].string == "tiny-motion")
+            #expect(created.headers[.location] == "/v1/jobs/\(id)")
+
+            let job = try await client.waitForJob(id, in: ["succeeded", "failed"])
+            #expect(job["state"].string == "succeeded", "\(job["error"].string ?? "")")
+            #expect(job["epoch"].int == 1 && job["epochs"].int == 1 && (job["step"].int ?? 0) >= 1)
+            #expect(job["last_epoch"]["val_top1"].double != nil && job["finished_at"].string != nil)
+
+            let list = try await client.execute(uri: "/v1/jobs", method: .get).json["jobs"]
+            #expect(list.array.map { $0["id"].string } == [id])
+
+            let log = try await client.execute(uri: "/v1/jobs/\(id)/log", method: .get)
+            #expect(log.status == .ok && log.headers[.contentType] == "application/x-ndjson")
+            let events = log.text.split(separator: "\n").compactMap { JSON(try? JSONSerialization.jsonObject(with: Data($0.utf8)))["event"].string }
+            #expect(events.first == "start" && events.last == "finished" && events.contains("epoch"))
+
+            let stream = try await client.execute(uri: "/v1/jobs/\(id)/events", method: .get)
+            #expect(stream.headers[.contentType] == "text/event-stream")
+            for name in ["state", "start", "epoch", "finished", "end"] { #expect(stream.text.contains("event: \(name)\n"), "event \(name)") }
+            let resumed = try await client.execute(uri: "/v1/jobs/\(id)/events", method: .get, headers: [HeaderName("Last-Event-ID")!: "2"])
+            #expect(!resumed.text.contains("id: 1\n") && !resumed.text.contains("id: 2\n") && resumed.text.contains("id: 3\n"))
+
+            let model = try await client.execute(uri: "/v1/models/tiny-motion", method: .get).json
+            #expect(model["source"].string == "job" && model["job"].string == id)
+            let predicted = try await client.execute(uri: "/v1/predict?model=tiny-motion", method: .post,
+                                                     headers: .contentType("video/mp4"), body: Fixture.bytes(Fixture.video()))
+            #expect(predicted.status == .ok && predicted.json["model"].string == "tiny-motion")
+        }
+    }
+
+    /// Bad configs are 400 with the trainer's message; paths that leave the data root are 400
+    /// naming the path.
+    @Test func refusedConfigs() async throws {
+        let outside = Fixture.scratch("outside")
+        let link = Fixture.dataRoot.appendingPathComponent("escape-\(UUID().uuidString.prefix(6)).txt")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: outside.appendingPathComponent("train.txt").path)
+        try "videos/a.mp4 0\n".write(to: outside.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: link) }
+        let base = Fixture.jobYAML()
+        let cases: [(String, String, String, String)] = [
+            ("unknown key", base + "\noptimizr: {lr: 0.1}\n", "invalid_config", "unknown key optimizr (did you mean optimizer?)"),
+            ("not YAML", "model: [unclosed", "invalid_config", "is not valid YAML"),
+            ("bad value", base.replacingOccurrences(of: "epochs: 1,", with: "epochs: 0,"), "invalid_config", "schedule.epochs"),
+            ("missing key", "data: {train_list: train.txt}\n", "invalid_config", "model"),
+            ("_base_", "_base_: tiny/_base_.yaml\n" + base, "invalid_config", "motive config"),
+            ("absolute outside", base.replacingOccurrences(of: "train_list: train.txt", with: "train_list: /etc/passwd"),
+             "path_outside_root", "data.train_list: /etc/passwd"),
+            ("climbing out", base.replacingOccurrences(of: "val_list: val.txt", with: "val_list: ../../../../etc/passwd"),
+             "path_outside_root", "data.val_list: ../../../../etc/passwd"),
+            ("symlink out", base.replacingOccurrences(of: "train_list: train.txt", with: "train_list: \(link.lastPathComponent)"),
+             "path_outside_root", link.lastPathComponent),
+            ("missing list", base.replacingOccurrences(of: "train_list: train.txt", with: "train_list: nowhere.txt"),
+             "bad_path", "data.train_list: nowhere.txt does not exist"),
+            ("weights outside", base.replacingOccurrences(of: "model: {preset: mc3_18_tiny}", with: "model: {preset: mc3_18_tiny, pretrained: /etc/passwd}"),
+             "path_outside_root", "model.pretrained: /etc/passwd"),
+            ("output outside", base + "\noutput: {dir: /tmp/elsewhere}\n", "path_outside_root", "output.dir: /tmp/elsewhere"),
+            ("empty", "", "invalid_config", "job config"),
+        ]
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            for (name, yaml, code, fragment) in cases {
+                let response = try await client.submitJob(yaml)
+                #expect(response.status == .badRequest && response.errorCode == code, "\(name): \(response.status) \(response.errorCode ?? "")")
+                let message = response.json["error"]["message"].string ?? ""
+                #expect(message.contains(fragment), "\(name): \(message)")
+            }
+            let huge = try await client.submitJob(String(repeating: "#", count: 2 << 20))
+            #expect(huge.status == .contentTooLarge)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get).json["jobs"].count == 0)
+        }
+    }
+
+    /// With a token, submitting and cancelling need it; reading does not.
+    @Test func tokenGuardsSubmitAndCancel() async throws {
+        let server = try Fixture.server(Fixture.options { $0.token = "s3cret" })
+        try await server.makeApplication().test(.router) { client in
+            let yaml = Fixture.jobYAML(epochs: 50)
+            #expect(try await client.submitJob(yaml).status == .unauthorized)
+            #expect(try await client.submitJob(yaml, token: "s3cre").status == .unauthorized)
+            #expect(try await client.submitJob(yaml, token: "s3cret-and-more").status == .unauthorized)
+            let plain = try await client.execute(uri: "/v1/jobs", method: .post, headers: [.authorization: "Basic czNjcmV0"], body: ByteBuffer(string: yaml))
+            #expect(plain.status == .unauthorized && plain.errorCode == "unauthorized")
+            let created = try await client.submitJob(yaml, token: "s3cret")
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"].string)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/v1/jobs/\(id)", method: .delete).status == .unauthorized)
+            let cancelled = try await client.execute(uri: "/v1/jobs/\(id)", method: .delete, headers: [.authorization: "Bearer s3cret"])
+            #expect(cancelled.status == .ok || cancelled.status == .accepted)
+            try await client.waitForJob(id, in: ["cancelled"])
+        }
+    }
+
+    /// One job at a time, FIFO: a queued job cancels at once; a running one stops after its
+    /// current step, then is cancelled; a finished one cannot be cancelled.
+    @Test func cancelQueuedAndRunning() async throws {
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            let first = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 50)).json["id"].string)
+            let second = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 1)).json["id"].string)
+            try await client.waitForJob(first, in: ["running"])
+            #expect(try await client.execute(uri: "/v1/jobs/\(second)", method: .get).json["state"].string == "queued")
+
+            let queued = try await client.execute(uri: "/v1/jobs/\(second)", method: .delete)
+            #expect(queued.status == .ok && queued.json["state"].string == "cancelled")
+            let running = try await client.execute(uri: "/v1/jobs/\(first)", method: .delete)
+            #expect(running.status == .accepted && running.json["cancel_requested"].value as? Bool == true)
+            let stopped = try await client.waitForJob(first, in: ["cancelled", "succeeded", "failed"], timeout: 30)
+            #expect(stopped["state"].string == "cancelled")
+            #expect((stopped["epoch"].int ?? 99) < 50)
+
+            let again = try await client.execute(uri: "/v1/jobs/\(first)", method: .delete)
+            #expect(again.status == .conflict && again.errorCode == "conflict")
+            for (method, path) in [(HTTPRequest.Method.get, "/v1/jobs/404"), (.delete, "/v1/jobs/404"), (.get, "/v1/jobs/404/log"),
+                                   (.get, "/v1/jobs/404/events")] {
+                let missing = try await client.execute(uri: path, method: method)
+                #expect(missing.status == .notFound && missing.errorCode == "job_not_found", "\(method) \(path)")
+            }
+            #expect(!(server.models.all.map(\.summary.name).contains("job-\(second)")))
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Server
+import Testing
+
+/// `POST /v1/predict` in process: answers, model choice, parameters, and every refusal.
+@Suite struct PredictTests {
+    let server: MotiveServer
+
+    init() throws {
+        server = try Fixture.server(Fixture.options { $0.maxUploadBytes = 256 << 10 })
+    }
+
+    func post(_ client: some TestClientProtocol, _ query: String = "", type: String? = "video/mp4",
+              body: ByteBuffer = Fixture.bytes(Fixture.video()), headers: HTTPFields = [:]) async throws -> TestResponse {
+        var fields = headers
+        if let type { fields[.contentType] = type }
+        return try await client.execute(uri: "/v1/predict" + query, method: .post, headers: fields, body: body)
+    }
+
+    @Test func rawVideoGetsLabels() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let response = try await post(client, "?top_k=2")
+            #expect(response.status == .ok)
+            let json = response.json
+            #expect(json["model"].string == "default")
+            #expect(json["views"].string == "1x1")
+            #expect(json["labels"].count == 2)
+            let names = Set(json["labels"].array.compactMap { $0["label"].string })
+            #expect(names == ["translate_left", "translate_right"])
+            let scores = json["labels"].array.compactMap { $0["score"].double }
+            #expect(abs(scores.reduce(0, +) - 1) < 1e-4 && scores == scores.sorted(by: >))
+            #expect(json["request_id"].string == response.headers[HeaderName("X-Request-Id")!])
+            for key in ["decode", "infer", "total"] { #expect((json["timing_ms"][key].double ?? -1) >= 0, "timing_ms.\(key)") }
+            #expect(json["timeline"].value == nil)
+        }
+    }
+
+    @Test func multipartVideoFieldGetsLabels() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let body = Fixture.multipart([("note", "text/plain", ByteBuffer(string: "ignored")),
+                                          ("video", "video/mp4", Fixture.bytes(Fixture.video()))])
+            let response = try await post(client, "?model=other", type: "multipart/form-data; boundary=\"motive-test-boundary\"", body: body)
+            #expect(response.status == .ok)
+            #expect(response.json["model"].string == "other")
+            #expect(response.json["labels"].count == 2)
+        }
+    }
+
+    @Test func viewsAndTimeline() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let response = try await post(client, "?views=2x3&window=0.32s&stride=160ms", type: "application/octet-stream")
+            #expect(response.status == .ok)
+            #expect(response.json["views"].string == "2x3")
+            let timeline = response.json["timeline"].array
+            #expect(timeline.count == 3, "0.64 s in windows of 0.32 s every 0.16 s")
+            #expect(timeline.first?["start"].double == 0)
+            #expect(timeline.allSatisfy { $0["labels"].count == 2 })
+            #expect(response.json["timing_ms"]["timeline"].double != nil)
+        }
+    }
+
+    @Test func unknownModelIs404() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let response = try await post(client, "?model=nope")
+            #expect(response.status == .notFound && response.errorCode == "model_not_found")
+        }
+    }
+
+    @Test func badParametersAre400() async throws {
+        try await server.makeApplication().test(.router) { client in
+            for query in ["?top_k=0", "?top_k=x", "?views=2x2", "?views=11x1", "?window=soon", "?stride=1s", "?window=1s&stride=-1s"] {
+                let response = try await post(client, query)
+                #expect(response.status == .badRequest && response.errorCode == "bad_parameter", "\(query)")
+            }
+        }
+    }
+
+    @Test func unsupportedMediaTypeIs415() async throws {
+        try await server.makeApplication().test(.router) { client in
+            for type in ["text/plain", "application/json", "image/png", nil] as [String?] {
+                let response = try await post(client, type: type)
+                #expect(response.status == .unsupportedMediaType && response.errorCode == "unsupported_media_type", "\(type ?? "none")")
+            }
+        }
+    }
+
+    @Test func badMultipartIs400() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let noBoundary = try await post(client, type: "multipart/form-data")
+            #expect(noBoundary.status == .badRequest && noBoundary.errorCode == "bad_multipart")
+            let noVideo = try await post(client, type: "multipart/form-data; boundary=motive-test-boundary",
+                                         body: Fixture.multipart([("file", "video/mp4", Fixture.bytes(Fixture.video()))]))
+            #expect(noVideo.status == .badRequest && noVideo.errorCode == "missing_video_field")
+            let garbled = try await post(client, type: "multipart/form-data; boundary=motive-test-boundary",
+                                         body: ByteBuffer(string: "--motive-test-boundary\r\nbad header line\r\n\r\nx"))
+            #expect(garbled.status == .badRequest && garbled.errorCode == "bad_multipart")
+        }
+    }
+
+    /// Garbage, a truncated file, an empty body and an audio-only file: 422 with the decoder's reason.
+    @Test func undecodableBytesAre422() async throws {
+        let video = Fixture.bytes(Fixture.video())
+        var rng = SystemRandomNumberGenerator()
+        let garbage = ByteBuffer(bytes: (0..<4000).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let cases: [(String, ByteBuffer, String)] = [
+            ("garbage", garbage, "not a recognised video container"),
+            ("truncated", video.getSlice(at: 0, length: video.readableBytes / 2) ?? ByteBuffer(), "truncated"),
+            ("empty", ByteBuffer(), "empty input"),
+            ("audio only", Fixture.wav, "no video stream"),
+        ]
+        try await server.makeApplication().test(.router) { client in
+            for (name, body, reason) in cases {
+                let response = try await post(client, body: body)
+                #expect(response.status == .unprocessableContent && response.errorCode == "undecodable_video", "\(name)")
+                let message = response.json["error"]["message"].string ?? ""
+                #expect(message.contains(reason), "\(name): \(message)")
+                #expect(!message.contains(".upload"), "the spool path stays private: \(message)")
+            }
+        }
+    }
+
+    @Test func oversizedUploadIs413() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let response = try await post(client, body: ByteBuffer(repeating: 0, count: 300 << 10))
+            #expect(response.status == .contentTooLarge && response.errorCode == "payload_too_large")
+            #expect(response.headers[.connection] == "close")
+        }
+    }
+
+    /// Every upload is removed, whether it was labelled or refused.
+    @Test func uploadsAreRemoved() async throws {
+        let options = Fixture.options()
+        let server = try Fixture.server(options)
+        try await server.makeApplication().test(.router) { client in
+            _ = try await post(client)
+            _ = try await post(client, body: Fixture.wav)
+            _ = try await post(client, body: ByteBuffer(string: "not a video"))
+        }
+        let spool = options.stateDirectory.appendingPathComponent("uploads")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).isEmpty)
+    }
+
+    /// Requests at once get the same labels as one at a time (shared model, separate uploads).
+    @Test func concurrentRequestsAgree() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let alone = try await post(client).json["labels"][0]["score"].double
+            let scores = try await withThrowingTaskGroup(of: Double?.self) { group in
+                for _ in 0..<6 { group.addTask { try await post(client).json["labels"][0]["score"].double } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(scores.count == 6 && scores.allSatisfy { $0 == alone })
+        }
+    }
+}
