@@ -71,7 +71,8 @@ import Testing
 
     @Test func badParametersAre400() async throws {
         try await server.makeApplication().test(.router) { client in
-            for query in ["?top_k=0", "?top_k=x", "?views=2x2", "?views=11x1", "?window=soon", "?stride=1s", "?window=1s&stride=-1s"] {
+            for query in ["?top_k=0", "?top_k=x", "?views=2x2", "?views=11x1", "?window=soon", "?stride=1s", "?window=1s&stride=-1s",
+                          "?window=0.01s&stride=1ms"] {
                 let response = try await post(client, query)
                 #expect(response.status == .badRequest && response.errorCode == "bad_parameter", "\(query)")
             }

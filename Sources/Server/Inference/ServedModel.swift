@@ -69,7 +69,10 @@ public final class ServedModel: Sendable {
         var byViews: [String: Predictor] = [:]
         for clips in Self.clipRange {
             for crops in [1, 3, 10] {
-                let plan = ViewPlan(input: info.input, clips: clips, crops: crops, averaging: predictor.plan.averaging)
+                // The checkpoint's plan with other views (and the default crops for them), so
+                // everything else it says about testing (averaging, normalisation) still holds.
+                var plan = predictor.plan
+                (plan.clips, plan.crops, plan.pipeline) = (clips, crops, nil)
                 byViews["\(clips)x\(crops)"] = Predictor(model: model, preset: info.preset, classNames: info.classNames, plan: plan)
             }
         }

@@ -56,6 +56,11 @@ enum VideoLabeler {
         var result = LabelResult(labels: LabelScore.top(k, of: scores, names: predictor.classNames), views: "\(plan.clips)x\(plan.crops)",
                                  decodeSeconds: decode, inferSeconds: clock.lap())
         if let timeline = request.timeline {
+            let windows = timelineWindows(reader.timestamps, window: timeline.window, stride: timeline.stride)
+            guard windows <= maxTimelineWindows else {
+                throw .badRequest("window \(timeline.window) s every \(timeline.stride) s makes \(windows) windows on this video; "
+                                  + "at most \(maxTimelineWindows) are labelled per request (use a longer stride)", code: "bad_parameter")
+            }
             do {
                 result.timeline = try predictor.timeline(reader, window: timeline.window, stride: timeline.stride, topK: k)
             } catch {
@@ -64,6 +69,16 @@ enum VideoLabeler {
             result.timelineSeconds = clock.lap()
         }
         return result
+    }
+
+    /// Windows per request: each is a decode and a forward pass.
+    static let maxTimelineWindows = 600
+
+    /// How many windows `Predictor.timeline` makes over frames at `times`.
+    static func timelineWindows(_ times: [Double], window: Double, stride: Double) -> Int {
+        guard let first = times.first, let last = times.last, times.count > 1 else { return 1 }
+        let span = (last - first) * Double(times.count) / Double(times.count - 1)
+        return span <= window ? 1 : Int(((span - window) / stride).rounded(.down)) + 1
     }
 
     /// The decoder's message, with the spool path replaced by "upload".
