@@ -17,7 +17,7 @@ ifeq ($(origin OPENBLAS_CORETYPE),undefined)
   endif
 endif
 
-.PHONY: deps build release test bench synth train-quickstart clean
+.PHONY: deps build release test bench synth train-quickstart default-model serve clean
 
 deps:
 	@missing=""; \
@@ -52,6 +52,18 @@ train-quickstart: synth
 	.build/release/motive eval runs/quickstart --data data/synth/val.txt
 	@echo "run directory: runs/quickstart (curves.svg, metrics.csv, log.jsonl, best.safetensors);" \
 	  "evaluation: runs/quickstart/eval-val (confusion.svg, predictions.json)"
+
+# Trains the bundled default model (R(2+1)D-18 tiny on the synthetic dataset; deterministic, so
+# this reproduces the committed Models/default) and writes it without optimizer state.
+default-model: synth
+	.build/release/motive train Models/tiny/r2plus1d_18_tiny.yaml --out runs/default-model
+	.build/release/motive export runs/default-model --out Models/default/model.safetensors
+	.build/release/motive eval Models/default/model.safetensors --data data/synth/val.txt --out Models/default/eval
+	cp runs/default-model/metrics.csv runs/default-model/curves.svg Models/default/
+
+# The daemon on 127.0.0.1:8080 with the models in Models/ (Models/default is `default`).
+serve: release
+	.build/release/motive serve --host 127.0.0.1 --port 8080 --models Models --state-dir state --data-root data
 
 clean:
 	rm -rf .build

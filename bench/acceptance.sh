@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(tsn_r18_tiny tsm_r50_tiny c3d_tiny i3d_r50_tiny r2plus1d_18_tiny slow_r50_tiny slowfast_r50_tiny)
-make -s synth
+[ -f data/synth/train.txt ] || make -s synth
 out=runs/acceptance
 mkdir -p "$out"
 printf '| model | val top-1 | direction pairs | train + eval time |\n|---|---|---|---|\n'

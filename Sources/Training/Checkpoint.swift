@@ -72,6 +72,13 @@ public enum Checkpoint {
         return (info, model, optimizer)
     }
 
+    /// Writes the model part of a checkpoint alone (no optimizer state): what serving needs,
+    /// a third of an AdamW checkpoint's size. The description is kept.
+    public static func export(_ source: URL, to target: URL) throws {
+        let (model, info) = try loadModel(source)
+        try save(model: model, info: info, to: target)
+    }
+
     /// Builds the checkpoint's model (its preset, with its class count) and loads its weights.
     public static func loadModel(_ url: URL) throws(CheckpointError) -> (model: VideoModel, info: CheckpointInfo) {
         let (info, state, _) = try read(url)

@@ -40,7 +40,8 @@ public final class Predictor: @unchecked Sendable {
         let eval = info.config?.eval
         let plan = ViewPlan(input: info.input, clips: views?.clips ?? eval?.clips ?? 1, crops: views?.crops ?? eval?.crops ?? 1,
                             averaging: averaging ?? eval?.average ?? .score,
-                            pipeline: views == nil ? info.config?.data.testPipeline : nil)
+                            pipeline: views == nil ? info.config?.data.testPipeline : nil,
+                            normalization: info.config.flatMap { $0.data.testPipeline?.normalization ?? $0.data.trainPipeline?.normalization })
         self.init(model: model, preset: info.preset, classNames: info.classNames, plan: plan)
     }
 

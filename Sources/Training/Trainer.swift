@@ -320,9 +320,22 @@ public final class Trainer {
                                  batchSize: config.data.batchSize, workers: config.data.workers, progress: progress)
     }
 
+    /// The preset's input spec with the job's sampler, when it sets one: what the model was
+    /// trained on, and so what a checkpoint records for evaluation and serving.
+    public var input: InputSpec {
+        var spec = preset.input
+        if let s = config.data.sampler {
+            spec.clipLength = s.clipLength
+            spec.frameInterval = s.frameInterval
+            spec.clips = s.clipCount
+            spec.frames = s.clipLength == 1 ? s.clipCount : s.clipLength
+        }
+        return spec
+    }
+
     public var viewPlan: ViewPlan {
-        ViewPlan(input: preset.input, clips: config.eval.clips, crops: config.eval.crops, averaging: config.eval.average,
-                 pipeline: config.data.testPipeline)
+        ViewPlan(input: input, clips: config.eval.clips, crops: config.eval.crops, averaging: config.eval.average,
+                 pipeline: config.data.testPipeline, normalization: config.data.trainPipeline?.normalization)
     }
 
     /// Records a validation score; true when it is the best so far.
@@ -335,7 +348,7 @@ public final class Trainer {
 
     /// Writes the model, optimizer state and progress (atomically).
     public func save(to url: URL) throws {
-        var info = CheckpointInfo(preset: preset.name, classNames: data.classNames, input: preset.input,
+        var info = CheckpointInfo(preset: preset.name, classNames: data.classNames, input: input,
                                   epoch: epoch, step: step, bestTop1: bestScore, config: config)
         info.batch = batchInEpoch
         try Checkpoint.save(model: model, optimizer: optimizer, info: info, to: url)

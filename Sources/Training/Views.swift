@@ -23,13 +23,18 @@ public struct ViewPlan: Sendable, Equatable {
     public var averaging: ViewAveraging
     /// Replaces the default test pipeline (resize and crops); its crops must give `crops` views.
     public var pipeline: ClipPipeline?
+    /// The default pipeline's normalisation when it is not the preset's (a job that trained with
+    /// another one tests with it too).
+    public var normalization: Normalization?
 
-    public init(input: InputSpec, clips: Int = 1, crops: Int = 1, averaging: ViewAveraging = .score, pipeline: ClipPipeline? = nil) {
+    public init(input: InputSpec, clips: Int = 1, crops: Int = 1, averaging: ViewAveraging = .score, pipeline: ClipPipeline? = nil,
+                normalization: Normalization? = nil) {
         self.input = input
         self.clips = clips
         self.crops = crops
         self.averaging = averaging
         self.pipeline = pipeline
+        self.normalization = normalization
     }
 
     /// Views per video.
@@ -53,7 +58,7 @@ public struct ViewPlan: Sendable, Equatable {
     /// (the references' test protocols).
     public var testPipeline: ClipPipeline {
         if let pipeline { return pipeline }
-        let normalization = Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet)
+        let normalization = normalization ?? Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet)
         let size = FrameSize.square(input.size), wide = input.size * 8 / 7
         switch crops {
         case 3: return ClipPipeline([.resizeShortSide(side: input.size), .threeCrop(size: size)], normalization: normalization)

@@ -34,6 +34,28 @@ import Zoo
         for ((_, t1), (_, t2)) in zip(again.stateDict(), optimizer.stateDict()) { #expect(t1.scalars == t2.scalars) }
     }
 
+    /// An exported checkpoint has the same model and description, and no optimizer state.
+    @Test func exportDropsTheOptimizer() throws {
+        let preset = try ModelZoo.preset(named: "mc3_18_tiny")
+        let model = preset.build(classes: 2, seed: 1)
+        let optimizer = AdamW(parameters: model.namedParameters(), learningRate: 0.01)
+        let x = Tensor.uniform(preset.input.shape)
+        crossEntropy(model(x), targets: [1]).backward()
+        optimizer.step()
+        let info = CheckpointInfo(preset: "mc3_18_tiny", classNames: ["a", "b"], input: preset.input, epoch: 1)
+        let full = url(), slim = url()
+        defer { try? FileManager.default.removeItem(at: full); try? FileManager.default.removeItem(at: slim) }
+        try Checkpoint.save(model: model, optimizer: optimizer, info: info, to: full)
+        try Checkpoint.export(full, to: slim)
+        let (readInfo, state, optimizerState) = try Checkpoint.read(slim)
+        #expect(readInfo == info && optimizerState.isEmpty && state.count == model.stateDict().count)
+        let size = { (u: URL) in (try FileManager.default.attributesOfItem(atPath: u.path)[.size] as? Int) ?? 0 }
+        #expect(try size(slim) * 2 < size(full))
+        let (restored, _) = try Checkpoint.loadModel(slim)
+        model.eval()
+        #expect(GradMode.noGrad { model(x).scalars == restored(x).scalars })
+    }
+
     @Test func foreignFilesAreRefused() throws {
         let file = url()
         defer { try? FileManager.default.removeItem(at: file) }
