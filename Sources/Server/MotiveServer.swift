@@ -84,7 +84,7 @@ public final class MotiveServer: Sendable {
             router: makeRouter().router,
             server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
-            services: [pool, JobWorker(board: board, models: models, logger: logger)],
+            services: [pool, JobWorker(board: board, models: models, executable: options.jobExecutable, logger: logger)],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 await onListening(address?.ipAddress ?? self.options.host, address?.port ?? self.options.port)

@@ -23,6 +23,16 @@ public struct ServerOptions: Sendable {
     public var inferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     /// Seconds a client is told to wait after a 503.
     public var retryAfterSeconds = 1
+    /// The `motive` executable that trains jobs (`motive serve run-job`): by default this
+    /// process's own executable.
+    public var jobExecutable = ServerOptions.currentExecutable
+
+    /// The running executable (on Linux through /proc, which names it even when started by a relative path).
+    public static var currentExecutable: URL {
+        let proc = URL(fileURLWithPath: "/proc/self/exe")
+        if FileManager.default.fileExists(atPath: proc.path) { return proc.resolvingSymlinksInPath() }
+        return Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+    }
 
     public init(stateDirectory: URL, dataRoot: URL) {
         self.stateDirectory = stateDirectory

@@ -11,7 +11,8 @@ struct Serve: ParsableCommand {
         discussion: """
         Prints "listening on HOST:PORT" once it accepts connections; logs go to stderr as JSON lines. SIGTERM or SIGINT \
         stops accepting, finishes the requests in flight, checkpoints the running job (it resumes on the next start) and exits 0.
-        """)
+        """,
+        subcommands: [RunJob.self])
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).") var port = 8080
@@ -59,6 +60,21 @@ struct Serve: ParsableCommand {
         }
         outcome.done.wait()
         if let error = outcome.error { throw error }
+    }
+}
+
+extension Serve {
+    /// `motive serve run-job JOB_FOLDER`: the training process of one job, started by the server.
+    struct RunJob: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run-job", abstract: "Train one job of the server's state folder (started by the server).", shouldDisplay: false)
+
+        @Argument(help: "The job's folder, <state-dir>/jobs/<id>.") var jobFolder: String
+
+        func run() throws {
+            let status = TrainingJobProcess.run(jobFolder: URL(fileURLWithPath: jobFolder))
+            if status != 0 { throw ExitCode(status) }
+        }
     }
 }
 

@@ -7,23 +7,6 @@ import Testing
 /// The real `motive serve` binary on a free loopback port: label a video, train a job, label
 /// with its model, restart (SIGTERM, exit 0) and find both again.
 @Suite(.serialized) struct EndToEndTests {
-    /// The `motive` executable built next to this test bundle (`<products>/motive`), or `MOTIVE_BINARY`.
-    static func binary() -> URL? {
-        if let path = ProcessInfo.processInfo.environment["MOTIVE_BINARY"] { return URL(fileURLWithPath: path) }
-        let candidates = [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle.main.bundleURL,
-                          URL(fileURLWithPath: CommandLine.arguments[0])]
-        for start in candidates {
-            var folder = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = folder.appendingPathComponent("motive")
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
-                folder.deleteLastPathComponent()
-            }
-        }
-        return nil
-    }
-
     /// A running `motive serve` and the port it reported.
     final class ServerProcess: @unchecked Sendable {
         let process = Process()
@@ -77,7 +60,7 @@ import Testing
     }
 
     @Test func serveTrainRestart() async throws {
-        let binary = try #require(Self.binary(), "build the motive executable first (swift build), or set MOTIVE_BINARY")
+        let binary = try #require(Fixture.motiveExecutable, "build the motive executable first (swift build), or set MOTIVE_BINARY")
         let state = Fixture.scratch("e2e")
         let video = Fixture.bytes(Fixture.video("translate_right/translate_right_0001.mp4"))
 

@@ -77,6 +77,7 @@ enum Fixture {
         options.modelsDirectory = modelsDirectory
         options.port = 0
         options.inferenceThreads = 1
+        if let motive = motiveExecutable { options.jobExecutable = motive }
         configure(&options)
         return options
     }
@@ -84,6 +85,24 @@ enum Fixture {
     static func server(_ options: ServerOptions, logger: Logger = quietLogger) throws -> MotiveServer {
         try MotiveServer(options: options, logger: logger)
     }
+
+    /// The `motive` executable built next to this test bundle (`<products>/motive`), or
+    /// `MOTIVE_BINARY`: servers train jobs with it, and the end-to-end test runs it.
+    static let motiveExecutable: URL? = {
+        if let path = ProcessInfo.processInfo.environment["MOTIVE_BINARY"] { return URL(fileURLWithPath: path) }
+        let starts = [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle.main.bundleURL,
+                      URL(fileURLWithPath: CommandLine.arguments[0])]
+        for start in starts {
+            var folder = start.deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = folder.appendingPathComponent("motive")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
+                folder.deleteLastPathComponent()
+            }
+        }
+        return nil
+    }()
 
     static let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 

@@ -63,21 +63,23 @@ import Testing
     /// Past --max-concurrent predictions, 503 with Retry-After; the refused request does not
     /// disturb the admitted one.
     @Test func overloadIs503WithRetryAfter() async throws {
-        try await server { $0.maxConcurrentPredictions = 1; $0.requestTimeout = 3 }.makeApplication().test(.live) { client in
+        try await server { $0.maxConcurrentPredictions = 1; $0.requestTimeout = 30 }.makeApplication().test(.live) { client in
             let port = try #require(client.port)
             let video = Array(Fixture.bytes(Fixture.video()).readableBytesView)
             let holder = try RawConnection(port: port)
+            let release = DispatchSemaphore(value: 0)
             let held = Task {
                 try await RawConnection.onThread {
                     holder.send(Self.request + "Content-Length: \(video.count)\r\n\r\n")
                     holder.send(Array(video.prefix(100)))
-                    Thread.sleep(forTimeInterval: 1)           // holds its place while uploading slowly
+                    release.wait()                             // holds its place, mid-upload, until the 503 is seen
                     holder.send(Array(video.dropFirst(100)))
                     return holder.readToEnd()
                 }
             }
+            defer { release.signal() }                         // never leave the holder waiting
             var admitted = false
-            for _ in 0..<100 where !admitted {
+            for _ in 0..<500 where !admitted {
                 let metrics = try await client.execute(uri: "/metrics", method: .get).text
                 admitted = metrics.contains("motive_predictions_in_progress 1.0")
                 if !admitted { try await Task.sleep(for: .milliseconds(20)) }
@@ -87,6 +89,7 @@ import Testing
                                                    body: ByteBuffer(bytes: video))
             #expect(refused.status == .serviceUnavailable && refused.errorCode == "overloaded")
             #expect(refused.headers[.retryAfter] == "1")
+            release.signal()
             let first = try await held.value
             #expect(first.hasPrefix("HTTP/1.1 200"), "\(first.prefix(200))")
         }

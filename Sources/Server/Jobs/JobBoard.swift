@@ -11,8 +11,8 @@ final class JobBoard: Sendable {
         var records: [String: JobRecord] = [:]
         var progress: [String: JobProgress] = [:]
         var nextNumber = 1
-        /// The running job and, once its run is built, the flag that stops it.
-        var running: (id: String, stop: StopFlag?)?
+        /// The running job and, once its process has started, what stops it.
+        var running: (id: String, stop: (any JobStopper)?)?
         var shuttingDown = false
         var wake: AsyncStream<Void>.Continuation?
         /// Bumped on every change, so followers of a job can tell when to look again.
@@ -114,7 +114,7 @@ final class JobBoard: Sendable {
             case .running:
                 record.cancelRequested = true
                 persist(&s, record)
-                if let running = s.running, running.id == id { running.stop?.set() }
+                if let running = s.running, running.id == id { running.stop?.stop() }
                 return .stopping(JobView(record, progress: s.progress[id]))
             }
         }
@@ -141,25 +141,22 @@ final class JobBoard: Sendable {
         return claimed
     }
 
-    /// Hands the board the flag that stops job `id`'s run, and sets it at once when a cancel or
-    /// a shutdown came while the run was being built. Returns whether it was set.
-    @discardableResult
-    func attach(_ flag: StopFlag, to id: String) -> Bool {
-        state.withLockedValue { s in
-            if let running = s.running, running.id == id { s.running = (id, flag) }
-            if s.shuttingDown || s.records[id]?.cancelRequested == true { flag.set() }
-            return flag.isSet
+    /// Hands the board what stops job `id`, and stops it at once when a cancel or a shutdown
+    /// came while it was starting.
+    func attach(_ stopper: any JobStopper, to id: String) {
+        let stopNow: Bool = state.withLockedValue { s in
+            if let running = s.running, running.id == id { s.running = (id, stopper) }
+            return s.shuttingDown || s.records[id]?.cancelRequested == true
         }
+        if stopNow { stopper.stop() }
     }
 
     /// A training event of the running job.
-    func record(_ event: RunEvent, job id: String) {
+    func record(_ event: JobEvent, job id: String) {
         state.withLockedValue { s in
             switch event {
-            case .step(let p, let eta):
-                s.progress[id] = JobProgress(epoch: p.epoch + 1, epochs: p.epochs, batch: p.batch, batches: p.batches, step: p.step,
-                                             loss: p.loss, top1: p.top1, learningRate: p.learningRate,
-                                             clipsPerSecond: p.clipsPerSecond, etaSeconds: eta)
+            case .step(let progress):
+                s.progress[id] = progress
                 s.version += 1
             case .epoch(let epoch):
                 guard var record = s.records[id] else { return }
@@ -167,7 +164,7 @@ final class JobBoard: Sendable {
                 record.step = s.progress[id]?.step ?? record.step
                 record.lastEpoch = epoch
                 persist(&s, record)
-            default:
+            case .started, .interrupted, .finished, .failed:
                 break
             }
         }
@@ -175,22 +172,23 @@ final class JobBoard: Sendable {
 
     /// How a run ended.
     enum RunOutcome: Sendable {
-        case finished(checkpoint: URL)
+        /// `checkpoint` is relative to the job's folder.
+        case finished(checkpoint: String)
         case stopped
         case failed(String)
     }
 
-    /// Settles the running job: succeeded (its model `served`), cancelled, back in the queue
-    /// (stopped by a shutdown) or failed.
-    func finish(_ id: String, outcome: RunOutcome, servedCheckpoint: String? = nil) {
+    /// Settles the running job: succeeded, cancelled, back in the queue (stopped by a shutdown)
+    /// or failed.
+    func finish(_ id: String, outcome: RunOutcome) {
         state.withLockedValue { s in
             s.running = nil
             s.progress[id] = nil
             guard var record = s.records[id] else { return }
             switch outcome {
-            case .finished:
+            case .finished(let checkpoint):
                 record.state = .succeeded
-                record.checkpoint = servedCheckpoint
+                record.checkpoint = checkpoint
                 record.finishedAt = Date()
             case .stopped where record.cancelRequested:
                 record.state = .cancelled
@@ -209,11 +207,11 @@ final class JobBoard: Sendable {
 
     /// Stops handing out jobs and asks the running one to stop after its current step.
     func beginShutdown() {
-        state.withLockedValue { s in
+        state.withLockedValue { s -> (any JobStopper)? in
             s.shuttingDown = true
-            s.running?.stop?.set()
             s.wake?.finish()
-        }
+            return s.running?.stop
+        }?.stop()
     }
 
     // MARK: Helpers
@@ -232,4 +230,9 @@ final class JobBoard: Sendable {
         let counts = state.withLockedValue { s in Dictionary(grouping: s.records.values, by: \.state).mapValues(\.count) }
         metrics.setJobCounts(counts)
     }
+}
+
+/// Stops a running job: it saves a checkpoint after its current step and ends.
+protocol JobStopper: Sendable {
+    func stop()
 }

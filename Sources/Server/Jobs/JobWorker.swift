@@ -1,19 +1,21 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Training
 
-/// Runs queued jobs one at a time, oldest first, each on a thread of its own (training blocks
-/// for minutes). On shutdown it asks the running job to stop: the run saves `last.safetensors`
-/// after its current step and the job goes back to the queue, to resume on the next start.
+/// Runs queued jobs one at a time, oldest first, each in a training process of its own
+/// (`motive serve run-job`, see `TrainingJobProcess`) watched from a thread. On shutdown it asks
+/// the running job to stop: the process saves `last.safetensors` after its current step and the
+/// job goes back to the queue, to resume on the next start.
 final class JobWorker: Service, Sendable {
     let board: JobBoard
     let models: ModelRegistry
+    let executable: URL
     let logger: Logger
 
-    init(board: JobBoard, models: ModelRegistry, logger: Logger) {
+    init(board: JobBoard, models: ModelRegistry, executable: URL, logger: Logger) {
         self.board = board
         self.models = models
+        self.executable = executable
         self.logger = logger
     }
 
@@ -27,25 +29,24 @@ final class JobWorker: Service, Sendable {
         }
     }
 
-    /// Trains `job` on a new thread and settles it.
+    /// Trains `job` and settles it.
     func execute(_ job: JobRecord) async {
         var logger = self.logger
         logger[metadataKey: "job"] = .string(job.id)
         logger.info("job started", metadata: ["attempt": .stringConvertible(job.attempts), "preset": .string(job.config.model.preset)])
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<JobBoard.RunOutcome, Never>) in
-            let thread = Thread { [self] in continuation.resume(returning: train(job)) }
+            let thread = Thread { [self] in continuation.resume(returning: supervise(job)) }
             thread.name = "motive-job-\(job.id)"
-            thread.stackSize = 16 << 20
             thread.start()
         }
         switch outcome {
         case .finished(let checkpoint):
             do {
-                let model = try ServedModel(name: job.modelName, checkpoint: checkpoint, source: "job", job: job.id)
-                let folder = board.store.folder(of: job.id).standardizedFileURL.path
-                let relative = checkpoint.standardizedFileURL.path.replacingOccurrences(of: folder + "/", with: "")
-                board.finish(job.id, outcome: outcome, servedCheckpoint: relative)
+                let url = board.store.folder(of: job.id).appendingPathComponent(checkpoint)
+                let model = try ServedModel(name: job.modelName, checkpoint: url, source: "job", job: job.id)
+                // Served first, then succeeded: whoever sees the job succeed finds its model.
                 if models.add(model) != nil { logger.warning("model replaced by the job's", metadata: ["model": .string(job.modelName)]) }
+                board.finish(job.id, outcome: outcome)
                 logger.info("job succeeded", metadata: ["model": .string(job.modelName)])
             } catch {
                 board.finish(job.id, outcome: .failed("trained, but its checkpoint cannot be served: \(error)"))
@@ -60,23 +61,117 @@ final class JobWorker: Service, Sendable {
         }
     }
 
-    /// The blocking part: builds the run (resuming from `last.safetensors` when an earlier
-    /// attempt left one) and trains until it finishes, stops or fails.
-    private func train(_ job: JobRecord) -> JobBoard.RunOutcome {
-        let directory = board.store.runDirectory(of: job.id)
-        let last = directory.appendingPathComponent("last.safetensors")
-        let resume = FileManager.default.fileExists(atPath: last.path) ? directory : nil
+    /// The blocking part: starts the training process, relays its events to the board until it
+    /// exits, and tells how it ended.
+    private func supervise(_ job: JobRecord) -> JobBoard.RunOutcome {
+        let folder = board.store.folder(of: job.id)
+        let errorLog = folder.appendingPathComponent("stderr.log")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "run-job", folder.path]
+        process.standardInput = FileHandle.nullDevice
+        let events = Pipe()
+        process.standardOutput = events
         do {
-            let run = try TrainingRun(config: job.config, directory: directory, resume: resume)
-            if board.attach(run.stopFlag, to: job.id) { return .stopped }
-            var checkpoint: URL?
-            try run.run { [board] event in
-                board.record(event, job: job.id)
-                if case .finished(let last, let best) = event { checkpoint = best ?? last }
-            }
-            return checkpoint.map { .finished(checkpoint: $0) } ?? .stopped
+            if !FileManager.default.fileExists(atPath: errorLog.path) { _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil) }
+            let errors = try FileHandle(forWritingTo: errorLog)
+            try errors.seekToEnd()
+            process.standardError = errors
+            try process.run()
         } catch {
-            return .failed("\(error)")
+            return .failed("cannot start the training process \(executable.path): \(error)")
+        }
+        let stopper = ChildProcessStopper(process)
+        defer { stopper.exited() }
+        board.attach(stopper, to: job.id)
+        var finished: String?, failure: String?
+        var lines = LineReader(events.fileHandleForReading)
+        while let line = lines.next() {
+            guard let event = JobEvent.decode(line) else { continue }
+            board.record(event, job: job.id)
+            if case .finished(let checkpoint) = event { finished = checkpoint }
+            if case .failed(let message) = event { failure = message }
+        }
+        process.waitUntilExit()
+        if let failure { return .failed(failure) }
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+            let how = process.terminationReason == .exit ? "exited with status \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
+            return .failed("the training process \(how): " + Self.reason(in: errorLog))
+        }
+        return finished.map { .finished(checkpoint: $0) } ?? .stopped
+    }
+
+    /// Why a training process died, from its stderr: the runtime's "Fatal error" line, else its
+    /// "Swift runtime failure" with the first frame of Motive's code; else the last lines. The
+    /// backtrace stays in the file.
+    static func reason(in file: URL) -> String {
+        let lines = ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        if let fatal = lines.last(where: { $0.contains("Fatal error") }) { return fatal }
+        if let failure = lines.first(where: { $0.contains("Swift runtime failure:") }) {
+            let text = failure.replacingOccurrences(of: "***", with: "").trimmingCharacters(in: .whitespaces)
+            let frame = lines.first { $0.contains(" at /") && !$0.contains("<compiler-generated>") }
+            let place = frame.flatMap { $0.components(separatedBy: " at /").last }.map { " at " + $0.split(separator: "/").suffix(3).joined(separator: "/") }
+            return text + (place ?? "")
+        }
+        return lines.suffix(5).joined(separator: "\n")
+    }
+}
+
+/// Stops a training process: SIGTERM, which makes it checkpoint after its current step and
+/// exit. Sent again every second until it exits: a signal that arrives while the process is
+/// still starting, before it listens for it, is lost (the server ignores SIGTERM itself, and
+/// children inherit that).
+final class ChildProcessStopper: JobStopper, @unchecked Sendable {
+    private let process: Process
+    private let lock = NSLock()
+    private var timer: (any DispatchSourceTimer)?
+    private var done = false
+
+    init(_ process: Process) { self.process = process }
+
+    func stop() {
+        lock.withLock {
+            guard !done, timer == nil else { return }
+            let pid = process.processIdentifier
+            let timer = DispatchSource.makeTimerSource(queue: .global())
+            timer.schedule(deadline: .now(), repeating: 1)
+            timer.setEventHandler { kill(pid, SIGTERM) }
+            timer.resume()
+            self.timer = timer
+        }
+    }
+
+    /// The process has exited (and been reaped): no more signals to its pid.
+    func exited() {
+        lock.withLock {
+            done = true
+            timer?.cancel()
+            timer = nil
+        }
+    }
+}
+
+/// Lines of a file handle, read until end of file (blocking).
+struct LineReader {
+    let handle: FileHandle
+    private var buffer = Data()
+
+    init(_ handle: FileHandle) { self.handle = handle }
+
+    mutating func next() -> Data? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = Data(buffer[(newline + 1)...])
+                return Data(line)
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                guard !buffer.isEmpty else { return nil }
+                defer { buffer = Data() }
+                return buffer
+            }
+            buffer.append(chunk)
         }
     }
 }
