@@ -115,7 +115,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let sub = dir.appendingPathComponent("jobs")
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
-        try (Self.minimal + "\n  root: videos\nmodel: {preset: r2plus1d_18_tiny, pretrained: w.safetensors}\n")
+        try "model: {preset: r2plus1d_18_tiny, classes: 10, pretrained: w.safetensors}\ndata: {train_list: train.txt, root: videos}\n"
             .write(to: dir.appendingPathComponent("base.yaml"), atomically: true, encoding: .utf8)
         try "_base_: ../base.yaml\ndata: {val_list: mine.txt}\noutput: {dir: runs/x}\n"
             .write(to: sub.appendingPathComponent("job.yaml"), atomically: true, encoding: .utf8)
