@@ -12,8 +12,9 @@ import ServiceLifecycle
 ///     try await server.run { host, port in print("listening on \(host):\(port)") }
 ///
 /// Creating it loads the models (the models folder, then succeeded jobs) and the job records;
-/// `makeApplication` gives the Hummingbird application (its inference pool and job worker are
-/// services of it), which `run` serves until SIGTERM or SIGINT.
+/// `makeApplication` gives the Hummingbird application, which `run` serves until SIGTERM or
+/// SIGINT. Its services: the inference pool (threads that decode and run models, away from the
+/// event loops) and the job worker (one training process at a time, `motive serve run-job`).
 public final class MotiveServer: Sendable {
     public let options: ServerOptions
     public let metrics = ServerMetrics()
@@ -42,6 +43,8 @@ public final class MotiveServer: Sendable {
         if let folder = options.modelsDirectory { models.loadFolder(folder, logger: logger) }
         loadJobModels()
     }
+
+    deinit { pool.shutdown() }
 
     /// The models of succeeded jobs, as they were registered.
     private func loadJobModels() {

@@ -18,8 +18,11 @@ public enum TrainingJobProcess {
     /// Trains and returns the exit status: 0 when finished or stopped (SIGTERM, SIGINT, or the
     /// server gone), 1 on an error (reported as a `failed` event).
     public static func run(jobFolder: URL) -> Int32 {
+        // With the server gone, writes to the pipe fail (and must not kill the process with
+        // SIGPIPE): the run notices its parent is gone and saves a checkpoint.
+        signal(SIGPIPE, SIG_IGN)
         let output = FileHandle.standardOutput
-        func emit(_ event: JobEvent) { output.write(event.line) }
+        func emit(_ event: JobEvent) { try? output.write(contentsOf: event.line) }
         // Listen for stop requests before anything slow, so that none is missed.
         let triggers = StopTriggers()
         defer { triggers.cancel() }

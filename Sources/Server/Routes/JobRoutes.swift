@@ -36,7 +36,10 @@ struct JobRoutes: Sendable {
     }
 
     func submit(_ request: Request, context: ServerContext) async throws -> Response {
-        try token?.authorize(request)
+        do { try token?.authorize(request) } catch var error {
+            error.closesConnection = request.hasBody               // an unauthorised body is not read
+            throw error
+        }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > Self.maxConfigBytes {
             throw APIError(.contentTooLarge, code: "payload_too_large", "a job config may be at most 1 MB", closesConnection: true)
         }

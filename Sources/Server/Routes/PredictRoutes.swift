@@ -63,7 +63,7 @@ struct PredictRoutes: Sendable {
                                        total: Self.ms(Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18))
             return try .json(Answer(requestID: context.requestID, model: model.summary.name, labels: result.labels,
                                     views: result.views, timingMs: timing, timeline: result.timeline))
-        } catch var error as APIError where !bodyRead && Self.hasBody(request) {
+        } catch var error as APIError where !bodyRead && request.hasBody {
             // Refused before reading the upload: do not read the rest of it either.
             error.closesConnection = true
             throw error
@@ -71,10 +71,6 @@ struct PredictRoutes: Sendable {
     }
 
     static func ms(_ seconds: Double) -> Double { (seconds * 1e4).rounded() / 10 }
-
-    static func hasBody(_ request: Request) -> Bool {
-        request.headers[.transferEncoding] != nil || (request.headers[.contentLength].flatMap { Int($0) } ?? 0) > 0
-    }
 
     /// `top_k` (1…1000, default 5), `window` and `stride` ("2s", "500ms"; stride defaults to the window).
     static func labelRequest(_ topK: String?, window: String?, stride: String?) throws(APIError) -> LabelRequest {
