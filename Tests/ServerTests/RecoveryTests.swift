@@ -26,7 +26,8 @@ import Testing
         let state = Fixture.scratch("recovery")
         let ids = IDs()
         try await withServer(state) { client in
-            let running = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 3)).json["id"].string)
+            // Enough epochs that the job cannot finish before the shutdown's stop request reaches it.
+            let running = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 12)).json["id"].string)
             let queued = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 1)).json["id"].string)
             ids.set(running, queued)
             // Wait for the first epoch's checkpoint, then leave: the test harness shuts the server down.
