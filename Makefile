@@ -63,6 +63,7 @@ default-model: synth
 
 # The daemon on 127.0.0.1:8080 with the models in Models/ (Models/default is `default`).
 serve: release
+	@mkdir -p data state
 	.build/release/motive serve --host 127.0.0.1 --port 8080 --models Models --state-dir state --data-root data
 
 clean:
