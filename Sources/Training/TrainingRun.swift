@@ -108,9 +108,7 @@ public final class TrainingRun {
             }
             guard stats.complete else {
                 try trainer.save(to: file("last.safetensors"))
-                let resume = "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)"
-                log("interrupted", ["epoch": trainer.epoch + 1, "batch": trainer.batchInEpoch, "resume": resume])
-                events(.interrupted(epoch: trainer.epoch + 1, batch: trainer.batchInEpoch, resume: resume))
+                reportInterrupted(events)
                 return
             }
             var record = EpochRecord(epoch: stats.epoch, trainLoss: stats.loss, trainTop1: stats.top1, learningRate: stats.learningRate,
@@ -138,15 +136,21 @@ public final class TrainingRun {
             events(.epoch(record))
             events(.checkpoint(checkpoint))
             if stopFlag.isSet && !last {
-                let resume = "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)"
-                log("interrupted", ["epoch": trainer.epoch + 1, "batch": 0, "resume": resume])
-                events(.interrupted(epoch: trainer.epoch + 1, batch: 0, resume: resume))
+                reportInterrupted(events)
                 return
             }
         }
         let best = FileManager.default.fileExists(atPath: file("best.safetensors").path) ? file("best.safetensors") : nil
         log("finished", ["last": file("last.safetensors").path, "best": best?.path ?? ""])
         events(.finished(last: file("last.safetensors"), best: best))
+    }
+
+    /// Logs and reports a stop on request: where the run stands (the batch is 0 at an epoch's
+    /// end) and the command that continues it.
+    private func reportInterrupted(_ events: (RunEvent) -> Void) {
+        let resume = "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)"
+        log("interrupted", ["epoch": trainer.epoch + 1, "batch": trainer.batchInEpoch, "resume": resume])
+        events(.interrupted(epoch: trainer.epoch + 1, batch: trainer.batchInEpoch, resume: resume))
     }
 
     /// Deletes epoch checkpoints beyond the newest `keep` (best and last are links and survive).

@@ -75,18 +75,23 @@ struct Predict: ParsableCommand {
             }
         }
         // A classifier of another size in the weights sets the class count, unless given.
-        let fromWeights = state.first { $0.key.hasSuffix("fc.weight") || $0.key.hasSuffix("fc8.weight") || $0.key.hasSuffix("proj.weight") }?.value.shape[0]
+        let fromWeights = Self.classifierRows(state.map { ($0.key, $0.value) })
         let net = preset.build(classes: classes ?? fromWeights).eval()
         if weights != nil {
             for line in try loadReporting(state, into: net, strict: strict) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         } else {
             FileHandle.standardError.write(Data("note: \(model) has no --weights; its predictions are those of random weights\n".utf8))
         }
-        let count = net.stateDict().first { $0.0.hasSuffix("fc.weight") || $0.0.hasSuffix("fc8.weight") || $0.0.hasSuffix("proj.weight") }?.1.shape[0]
-            ?? preset.defaultClasses
+        let count = Self.classifierRows(net.stateDict()) ?? preset.defaultClasses
         let names = classNames?.count == count ? classNames! : (0..<count).map { "class_\($0)" }
         let plan = ViewPlan(input: preset.input, clips: parsed?.clips ?? 1, crops: parsed?.crops ?? 1, averaging: average ?? .score)
         return Predictor(model: net, preset: preset.name, classNames: names, plan: plan)
+    }
+
+    /// The class count of a state dict: the rows of its classifier (`fc` in torchvision, `fc8` in
+    /// C3D, `proj` in PyTorchVideo).
+    static func classifierRows(_ state: [(String, Tensor)]) -> Int? {
+        state.first { $0.0.hasSuffix("fc.weight") || $0.0.hasSuffix("fc8.weight") || $0.0.hasSuffix("proj.weight") }?.1.shape[0]
     }
 
     func predictVideo(_ path: String, _ predictor: Predictor) throws {
