@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -32,7 +33,7 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .target(name: "Engine", dependencies: ["COpenBLAS"]),
-        .target(name: "TensorIO", dependencies: ["Engine"]),
+        .target(name: "TensorIO", dependencies: ["Engine", "ZIPFoundation"]),
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
         .target(name: "Video", dependencies: ["CFFmpeg"]),
         .target(name: "Clips", dependencies: ["Video", "Engine"]),
