@@ -131,6 +131,7 @@ open class Module {
     /// ignored. A shape mismatch is an error either way. Missing keys are reported in state-dict
     /// order, unexpected keys in sorted order.
     public final func loadStateDict(_ dict: [String: Tensor], strict: Bool = true) throws(StateDictError) {
+        let dict = adaptStateDict(dict)
         let own = stateDict()
         let optional = optionalStateKeys()
         var matched: [(target: Tensor, source: Tensor)] = []
@@ -150,6 +151,12 @@ open class Module {
         }
         for (target, source) in matched where target !== source { target.assign(source) }
     }
+
+    /// Rewrites a state dict for this module before `loadStateDict` checks it: a model whose weights
+    /// may come from another configuration converts them here (TimeSformer resamples its position
+    /// embeddings to its own grid and frame count). Only the module that loads runs its hook; the
+    /// default returns the dict unchanged.
+    open func adaptStateDict(_ dict: [String: Tensor]) -> [String: Tensor] { dict }
 
     /// Local state keys that older checkpoints may lack (PyTorch's BatchNorm before
     /// `num_batches_tracked`); a strict load keeps the current value when one is missing.

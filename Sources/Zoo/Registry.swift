@@ -54,7 +54,7 @@ public enum ModelZoo {
         throw .unknownPreset(name, suggestion: nearestMatch(name, among: presets.map(\.name)))
     }
 
-    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets + slowFasts
+    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets + slowFasts + timesformers
 
     // MARK: torchvision video ResNets
 
@@ -150,6 +150,32 @@ public enum ModelZoo {
     static let slowFasts: [ModelPreset] = [
         slowFast("slowfast_r50", alpha: 4, tiny: false), slowFast("slowfast_r50_4x16", alpha: 8, tiny: false),
         slowFast("slowfast_r50_tiny", alpha: 4, tiny: true), slowFast("slowfast_r50_4x16_tiny", alpha: 8, tiny: true),
+    ]
+
+    // MARK: TimeSformer
+
+    static func timeSformer(_ name: String, source: String, input: InputSpec, classes: Int,
+                            configure: @escaping @Sendable (inout TimeSformer.Config) -> Void) -> ModelPreset {
+        ModelPreset(name: name, source: source, input: input, defaultClasses: classes) { classes, rng in
+            var c = TimeSformer.Config()
+            c.frames = input.frames; c.size = input.size; c.classes = classes
+            configure(&c)
+            return TimeSformer(c, using: &rng)
+        }
+    }
+
+    static let timesformers: [ModelPreset] = [
+        timeSformer("timesformer_base", source: "transformers TimesformerForVideoClassification (divided space-time, ViT-B/16)",
+                    input: InputSpec(frames: 8, size: 224, normalization: "slowfast", clipLength: 8, frameInterval: 32, clips: 1),
+                    classes: 400) { _ in },
+        timeSformer("timesformer_hr", source: "transformers TimesformerForVideoClassification, TimeSformer-HR (16×448)",
+                    input: InputSpec(frames: 16, size: 448, normalization: "slowfast", clipLength: 16, frameInterval: 16, clips: 1),
+                    classes: 400) { _ in },
+        timeSformer("timesformer_tiny", source: "TimeSformer, 4 blocks of 96 dims, 3 heads, 8×8 patches",
+                    input: InputSpec(frames: 8, size: 64, normalization: "slowfast", clipLength: 8, frameInterval: 4, clips: 1),
+                    classes: 10) { c in
+            c.patch = 8; c.dim = 96; c.depth = 4; c.heads = 3; c.mlpDim = 384
+        },
     ]
 
     // MARK: C3D

@@ -1,9 +1,11 @@
 /// Counts the floating-point work of the ops run inside `FLOPs.count { … }`, from shapes alone.
 ///
 /// One multiply-add counts as one FLOP (fvcore's convention). Counted: convolution
-/// (output elements · Cin/groups · kernel volume), matmul and linear (M·N·K), batch and layer norm
-/// (input elements, twice with an affine transform), and adaptive/global average pooling (input
-/// elements). Elementwise ops, activations and max pooling count zero, as in fvcore.
+/// (output elements · Cin/groups · kernel volume), matmul and linear (M·N·K), fused attention
+/// (its two products), batch norm (input elements, twice with an affine transform), layer norm
+/// (input elements × 4, × 5 with an affine transform, fvcore's estimate), and adaptive/global
+/// average pooling (input elements). Elementwise ops, activations and max pooling count zero, as
+/// in fvcore.
 public final class FLOPCounter: @unchecked Sendable {
     public private(set) var byOperator: [String: Int] = [:]
     public var total: Int { byOperator.values.reduce(0, +) }

@@ -97,7 +97,7 @@ public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias
     let mean = UnsafeMutablePointer<Float>.allocate(capacity: rows), invStd = UnsafeMutablePointer<Float>.allocate(capacity: rows)
     let stats = Saved(mean, invStd)
     let out = Tensor.empty(x.shape)
-    FLOPs.record("layer_norm", x.count * (weight == nil ? 1 : 2))
+    FLOPs.record("layer_norm", x.count * (weight == nil ? 4 : 5))  // fvcore's estimate for layer norm
     let px = UnsafePointer(x.data), po = out.data
     let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
     Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in
