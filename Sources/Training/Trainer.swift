@@ -196,10 +196,10 @@ public final class Trainer {
 
     /// Loader batches [B, V, C, T, H, W] as the model's input [B, C, T, H, W]: one view as it is;
     /// one-frame views (TSN segments) become the T axis.
-    static func modelInput(_ clips: Tensor) -> Tensor {
+    static func modelInput(_ clips: Tensor) throws(TrainingError) -> Tensor {
         let (b, v, c, t, h, w) = (clips.shape[0], clips.shape[1], clips.shape[2], clips.shape[3], clips.shape[4], clips.shape[5])
         if v == 1 { return clips.reshaped([b, c, t, h, w]) }
-        ensure(t == 1, "Trainer: \(v) views of \(t) frames per video; training takes one view, or one-frame segments")
+        guard t == 1 else { throw .severalViews(views: v, frames: t) }
         return clips.reshaped([b, v, c, h, w]).permuted([0, 2, 1, 3, 4])
     }
 
@@ -226,7 +226,7 @@ public final class Trainer {
             failed += loaded.failed.count
             lr = Double(schedule.learningRate(at: Double(epoch) + Double(batch) / Double(steps)))
             optimizer.learningRate = Float(lr)
-            let input = Self.modelInput(loaded.clips)
+            let input = try Self.modelInput(loaded.clips)
             var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
             let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
             let scale = 1 / Float(accumulate)
@@ -266,7 +266,7 @@ public final class Trainer {
                                          clips: seen, seconds: elapsed, failed: failed, learningRate: lr, complete: false), batch: batch)
             }
         }
-        if config.train.preciseBNBatches > 0 { recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
+        if config.train.preciseBNBatches > 0 { try recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
         return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
                                  clips: seen, seconds: Date().timeIntervalSince(start), failed: failed, learningRate: lr), batch: 0)
     }
@@ -293,7 +293,7 @@ public final class Trainer {
     /// Precise BN (Wu & Johnson 2021, as in PySlowFast): replaces every BatchNorm's running
     /// statistics by their average over `batches` training batches of the current weights, with
     /// no gradient and no weight change.
-    public func recalibrateBatchNorm(batches: Int) {
+    public func recalibrateBatchNorm(batches: Int) throws {
         let norms = model.namedModules().compactMap { $0.1 as? BatchNorm }
         guard !norms.isEmpty else { return }
         let momenta = norms.map(\.momentum)
@@ -307,7 +307,8 @@ public final class Trainer {
         var seen = 0
         // A stream of its own (epoch number offset), so training's order is untouched.
         for loaded in loader.epoch(1_000_000 + epoch) where seen < batches {
-            _ = GradMode.noGrad { GlobalRandom.withSeed(seed(forStep: seen, salt: 0x42_4E)) { model(Self.modelInput(loaded.clips)) } }
+            let input = try Self.modelInput(loaded.clips)
+            _ = GradMode.noGrad { GlobalRandom.withSeed(seed(forStep: seen, salt: 0x42_4E)) { model(input) } }
             seen += 1
         }
         for (bn, m) in zip(norms, momenta) { bn.momentum = m }
@@ -375,6 +376,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case diverged(epoch: Int, step: Int, loss: Double)
     case labelOutOfRange(label: Int, classes: Int)
     case badInitialWeights(path: String, reason: String)
+    case severalViews(views: Int, frames: Int)
 
     public var description: String {
         switch self {
@@ -383,6 +385,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .labelOutOfRange(let label, let classes):
             "the lists have label \(label) but the model has \(classes) classes (set model.classes or fix classes.txt)"
         case .badInitialWeights(let path, let reason): "cannot start from \(path): \(reason)"
+        case .severalViews(let views, let frames):
+            "the training pipeline gives \(views) views of \(frames) frames per video; training takes one view, "
+                + "or one-frame segments (check data.sampler and data.train_pipeline)"
         }
     }
 }

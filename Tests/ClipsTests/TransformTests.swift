@@ -24,6 +24,30 @@ func still(width: Int, height: Int, frames: Int, seed: UInt64) -> FrameStack {
         #expect(red(ramp(width: 6, height: 4).cropped(to: box)) == [[12, 13], [22, 23]])
     }
 
+    @Test func cropsThatCannotFitAreCaughtBeforeCropping() throws {
+        let test = ClipPipeline([.resizeShortSide(side: 64), .centreCrop(size: .square(96))], normalization: Normalization(.kinetics))
+        #expect(throws: CropTooLarge(step: 1, name: "centre_crop", crop: .square(96), frame: "short-side 64")) {
+            try test.checkCrops(frame: nil)
+        }
+        // A 100×60 crop may fit a landscape frame of short side 64, so only the real frame decides.
+        let wide = ClipPipeline([.resizeShortSide(side: 64), .threeCrop(size: FrameSize(width: 100, height: 60))], normalization: Normalization(.kinetics))
+        try wide.checkCrops(frame: nil)
+        try wide.checkCrops(frame: FrameSize(width: 480, height: 240))             // → 128×64
+        #expect(throws: CropTooLarge(step: 1, name: "three_crop", crop: FrameSize(width: 100, height: 60), frame: "85×64")) {
+            try wide.checkCrops(frame: FrameSize(width: 320, height: 240))
+        }
+        #expect(throws: CropTooLarge.self) { try wide.checkCrops(frame: FrameSize(width: 240, height: 480)) }
+        // Exact sizes are followed through resizes and crops.
+        let chain = ClipPipeline([.resize(size: .square(80)), .centreCrop(size: .square(72)), .tenCrop(size: .square(76))],
+                                 normalization: Normalization(.kinetics))
+        #expect(throws: CropTooLarge(step: 2, name: "ten_crop", crop: .square(76), frame: "72×72")) { try chain.checkCrops(frame: nil) }
+        // Without a resize only the decoded frame can tell.
+        let bare = ClipPipeline([.centreCrop(size: .square(112))], normalization: Normalization(.kinetics))
+        try bare.checkCrops(frame: nil)
+        try bare.checkCrops(frame: FrameSize(width: 128, height: 112))
+        #expect(throws: CropTooLarge.self) { try bare.checkCrops(frame: FrameSize(width: 128, height: 96)) }
+    }
+
     @Test func threeCropIsLeftRightMiddle() {
         #expect(CropPlacement.three(width: 8, height: 4, crop: .square(4)).map(\.x) == [0, 4, 2])
         #expect(CropPlacement.three(width: 4, height: 9, crop: .square(4)).map(\.y) == [0, 4, 2])

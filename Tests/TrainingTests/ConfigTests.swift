@@ -143,6 +143,19 @@ import Testing
         #expect(throws: ConfigError.typeMismatch(path: "train.precise_bn_batches", value: "many", expected: "an integer")) {
             try ConfigLoader.parse(Self.minimal, overrides: ["train.precise_bn_batches=many"])
         }
+        // Configs that would otherwise fail only once training has started.
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(Self.minimal + "\n  sampler: {clip_len: 8, num_clips: 2}")
+        }
+        let bigCrop = Self.minimal + "\n  test_pipeline: {transforms: [{resize_short_side: {side: 64}}, {centre_crop: {size: 96}}], normalization: kinetics}"
+        #expect(throws: ConfigError.invalidValue(path: "data.test_pipeline", value: "centre_crop 96×96",
+                                                 expected: "a crop no larger than the short-side 64 frames it receives")) {
+            try ConfigLoader.parse(bigCrop)
+        }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(Self.minimal + "\n  train_pipeline: {transforms: [{resize: {size: 64}}, {three_crop: {size: 64}}], normalization: kinetics}")
+        }
+        #expect((try? ConfigLoader.parse(Self.minimal + "\n  sampler: {clip_len: 1, num_clips: 4}")) != nil)
         let ok = try? ConfigLoader.parse(Self.minimal, overrides: ["train.compute=data_parallel", "output.model_name=motion-v2", "eval.average=logit"])
         #expect(ok?.train.compute == .dataParallel && ok?.output.modelName == "motion-v2" && ok?.eval.average == .logit)
     }

@@ -151,10 +151,10 @@ import Yams
         #expect(!norms.isEmpty)
         for bn in norms { bn.runningMean?.fill(7); bn.runningVar?.fill(3) }
         let params = trainer.model.namedParameters().map(\.1.scalars)
-        trainer.recalibrateBatchNorm(batches: 2)
+        try trainer.recalibrateBatchNorm(batches: 2)
         let first = norms.map { $0.runningMean!.scalars + $0.runningVar!.scalars }
         for bn in norms { bn.runningMean?.fill(-2); bn.runningVar?.fill(9) }
-        trainer.recalibrateBatchNorm(batches: 2)
+        try trainer.recalibrateBatchNorm(batches: 2)
         #expect(norms.map { $0.runningMean!.scalars + $0.runningVar!.scalars } == first)
         #expect(first[0].contains { $0 != 7 && $0 != 3 })
         #expect(norms.allSatisfy { $0.momentum == 0.1 })

@@ -70,9 +70,12 @@ enum TinyDataset {
         }
     }
 
-    @Test func segmentsBecomeTheTimeAxis() {
+    @Test func segmentsBecomeTheTimeAxis() throws {
         let clips = Tensor.zeros([2, 4, 3, 1, 8, 8])      // B, V = 4 segments, C, T = 1, H, W
-        #expect(Trainer.modelInput(clips).shape == [2, 3, 4, 8, 8])
-        #expect(Trainer.modelInput(Tensor.zeros([2, 1, 3, 8, 16, 16])).shape == [2, 3, 8, 16, 16])
+        #expect(try Trainer.modelInput(clips).shape == [2, 3, 4, 8, 8])
+        #expect(try Trainer.modelInput(Tensor.zeros([2, 1, 3, 8, 16, 16])).shape == [2, 3, 8, 16, 16])
+        #expect(throws: TrainingError.severalViews(views: 2, frames: 8)) {
+            try Trainer.modelInput(Tensor.zeros([2, 2, 3, 8, 16, 16]))
+        }
     }
 }

@@ -40,6 +40,7 @@ public struct SampleRecipe: Sendable {
         guard !frames.isEmpty else { throw LoaderError.noFrames(reader.source) }
         let clips = sampler.indices(frameCount: frames.count, startIndex: start, using: &rng)
         let decoded = try reader.frames(at: clips.flatMap { $0 }.map { $0 - start + frames.lowerBound })
+        try pipeline.checkCrops(frame: FrameSize(width: decoded.width, height: decoded.height))
         let views = pipeline(decoded, using: &rng)                 // M × C × (N·L) × H × W
         let m = views.shape[0], c = views.shape[1], h = views.shape[3], w = views.shape[4]
         let n = clips.count, l = sampler.clipLength

@@ -1,4 +1,5 @@
 import Foundation
+import Clips
 import Yams
 import Zoo
 
@@ -192,6 +193,23 @@ public enum ConfigLoader {
         if let classes = c.model.classes { try require(classes >= 1, "model.classes", classes, "≥ 1") }
         if let p = c.model.dropout { try require(p >= 0 && p < 1, "model.dropout", p, "in [0, 1)") }
         try require(["rgb", "flow"].contains(c.data.modality), "data.modality", c.data.modality, "rgb or flow")
+        if let s = c.data.sampler {
+            try require(s.clipCount == 1 || s.clipLength == 1, "data.sampler", "clip_len \(s.clipLength), num_clips \(s.clipCount)",
+                        "one clip per video (num_clips 1) or one-frame segments (clip_len 1) for training; "
+                        + "eval.clips sets the clips per video at test time")
+        }
+        for (key, pipeline) in [("data.train_pipeline", c.data.trainPipeline), ("data.test_pipeline", c.data.testPipeline)] {
+            guard let pipeline else { continue }
+            do { try pipeline.checkCrops(frame: nil) } catch {
+                throw .invalidValue(path: key, value: "\(error.name) \(error.crop.width)×\(error.crop.height)",
+                                    expected: "a crop no larger than the \(error.frame) frames it receives")
+            }
+        }
+        if let train = c.data.trainPipeline {
+            let multi = train.transforms.first { if case .threeCrop = $0 { true } else if case .tenCrop = $0 { true } else { false } }
+            try require(multi == nil, "data.train_pipeline", multi.map(\.name) ?? "",
+                        "one view per clip in training (three_crop and ten_crop are test-time views; eval.crops sets them)")
+        }
         try require(c.data.batchSize >= 1, "data.batch_size", c.data.batchSize, "≥ 1")
         try require(c.data.workers >= 1, "data.workers", c.data.workers, "≥ 1")
         try require(c.optimizer.lr > 0, "optimizer.lr", c.optimizer.lr, "a positive number")

@@ -1,0 +1,84 @@
+import Video
+
+/// A crop step that cannot fit the frames it would receive.
+public struct CropTooLarge: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The step's position in the pipeline, from 0.
+    public var step: Int
+    public var name: String
+    public var crop: FrameSize
+    /// What reaches the step: the exact frame, or only its short side after `resize_short_side`.
+    public var frame: String
+
+    public var description: String {
+        "\(name) (step \(step + 1)) crops \(crop.width)×\(crop.height) from \(frame) frames; "
+            + "crop no larger than the frame, or resize before cropping"
+    }
+}
+
+extension ClipPipeline {
+    /// What is known of the frame size between steps.
+    enum Extent {
+        case unknown
+        case shortSide(Int)
+        case exact(FrameSize)
+    }
+
+    /// Checks that every fixed-size crop fits the frame it receives, following the resizes.
+    ///
+    /// With `frame` nil (a config, before any video is opened) only certain failures are
+    /// reported: a crop whose smaller side exceeds a known short side, or that exceeds a known
+    /// exact size. With the decoded frame size every crop is checked exactly.
+    public func checkCrops(frame: FrameSize?) throws(CropTooLarge) {
+        var extent: Extent = frame.map(Extent.exact) ?? .unknown
+        for (i, step) in transforms.enumerated() {
+            let name = step.name
+            switch step {
+            case .resizeShortSide(let side):
+                if case .exact(let f) = extent {
+                    extent = .exact(FrameStack.shortSideSize(height: f.height, width: f.width, side: side))
+                } else {
+                    extent = .shortSide(side)
+                }
+            case .resize(let size):
+                extent = .exact(size)
+            case .randomResizedCrop(let p):
+                extent = .exact(p.size)
+            case .multiScaleCrop:
+                extent = .unknown                 // a random scale of the short side; a resize usually follows
+            case .centreCrop(let size), .threeCrop(let size), .tenCrop(let size):
+                let fits: Bool
+                let shown: String
+                switch extent {
+                case .unknown: fits = true; shown = ""
+                case .shortSide(let s): fits = min(size.width, size.height) <= s; shown = "short-side \(s)"
+                case .exact(let f): fits = size.width <= f.width && size.height <= f.height; shown = "\(f.width)×\(f.height)"
+                }
+                guard fits else { throw CropTooLarge(step: i, name: name, crop: size, frame: shown) }
+                extent = .exact(size)
+            case .flip, .colorJitter:
+                break
+            }
+        }
+    }
+}
+
+extension ClipTransform {
+    /// The step's name as configs write it (`centre_crop`, `resize_short_side`, …).
+    public var name: String { Kind(self).rawValue }
+}
+
+extension ClipTransform.Kind {
+    init(_ step: ClipTransform) {
+        switch step {
+        case .resizeShortSide: self = .resizeShortSide
+        case .resize: self = .resize
+        case .randomResizedCrop: self = .randomResizedCrop
+        case .multiScaleCrop: self = .multiScaleCrop
+        case .centreCrop: self = .centreCrop
+        case .threeCrop: self = .threeCrop
+        case .tenCrop: self = .tenCrop
+        case .flip: self = .flip
+        case .colorJitter: self = .colorJitter
+        }
+    }
+}
