@@ -184,6 +184,31 @@ import Testing
         #expect(throws: TorchError.noDataPickle) { try TorchCheckpoint(data: Data(renamed)) }
     }
 
+    /// Directory offsets that ZIPFoundation would pass to `fseeko` unchecked (and trap on past
+    /// Int64.max) are refused first, by `ZipPreflight`.
+    @Test func directoryOffsetsPastTheFileAreRefused() throws {
+        let original = try [UInt8](Data(contentsOf: Self.fixture("tiny_model.pth")))
+        let end = try #require((0...(original.count - 22)).last { Array(original[$0..<($0 + 4)]) == [0x50, 0x4B, 0x05, 0x06] })
+        func patched(at offset: Int, _ bytes: [UInt8]) -> Data {
+            var copy = original
+            copy.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
+            return Data(copy)
+        }
+        func expectZipError(_ data: Data, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            let error = #expect(throws: TorchError.self, sourceLocation: sourceLocation) { try TorchCheckpoint(data: data) }
+            guard case .zip(let reason) = error, reason.contains(fragment) else {
+                Issue.record("expected .zip mentioning \(fragment), got \(String(describing: error))", sourceLocation: sourceLocation)
+                return
+            }
+        }
+        // torch writes a ZIP64 end record (76 bytes before the end record); its directory offset is at +48.
+        #expect(Array(original[(end - 76)..<(end - 72)]) == [0x50, 0x4B, 0x06, 0x06])
+        expectZipError(patched(at: end - 76 + 48, le(1 << 63, 8)), "the central directory starts at byte 9223372036854775808")
+        // The first directory entry's local header offset, all ones and no ZIP64 field to replace it.
+        let directory = Int(original[end + 16]) | Int(original[end + 17]) << 8 | Int(original[end + 18]) << 16
+        expectZipError(patched(at: directory + 42, [0xFF, 0xFF, 0xFF, 0xFF]), "local header offset 4294967295")
+    }
+
     @Test func weightFileSniffsTheContentNotTheExtension() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("motive-weights-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -429,14 +454,48 @@ import Testing
     /// so neither freezing nor freeing them recurses 200 000 deep.
     @Test func deepNestingIsRefusedWithoutRecursion() {
         let depth = 200_000
-        let nested = [UInt8](repeating: Opcode.emptyList.rawValue, count: depth) + [UInt8](repeating: Opcode.append.rawValue, count: depth - 1)
+        let nested = [UInt8](repeating: Unpickler.Opcode.emptyList.rawValue, count: depth) + [UInt8](repeating: Unpickler.Opcode.append.rawValue, count: depth - 1)
         let error = #expect(throws: TorchError.self) { try Self.unpickle(nested) }
         guard case .tooLarge(_, let reason) = error else { Issue.record("expected .tooLarge, got \(String(describing: error))"); return }
         #expect(reason.contains("deeper than \(Unpickler.maxDepth)"))
-        let tuples = op(.none) + [UInt8](repeating: Opcode.tuple1.rawValue, count: depth)
+        let tuples = op(.none) + [UInt8](repeating: Unpickler.Opcode.tuple1.rawValue, count: depth)
         #expect(throws: TorchError.self) { try Self.unpickle(tuples) }
-        let fine = [UInt8](repeating: Opcode.emptyList.rawValue, count: 50) + [UInt8](repeating: Opcode.append.rawValue, count: 49)
+        let fine = [UInt8](repeating: Unpickler.Opcode.emptyList.rawValue, count: 50) + [UInt8](repeating: Unpickler.Opcode.append.rawValue, count: 49)
         #expect(throws: Never.self) { try Self.unpickle(fine) }
+    }
+
+    /// A state dict as torch writes it, then every prefix and many single-byte changes of it: each
+    /// loads or throws. (Through the zip the CRC catches most such changes first.)
+    @Test func corruptedStreamsNeverCrash() throws {
+        let storages: [String: (SafeTensors.DType, [UInt8])] = ["0": (.f32, floats((0..<6).map(Float.init))),
+                                                                 "1": (.i64, le(3, 8))]
+        let orderedDict = global("collections", "OrderedDict") + op(.binPut) + [0] + op(.emptyTuple, .reduce)
+        let body = orderedDict + op(.binPut) + [1] + op(.mark)
+            + str("w") + tensor("0", numel: 6, offset: 1, size: [2, 2], stride: [1, 2])
+            + str("n") + tensor("1", type: "LongStorage", numel: 1, offset: 0, size: [], stride: [])
+            + str("e") + op(.long1) + [2, 0x10, 0x27] + op(.setItems)
+            + op(.emptyDict) + str("_metadata") + op(.binGet) + [0] + op(.emptyTuple, .reduce) + op(.setItem, .build)
+        let stream = Self.proto2 + body + op(.stop)
+        func load(_ stream: [UInt8]) throws(TorchError) -> PickleValue {
+            try Unpickler.load(stream, elementBudget: 1 << 16) { request throws(TorchError) in
+                guard let (dtype, bytes) = storages[request.key], request.count * dtype.byteSize == bytes.count else {
+                    throw .missingRecord(request.key)
+                }
+                return TorchStorage(key: request.key, dtype: dtype, count: request.count, bytes: Data(bytes))
+            }
+        }
+        #expect(repr(try load(stream)) == "{'w': tensor(F32 [2, 2] [1.0, 3.0, 2.0, 4.0]), 'n': tensor(I64 [] [3.0]), 'e': 10000}")
+        for length in 0..<stream.count {
+            #expect(throws: TorchError.self) { try load(Array(stream.prefix(length))) }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for position in stream.indices {
+            for _ in 0..<4 {
+                var corrupted = stream
+                corrupted[position] ^= UInt8.random(in: 1...255, using: &generator)
+                _ = try? load(corrupted)
+            }
+        }
     }
 
     /// One long key set thousands of times costs its length each time; the work budget ends it.
@@ -450,7 +509,7 @@ import Testing
 }
 
 // Operand encoders, as pickle writes them.
-private func op(_ codes: Opcode...) -> [UInt8] { codes.map(\.rawValue) }
+private func op(_ codes: Unpickler.Opcode...) -> [UInt8] { codes.map(\.rawValue) }
 private func le(_ value: UInt64, _ width: Int) -> [UInt8] { (0..<width).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
 private func str(_ s: String) -> [UInt8] { op(.binUnicode) + le(UInt64(s.utf8.count), 4) + Array(s.utf8) }
 private func int(_ n: Int32) -> [UInt8] { op(.binInt) + le(UInt64(UInt32(bitPattern: n)), 4) }

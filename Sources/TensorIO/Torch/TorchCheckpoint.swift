@@ -29,6 +29,7 @@ public struct TorchCheckpoint: Sendable {
     /// The most `data.pkl` may unpack to, well above any state dict's pickle.
     public static let maxPickleSize = 1 << 30
 
+    /// Reads a checkpoint file; see `init(data:)` for what is checked.
     public init(contentsOf url: URL) throws(TorchError) {
         let data: Data
         do {
@@ -41,7 +42,8 @@ public struct TorchCheckpoint: Sendable {
     }
 
     /// Parses untrusted bytes: the zip, then the pickle, reading each storage record the first
-    /// time a tensor needs it.
+    /// time a tensor needs it. The bytes are written to a temporary file for the length of the
+    /// call (see below); `init(contentsOf:)` reads the file in place.
     public init(data: Data) throws(TorchError) {
         try Self.checkFormat(data)
         // ZIPFoundation's in-memory archives trap when a corrupt offset points past the end of

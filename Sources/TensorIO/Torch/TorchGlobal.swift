@@ -120,6 +120,8 @@ extension Unpickler {
               case .bool = arguments[4], kind(of: arguments[5]) == .dict else {
             throw malformed("_rebuild_tensor_v2 arguments are not (storage, offset, size, stride, requires_grad, hooks[, metadata])")
         }
+        // One long size tuple fetched from the memo for call after call would otherwise be free.
+        try charge(shape.count + strides.count)
         switch viewElementCount(storageCount: storage.count, offset: offset, shape: shape, strides: strides) {
         case .failure(.malformed(let reason)): throw malformed("storage \"\(storage.key)\": \(reason)")
         case .failure(.tooLarge(let reason)): throw .tooLarge(offset: opcodeStart, reason: reason)

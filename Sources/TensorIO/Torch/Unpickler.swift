@@ -383,60 +383,62 @@ extension Unpickler {
     }
 }
 
-/// A value on the stack or in the memo. Containers are indices into `nodes`, so items never nest.
-enum Item {
-    case none
-    case bool(Bool)
-    case int(Int)
-    case bigInt([UInt8])
-    case float(Double)
-    case string(String)
-    case bytes([UInt8])
-    case node(Int)
-    case global(TorchGlobal)
-    case storage(TorchStorage)
-    case tensor(Tensor, SafeTensors.DType)
-}
+extension Unpickler {
+    /// A value on the stack or in the memo. Containers are indices into `nodes`, so items never nest.
+    enum Item {
+        case none
+        case bool(Bool)
+        case int(Int)
+        case bigInt([UInt8])
+        case float(Double)
+        case string(String)
+        case bytes([UInt8])
+        case node(Int)
+        case global(TorchGlobal)
+        case storage(TorchStorage)
+        case tensor(Tensor, SafeTensors.DType)
+    }
 
-/// A list, tuple or dict under construction. A dict's keys and values are parallel arrays.
-struct Node {
-    enum Kind { case list, tuple, dict }
-    let kind: Kind
-    var values: [Item]
-    var keys: [Item] = []
-    var positions: [DictKey: Int] = [:]
-}
+    /// A list, tuple or dict under construction. A dict's keys and values are parallel arrays.
+    struct Node {
+        enum Kind { case list, tuple, dict }
+        let kind: Kind
+        var values: [Item]
+        var keys: [Item] = []
+        var positions: [DictKey: Int] = [:]
+    }
 
-enum DictKey: Hashable {
-    case none
-    case int(Int)
-    case bigInt([UInt8])
-    case float(UInt64)
-    case string(String)
-    case bytes([UInt8])
-    case node(Int)
-    case object(ObjectIdentifier)
-}
+    enum DictKey: Hashable {
+        case none
+        case int(Int)
+        case bigInt([UInt8])
+        case float(UInt64)
+        case string(String)
+        case bytes([UInt8])
+        case node(Int)
+        case object(ObjectIdentifier)
+    }
 
-/// The opcodes the unpickler runs, named as in Python's pickletools (camel-cased).
-enum Opcode: UInt8 {
-    case proto = 0x80, frame = 0x95, stop = 0x2E
-    case mark = 0x28, pop = 0x30, popMark = 0x31, dup = 0x32
-    case none = 0x4E, newTrue = 0x88, newFalse = 0x89
-    case binInt = 0x4A, binInt1 = 0x4B, binInt2 = 0x4D, long1 = 0x8A, long4 = 0x8B
-    case binFloat = 0x47
-    case binUnicode = 0x58, shortBinUnicode = 0x8C, binUnicode8 = 0x8D
-    case shortBinString = 0x55, binString = 0x54
-    case binBytes = 0x42, shortBinBytes = 0x43, binBytes8 = 0x8E
-    case emptyList = 0x5D, emptyDict = 0x7D, emptyTuple = 0x29
-    case tuple1 = 0x85, tuple2 = 0x86, tuple3 = 0x87, tuple = 0x74
-    case list = 0x6C, dict = 0x64
-    case append = 0x61, appends = 0x65, setItem = 0x73, setItems = 0x75
-    case binPut = 0x71, longBinPut = 0x72, memoize = 0x94
-    case binGet = 0x68, longBinGet = 0x6A
-    case global = 0x63, stackGlobal = 0x93
-    case reduce = 0x52, build = 0x62, newObj = 0x81, newObjEx = 0x92
-    case binPersId = 0x51
+    /// The opcodes the unpickler runs, named as in Python's pickletools (camel-cased).
+    enum Opcode: UInt8 {
+        case proto = 0x80, frame = 0x95, stop = 0x2E
+        case mark = 0x28, pop = 0x30, popMark = 0x31, dup = 0x32
+        case none = 0x4E, newTrue = 0x88, newFalse = 0x89
+        case binInt = 0x4A, binInt1 = 0x4B, binInt2 = 0x4D, long1 = 0x8A, long4 = 0x8B
+        case binFloat = 0x47
+        case binUnicode = 0x58, shortBinUnicode = 0x8C, binUnicode8 = 0x8D
+        case shortBinString = 0x55, binString = 0x54
+        case binBytes = 0x42, shortBinBytes = 0x43, binBytes8 = 0x8E
+        case emptyList = 0x5D, emptyDict = 0x7D, emptyTuple = 0x29
+        case tuple1 = 0x85, tuple2 = 0x86, tuple3 = 0x87, tuple = 0x74
+        case list = 0x6C, dict = 0x64
+        case append = 0x61, appends = 0x65, setItem = 0x73, setItems = 0x75
+        case binPut = 0x71, longBinPut = 0x72, memoize = 0x94
+        case binGet = 0x68, longBinGet = 0x6A
+        case global = 0x63, stackGlobal = 0x93
+        case reduce = 0x52, build = 0x62, newObj = 0x81, newObjEx = 0x92
+        case binPersId = 0x51
+    }
 }
 
 private extension UInt64 {
