@@ -13,11 +13,14 @@ struct Predict: ParsableCommand {
         abstract: "Label videos with a trained model (one JSON line per video), or print the logits of .npy clip tensors.",
         discussion: """
         --model takes a Motive checkpoint, a run directory (its best checkpoint, else its last) or a zoo preset name \
-        (with --weights, or untrained). A .npy input is a normalised float32 C×T×H×W or N×C×T×H×W tensor.
+        (with --weights, or untrained). --weights takes a Motive checkpoint or a raw state dict (torch.save .pth/.pt, or \
+        safetensors) in the preset's own keys or, with --from, in a public layout (mmaction2, tsm, pyslowfast, …). \
+        A .npy input is a normalised float32 C×T×H×W or N×C×T×H×W tensor.
         """)
 
     @Option(help: "A checkpoint, a run directory, or a preset name (see `motive models`).") var model: String
-    @Option(help: "With a preset name: weights (a Motive checkpoint, or safetensors with the reference's keys).") var weights: String?
+    @Option(help: "With a preset name: weights (a Motive checkpoint, or a state dict: .pth/.pt or safetensors).") var weights: String?
+    @Option(help: "The key layout of a --weights state dict: \(CheckpointLayout.allCases.map(\.rawValue).joined(separator: "|")) (default: motive, the preset's own keys).") var from: String?
     @Option(help: "With a preset name: number of classes (default: the preset's, or the weights' classifier size).") var classes: Int?
     @Option(help: "true: every key of --weights must match; false: load what fits and report the rest.") var strict = true
     @Option(name: .customLong("top-k"), help: "Labels per video.") var topK = 5
@@ -35,6 +38,7 @@ struct Predict: ParsableCommand {
         if let stride, parseDuration(stride) == nil { throw ValidationError("--stride must look like 1s or 500ms, got \(stride)") }
         if stride != nil && window == nil { throw ValidationError("--stride needs --window") }
         guard topK >= 1 else { throw ValidationError("--top-k must be ≥ 1") }
+        if from != nil && weights == nil { throw ValidationError("--from needs --weights") }
     }
 
     func run() throws {
@@ -63,23 +67,25 @@ struct Predict: ParsableCommand {
             return try Predictor(checkpoint: Predictor.checkpointFile(model), views: parsed, averaging: average)
         }
         let preset = try ModelZoo.preset(named: model)
-        var state: [String: Tensor] = [:]
+        let net: VideoModel
         var classNames: [String]?
         if let weights {
-            // A Motive checkpoint keeps the model under `model.`; any other file is a plain state dict.
-            if let checkpoint = try? Checkpoint.read(URL(fileURLWithPath: weights)) {
+            let url = URL(fileURLWithPath: weights)
+            let layout = try from.map { try KeyMaps.layout(named: $0) } ?? .motive
+            let state: [String: Tensor]
+            // A Motive checkpoint keeps the model under `model.`, in our keys; anything else is a state dict.
+            if let checkpoint = try? Checkpoint.read(url) {
+                guard layout == .motive else { throw CLIError("\(weights) is a Motive checkpoint; --from goes with raw state dicts") }
                 state = checkpoint.model
                 classNames = checkpoint.info.classNames
             } else {
-                state = try SafeTensors(contentsOf: URL(fileURLWithPath: weights)).tensors
+                state = try readStateDict(url)
             }
-        }
-        // A classifier of another size in the weights sets the class count, unless given.
-        let fromWeights = Self.classifierRows(state.map { ($0.key, $0.value) })
-        let net = preset.build(classes: classes ?? fromWeights).eval()
-        if weights != nil {
-            for line in try loadReporting(state, into: net, strict: strict) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            let loaded = try ForeignWeights.load(state, layout: layout, preset: preset, classes: classes, strict: strict)
+            loaded.warn()
+            net = loaded.model
         } else {
+            net = preset.build(classes: classes).eval()
             FileHandle.standardError.write(Data("note: \(model) has no --weights; its predictions are those of random weights\n".utf8))
         }
         let count = Self.classifierRows(net.stateDict()) ?? preset.defaultClasses
@@ -89,9 +95,11 @@ struct Predict: ParsableCommand {
     }
 
     /// The class count of a state dict: the rows of its classifier (`fc` in torchvision, `fc8` in
-    /// C3D, `proj` in PyTorchVideo).
+    /// C3D, `proj` in PyTorchVideo, `classifier` in Hugging Face's TimeSformer).
     static func classifierRows(_ state: [(String, Tensor)]) -> Int? {
-        state.first { $0.0.hasSuffix("fc.weight") || $0.0.hasSuffix("fc8.weight") || $0.0.hasSuffix("proj.weight") }?.1.shape[0]
+        state.first { key, t in
+            t.rank == 2 && ["fc.weight", "fc8.weight", "proj.weight", "classifier.weight"].contains { key == $0 || key.hasSuffix("." + $0) }
+        }?.1.shape[0]
     }
 
     func predictVideo(_ path: String, _ predictor: Predictor) throws {
@@ -117,26 +125,6 @@ struct Predict: ParsableCommand {
         struct Output: Encodable { let model: String; let logits: [[Float]] }
         let rows = (0..<y.shape[0]).map { Array(y.scalars[($0 * y.shape[1])..<(($0 + 1) * y.shape[1])]) }
         print(try jsonString(Output(model: model, logits: rows)))
-    }
-
-    /// Loads `state` into `net`. Strict: any difference is an error listing every key. Not strict:
-    /// loads the keys that fit and returns a report of the rest.
-    func loadReporting(_ state: [String: Tensor], into net: Module, strict: Bool) throws -> [String] {
-        let own = net.stateDict()
-        let ownKeys = Set(own.map(\.0))
-        var problems: [String] = []
-        var fitting: [String: Tensor] = [:]
-        for (key, t) in own {
-            guard let source = state[key] else { problems.append("missing key \(key) \(t.shape)"); continue }
-            if source.shape != t.shape { problems.append("shape mismatch \(key): model \(t.shape), weights \(source.shape)"); continue }
-            fitting[key] = source
-        }
-        for key in state.keys.sorted() where !ownKeys.contains(key) { problems.append("unexpected key \(key) \(state[key]!.shape)") }
-        if strict && !problems.isEmpty {
-            throw CLIError("weights do not match \(model) (use --strict false to load what fits):\n  " + problems.joined(separator: "\n  "))
-        }
-        try net.loadStateDict(fitting, strict: false)
-        return problems.map { "not loaded: " + $0 }
     }
 }
 
