@@ -89,7 +89,7 @@ struct ForeignWeights {
     /// What a non-strict load left out, and the map's note, on stderr.
     func warn() {
         var lines = unmapped.map { "not loaded: no place for \($0)" } + report.lines(origin: origin).map { "not loaded: " + $0 }
-        if let note, !lines.isEmpty { lines.append("note: " + note) }
+        if let note { lines.append("note: " + note) }
         for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }

@@ -205,6 +205,12 @@ MMACTION2 = {
                          "12 layers), TimeSformerHead(400, 768)) from "
                          "timesformer_divST_8xb8-8x32x1-15e",
                          None),
+    # timesformer_tiny: 8×64², 8×8 patches, 96 wide, 4 layers of 3 heads, 10 classes.
+    "timesformer_tiny": (lambda: mm_model(TIMESFORMER, 10, in_channels=96, img_size=64, patch_size=8,
+                                          embed_dims=96, num_heads=3, num_transformer_layers=4),
+                         "timesformer_divST_8xb8-8x32x1-15e with img_size 64, patch_size 8, "
+                         "embed_dims 96, num_heads 3, 4 layers, TimeSformerHead(10, 96)",
+                         ("timesformer_tiny", [1, 3, 8, 64, 64], "sin", mm_forward_3d)),
 }
 
 

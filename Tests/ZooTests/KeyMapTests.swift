@@ -64,7 +64,7 @@ enum PresetLayout {
     static let exact = [
         "mmaction2_tsn_r18", "mmaction2_tsn_r50", "mmaction2_tsm_r50", "mmaction2_i3d_r50", "mmaction2_slow_r50",
         "mmaction2_c2d_r50", "mmaction2_c3d", "mmaction2_slowfast_r50", "mmaction2_slowfast_r50_4x16",
-        "mmaction2_i3d_r50_tiny", "mmaction2_slow_r50_tiny", "mmaction2_slowfast_r50_tiny",
+        "mmaction2_i3d_r50_tiny", "mmaction2_slow_r50_tiny", "mmaction2_slowfast_r50_tiny", "mmaction2_timesformer_tiny",
         "tsm_tsm_r50", "tsm_tsn_r50", "tsm_tsn_r18",
         "pyslowfast_slow_r50", "pyslowfast_c2d_r50", "pyslowfast_i3d_r50", "pyslowfast_slowfast_r50", "pyslowfast_slowfast_r50_4x16",
     ]
@@ -175,13 +175,13 @@ enum PresetLayout {
     /// The keys mean the same: the public architecture's logits under the parity fill come out of
     /// the preset loaded with its renamed state dict.
     @Test(arguments: ["mmaction2_tsn_r18", "mmaction2_tsm_r50", "mmaction2_i3d_r50_tiny", "mmaction2_slow_r50_tiny",
-                      "mmaction2_slowfast_r50_tiny"])
+                      "mmaction2_slowfast_r50_tiny", "mmaction2_timesformer_tiny"])
     func renamedWeightsGiveTheReferenceLogits(_ name: String) throws {
         let fixture = try KeyMapFixture.load(name)
         let expected = try #require(fixture.logits), shape = try #require(fixture.input_shape)
         let mapped = try fixture.map.apply(fixture.filledState())
         #expect(mapped.unknown.isEmpty && mapped.collisions.isEmpty)
-        let classes = try #require(mapped.tensors.first { $0.key.hasSuffix("fc.weight") || $0.key.hasSuffix("proj.weight") }?.value.shape[0])
+        let classes = try #require(mapped.tensors.first { ["fc.weight", "proj.weight", "classifier.weight"].contains(where: $0.key.hasSuffix) }?.value.shape[0])
         let model = try ModelZoo.preset(named: fixture.preset).build(classes: classes).eval()
         try model.load(mapped.tensors)
         let x = fixture.input == "sin_time_constant"

@@ -53,8 +53,9 @@ public enum TensorTransform: Sendable, Equatable {
 /// One row of a key map: a source key matching `pattern` becomes `replacement`.
 ///
 /// Both are dotted keys. In a pattern, `*` matches one or more characters within a segment
-/// (`layer*`, `pathway*_res*`, or a whole segment) and a final `**` matches the rest of the key
-/// (one or more segments). A pattern piece between two `*` must not be empty. Each `*` or `**` of the replacement takes the next matched text, in order.
+/// (`layer*`, `pathway*_res*`, or a whole segment; the text between two `*` must not be empty)
+/// and a final `**` matches the rest of the key (one or more segments). Each `*` or `**` of the
+/// replacement takes the next matched text, in order.
 public struct KeyRule: Sendable, Equatable {
     public let pattern: String
     public let replacement: String
