@@ -17,8 +17,8 @@ Fixtures written to Tests/ZooTests/Fixtures/:
                                   num_frames=8, hidden_size=96, 4 layers, 3 heads,
                                   intermediate_size=384, num_labels=10; input [2, 3, 8, 64, 64]
   timesformer_tiny_resampled.json the tiny model whose position embeddings are stored for a
-                                  4 x 4 grid ([1, 17, 96]) and time embeddings for 4 frames
-                                  ([1, 4, 96]): Hugging Face resamples both by nearest
+                                  5 x 5 grid ([1, 26, 96]) and time embeddings for 3 frames
+                                  ([1, 3, 96]): Hugging Face resamples both by nearest
                                   neighbour during the forward pass (input [1, 3, 8, 64, 64]);
                                   the shapes listed are the stored (smaller) ones
   timesformer_vit_tiny.json       timm VisionTransformer(img_size=64, patch_size=8,
@@ -79,8 +79,8 @@ def build_tiny():
 def build_tiny_resampled():
     model = build_tiny()
     embeddings = model.timesformer.embeddings
-    embeddings.position_embeddings = nn.Parameter(torch.zeros(1, 1 + 4 * 4, 96))
-    embeddings.time_embeddings = nn.Parameter(torch.zeros(1, 4, 96))
+    embeddings.position_embeddings = nn.Parameter(torch.zeros(1, 1 + 5 * 5, 96))
+    embeddings.time_embeddings = nn.Parameter(torch.zeros(1, 3, 96))
     return model
 
 

@@ -85,16 +85,24 @@ import NN
         }
     }
 
-    /// Embeddings stored for a 4×4 grid and 4 frames, loaded into the 8×8-grid, 8-frame tiny model,
+    /// Embeddings stored for a 5×5 grid and 3 frames, loaded into the 8×8-grid, 8-frame tiny model,
     /// are resampled on load exactly as Hugging Face resamples them during its forward pass.
     @Test func loadResamplesEmbeddingsAsHuggingFaceDoes() throws {
         let fixture = try #require(try ParityFixture.load("timesformer_tiny_resampled"))
-        #expect(fixture.shapes[TimeSformer.positionKey] == [1, 17, 96] && fixture.shapes[TimeSformer.timeKey] == [1, 4, 96])
+        #expect(fixture.shapes[TimeSformer.positionKey] == [1, 26, 96] && fixture.shapes[TimeSformer.timeKey] == [1, 3, 96])
         let model = try ModelZoo.preset(named: "timesformer_tiny").build().eval()
         try model.loadStateDict(Self.filledState(fixture))
         let logits = GradMode.noGrad { model(ParityFill.input(fixture.input_shape)) }
         let error = Self.relativeError(logits.scalars, fixture.logits)
         #expect(error <= 1e-3, "relative error \(error)")
+    }
+
+    @Test func nearestResamplingPicksAsPyTorch() {
+        // torch.nn.functional.interpolate(mode="nearest"): index ⌊i · in/out⌋.
+        #expect(nearestIndices(from: 3, to: 8) == [0, 0, 0, 1, 1, 1, 2, 2])
+        #expect(nearestIndices(from: 14, to: 4) == [0, 3, 7, 10])
+        #expect(nearestIndices(from: 5, to: 5) == [0, 1, 2, 3, 4])
+        #expect(nearestGridIndices(from: (2, 3), to: (3, 2)) == [0, 1, 0, 1, 3, 4])
     }
 
     /// A model whose embeddings are stored for 32² and 4 frames, run on 64²×8 clips, equals the

@@ -11,13 +11,14 @@ import NN
 /// embedding per patch and a time embedding per frame; CLS gets position 0. Each of the blocks:
 ///
 /// 1. temporal attention: every patch attends over its own T frames (LayerNorm, attention, then
-///    `temporal_dense`), added to the patch tokens;
+///    `temporal_dense`, the original repository's `temporal_fc`), added to the patch tokens;
 /// 2. spatial attention: every frame's P patches attend together with a copy of CLS; the T CLS
 ///    outputs are averaged back into one;
 /// 3. MLP (LayerNorm, E → 4E, exact GELU, 4E → E), residual.
 ///
-/// A final LayerNorm (eps 1e-6 throughout) on CLS, then the classifier. Attention is
-/// `fusedAttention`: no score matrix larger than (1 + P)² or T² per head exists.
+/// A final LayerNorm (eps 1e-6 throughout), then the classifier on CLS. Attention is
+/// `fusedAttention`: a worker holds the (1 + P)² or T² scores of one head of one frame or patch at
+/// a time, never a (P·T)² matrix.
 ///
 /// Position and time embeddings are stored for the configured `size` and `frames`. Other clip
 /// sizes and lengths resample them by nearest neighbour at run time, and a state dict saved at
