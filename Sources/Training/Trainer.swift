@@ -87,6 +87,8 @@ public final class Trainer {
     /// Messages about what was loaded from `pretrained` / `inflate_from`.
     public private(set) var notes: [String] = []
     let loader: ClipLoader
+    /// The loader's most recent failed video, named when a whole epoch fails.
+    private let lastFailure = LockedBox<LoadFailure?>(nil)
     let schedule: any LRSchedule
     let mixer: BatchMixer
     private(set) var replicas: Replicas?
@@ -129,6 +131,7 @@ public final class Trainer {
         loader = ClipLoader(list: data.train, root: data.root,
                             recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input)),
                             options: options)
+        loader.onFailure = { [lastFailure] failure in lastFailure.value = failure }
         try loadInitialWeights(relativeTo: base)
         if config.train.compute == .dataParallel && Parallel.workers > 1 {
             replicas = Replicas(primary: model, preset: preset, classes: classes, count: Parallel.workers, reducer: reducer)
@@ -164,14 +167,19 @@ public final class Trainer {
     func loadInitialWeights(relativeTo base: URL?) throws {
         func url(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL }
         if let path = config.model.inflateFrom {
-            guard let slow = model as? SlowResNet else {
-                throw TrainingError.badInitialWeights(path: path, reason: "inflate_from works for the Slow/I3D presets, not \(preset.name)")
-            }
-            let state = try Self.readStateDict(url(path))
+            let left: [String]
             do {
-                let left = try Inflation.inflate(state, into: slow)
-                notes.append("inflated \(path); left as initialised: \(left.isEmpty ? "nothing" : left.joined(separator: ", "))")
-            } catch { throw TrainingError.badInitialWeights(path: path, reason: "\(error)") }
+                switch model {
+                case let slow as SlowResNet: left = try Inflation.inflate(try Self.readStateDict(url(path)), into: slow)
+                case let vit as TimeSformer: left = try vit.loadImageViT(try Self.readStateDict(url(path)))
+                default:
+                    throw TrainingError.badInitialWeights(path: path, reason: "inflate_from works for the Slow/C2D/I3D presets "
+                                                          + "(a 2D ResNet) and TimeSformer (a timm ViT), not \(preset.name)")
+                }
+            } catch let error as TrainingError { throw error } catch {
+                throw TrainingError.badInitialWeights(path: path, reason: "\(error)")
+            }
+            notes.append("inflated \(path); left as initialised: \(left.isEmpty ? "nothing" : left.joined(separator: ", "))")
         }
         if let path = config.model.pretrained {
             let state = try Self.readStateDict(url(path))
@@ -189,7 +197,7 @@ public final class Trainer {
 
     static func readStateDict(_ url: URL) throws -> [String: Tensor] {
         if let checkpoint = try? Checkpoint.read(url) { return checkpoint.model }
-        do { return try SafeTensors(contentsOf: url).tensors } catch {
+        do { return try WeightFile.stateDict(contentsOf: url).tensors } catch {
             throw TrainingError.badInitialWeights(path: url.path, reason: "\(error)")
         }
     }
@@ -265,6 +273,9 @@ public final class Trainer {
                 return finish(EpochStats(epoch: epoch, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
                                          clips: seen, seconds: elapsed, failed: failed, learningRate: lr, complete: false), batch: batch)
             }
+        }
+        if seen == 0 && batchInEpoch < steps {
+            throw TrainingError.noUsableVideos(epoch: epoch, example: lastFailure.value.map(\.description) ?? "no reason given")
         }
         if config.train.preciseBNBatches > 0 { try recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
         return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
@@ -377,6 +388,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case labelOutOfRange(label: Int, classes: Int)
     case badInitialWeights(path: String, reason: String)
     case severalViews(views: Int, frames: Int)
+    case noUsableVideos(epoch: Int, example: String)
 
     public var description: String {
         switch self {
@@ -385,9 +397,22 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .labelOutOfRange(let label, let classes):
             "the lists have label \(label) but the model has \(classes) classes (set model.classes or fix classes.txt)"
         case .badInitialWeights(let path, let reason): "cannot start from \(path): \(reason)"
+        case .noUsableVideos(let epoch, let example):
+            "no training video could be loaded in epoch \(epoch + 1); for example \(example)"
         case .severalViews(let views, let frames):
             "the training pipeline gives \(views) views of \(frames) frames per video; training takes one view, "
                 + "or one-frame segments (check data.sampler and data.train_pipeline)"
         }
+    }
+}
+
+/// A value shared with loader threads.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

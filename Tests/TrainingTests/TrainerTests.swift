@@ -1,9 +1,11 @@
 import Engine
+import TensorIO
 import Foundation
 import Synth
 import Testing
 import Video
 @testable import Training
+@testable import Zoo
 
 /// A tiny synthetic dataset (2 motion classes × 4 videos of 8 frames at 64²), made once.
 enum TinyDataset {
@@ -77,5 +79,38 @@ enum TinyDataset {
         #expect(throws: TrainingError.severalViews(views: 2, frames: 8)) {
             try Trainer.modelInput(Tensor.zeros([2, 2, 3, 8, 16, 16]))
         }
+    }
+
+    /// inflate_from on TimeSformer reads a timm ViT: spatial weights from it, temporal_dense zero.
+    @Test func timesformerStartsFromAnImageViT() throws {
+        let donor = try ModelZoo.preset(named: "timesformer_tiny").build(classes: 2, seed: 9)
+        var vit: [(name: String, tensor: Tensor)] = []
+        for (key, t) in donor.stateDict() where !key.contains("temporal") {
+            if let name = TimeSformer.timmKey(for: key) { vit.append((name, t)) }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vit-\(UUID().uuidString).safetensors")
+        try SafeTensors(vit).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let config = try TinyDataset.config().replacing(preset: "timesformer_tiny", inflateFrom: file.path)
+        let trainer = try Trainer(config: config, data: try TrainingData.load(config.data))
+        let state = Dictionary(uniqueKeysWithValues: trainer.model.stateDict().map { ($0.0, $0.1) })
+        let given = Dictionary(uniqueKeysWithValues: donor.stateDict().map { ($0.0, $0.1) })
+        let qkv = "timesformer.encoder.layer.0.attention.attention.qkv.weight"
+        #expect(state[qkv]?.scalars == given[qkv]?.scalars)
+        #expect(state["timesformer.encoder.layer.0.temporal_attention.attention.qkv.weight"]?.scalars == given[qkv]?.scalars)
+        #expect(state["timesformer.encoder.layer.0.temporal_dense.weight"]?.scalars.allSatisfy { $0 == 0 } == true)
+        #expect(trainer.notes.contains { $0.hasPrefix("inflated") })
+
+        let resnet = try TinyDataset.config().replacing(preset: "mc3_18_tiny", inflateFrom: file.path)
+        #expect(throws: TrainingError.self) { try Trainer(config: resnet, data: try TrainingData.load(resnet.data)) }
+    }
+}
+
+extension JobConfig {
+    func replacing(preset: String, inflateFrom: String) -> JobConfig {
+        var c = self
+        c.model.preset = preset
+        c.model.inflateFrom = inflateFrom
+        return c
     }
 }

@@ -36,7 +36,8 @@ public struct ModelSection: Codable, Sendable, Equatable {
     public var classes: Int?
     /// A checkpoint (safetensors) to start from.
     public var pretrained: String?
-    /// A 2D ImageNet state dict (safetensors, torchvision keys) to inflate into a 3D preset.
+    /// A 2D image model to start from: a torchvision ResNet state dict inflated into a Slow/C2D/I3D
+    /// preset, or a timm ViT state dict into TimeSformer (.safetensors or .pth).
     public var inflateFrom: String?
     public var dropout: Double?
 
