@@ -182,7 +182,8 @@ public final class Trainer {
             notes.append("inflated \(path); left as initialised: \(left.isEmpty ? "nothing" : left.joined(separator: ", "))")
         }
         if let path = config.model.pretrained {
-            let state = try Self.readStateDict(url(path))
+            // The model's own adaptation first (TimeSformer resamples embeddings of another size).
+            let state = model.adaptStateDict(try Self.readStateDict(url(path)))
             var fitting: [String: Tensor] = [:], skipped: [String] = []
             for (key, target) in model.stateDict() {
                 if let t = state[key], t.shape == target.shape { fitting[key] = t } else { skipped.append(key) }

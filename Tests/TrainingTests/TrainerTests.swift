@@ -106,6 +106,32 @@ enum TinyDataset {
     }
 }
 
+extension TrainerTests {
+    /// `pretrained` weights saved for another clip length are resampled, not dropped.
+    @Test func pretrainedTimeSformerOfAnotherLengthIsResampled() throws {
+        var short = TimeSformer.Config()
+        short.classes = 2; short.frames = 4; short.size = 64; short.patch = 8; short.dim = 96; short.depth = 4; short.heads = 3; short.mlpDim = 384
+        var rng = Xoshiro(seed: 4)
+        let donor = TimeSformer(short, using: &rng)
+        let time = try #require(donor.stateDict().first { $0.0 == TimeSformer.timeKey }?.1)
+        #expect(time.shape == [1, 4, 96])
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("short-\(UUID().uuidString).safetensors")
+        try SafeTensors(donor.stateDict().map { (name: $0.0, tensor: $0.1) }).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        var config = try TinyDataset.config()
+        config.model.preset = "timesformer_tiny"
+        config.model.pretrained = file.path
+        let trainer = try Trainer(config: config, data: try TrainingData.load(config.data))
+        #expect(trainer.notes.count == 1 && !trainer.notes[0].contains("kept initialised"), "\(trainer.notes)")
+        let loaded = try #require(trainer.model.stateDict().first { $0.0 == TimeSformer.timeKey }?.1)
+        #expect(loaded.shape == [1, 8, 96])
+        // Nearest resampling of 4 frames to 8 repeats each twice.
+        let d = 96
+        #expect(Array(loaded.scalars[0..<d]) == Array(time.scalars[0..<d]) && Array(loaded.scalars[d..<2 * d]) == Array(time.scalars[0..<d]))
+        #expect(Array(loaded.scalars[7 * d..<8 * d]) == Array(time.scalars[3 * d..<4 * d]))
+    }
+}
+
 extension JobConfig {
     func replacing(preset: String, inflateFrom: String) -> JobConfig {
         var c = self
