@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Testing
 import NN
 @testable import Zoo
 
@@ -72,5 +73,22 @@ struct ParityFixture: Decodable {
     static func load(_ name: String) throws -> ParityFixture? {
         guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures") else { return nil }
         return try JSONDecoder().decode(ParityFixture.self, from: Data(contentsOf: url))
+    }
+}
+
+extension ParityFixture {
+    /// The model's state-dict keys (in order), shapes and parameter count are the reference's, and
+    /// the Swift fill formula reproduces the values the fixture recorded.
+    func checkLayout(of model: Module) {
+        let state = model.stateDict()
+        #expect(state.map(\.0) == keys)
+        for (key, t) in state where shapes[key] != t.shape {
+            Issue.record("\(key): shape \(t.shape), reference \(shapes[key] ?? [])")
+        }
+        #expect(model.parameters().reduce(0) { $0 + $1.count } == params)
+        for (key, values) in fill_check ?? [:] {
+            let ours = ParityFill.values(key: key, shape: shapes[key]!).prefix(values.count)
+            #expect(Array(ours) == values, "fill formula differs on \(key)")
+        }
     }
 }

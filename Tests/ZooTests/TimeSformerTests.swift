@@ -23,33 +23,27 @@ import NN
         return state
     }
 
-    static func checkLayout(_ model: Module, _ fixture: ParityFixture) {
-        let state = model.stateDict()
-        #expect(state.map(\.0) == fixture.keys)
-        for (key, t) in state where fixture.shapes[key] != t.shape {
-            Issue.record("\(key): shape \(t.shape), reference \(fixture.shapes[key] ?? [])")
-        }
-        #expect(model.parameters().reduce(0) { $0 + $1.count } == fixture.params)
-        for (key, values) in fixture.fill_check ?? [:] {
-            #expect(Array(ParityFill.values(key: key, shape: fixture.shapes[key]!).prefix(values.count)) == values)
-        }
+    /// One forward on the fixture's input: fvcore's FLOPs within 1%, the logits' shape, and the
+    /// logits within 1e-3 of the largest reference logit.
+    static func checkForward(_ model: VideoModel, _ fixture: ParityFixture, logitShape: [Int]) throws {
+        var output: Tensor?
+        let flops = Double(FLOPs.count { output = model(ParityFill.input(fixture.input_shape)) }.total)
+        #expect(abs(flops - fixture.fvcore_flops) <= 0.01 * fixture.fvcore_flops, "\(flops) FLOPs, fvcore \(fixture.fvcore_flops)")
+        let logits = try #require(output)
+        #expect(logits.shape == logitShape)
+        let error = Self.relativeError(logits.scalars, fixture.logits)
+        #expect(error <= 1e-3, "relative error \(error)")
     }
 
     @Test func tinyMatchesHuggingFace() throws {
         let fixture = try #require(try ParityFixture.load("timesformer_tiny"))
         let model = try ModelZoo.preset(named: "timesformer_tiny").build().eval()
-        Self.checkLayout(model, fixture)
+        fixture.checkLayout(of: model)
         ParityFill.fill(model)
         let reference = model.stateDict().map { $0.1.scalars }
         Self.quickFill(model)
         #expect(model.stateDict().map { $0.1.scalars } == reference, "quickFill differs from ParityFill.fill")
-        var output: Tensor?
-        let flops = Double(FLOPs.count { output = model(ParityFill.input(fixture.input_shape)) }.total)
-        #expect(abs(flops - fixture.fvcore_flops) <= 0.01 * fixture.fvcore_flops, "\(flops) FLOPs, fvcore \(fixture.fvcore_flops)")
-        let logits = try #require(output)
-        #expect(logits.shape == [2, 10])
-        let error = Self.relativeError(logits.scalars, fixture.logits)
-        #expect(error <= 1e-3, "relative error \(error)")
+        try Self.checkForward(model, fixture, logitShape: [2, 10])
     }
 
     /// ViT-B/16 at 8×224: layout, parameters, FLOPs and logits (about 45 s unoptimised on two
@@ -57,15 +51,9 @@ import NN
     @Test func baseMatchesHuggingFace() throws {
         let fixture = try #require(try ParityFixture.load("timesformer_base"))
         let model = try ModelZoo.preset(named: "timesformer_base").build().eval()
-        Self.checkLayout(model, fixture)
+        fixture.checkLayout(of: model)
         Self.quickFill(model)
-        var output: Tensor?
-        let flops = Double(FLOPs.count { output = model(ParityFill.input(fixture.input_shape)) }.total)
-        #expect(abs(flops - fixture.fvcore_flops) <= 0.01 * fixture.fvcore_flops, "\(flops) FLOPs, fvcore \(fixture.fvcore_flops)")
-        let logits = try #require(output)
-        #expect(logits.shape == [1, 400])
-        let error = Self.relativeError(logits.scalars, fixture.logits)
-        #expect(error <= 1e-3, "relative error \(error)")
+        try Self.checkForward(model, fixture, logitShape: [1, 400])
     }
 
     /// `ParityFill.fill` with each tensor's rule chosen once rather than per element, and tensors

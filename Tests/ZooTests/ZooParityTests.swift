@@ -14,16 +14,7 @@ import NN
     func keysShapesAndLogitsMatchTheReference(_ name: String) throws {
         let fixture = try #require(try ParityFixture.load(name), "no parity fixture for \(name)")
         let model = try ModelZoo.preset(named: name).build().eval()
-        let state = model.stateDict()
-        #expect(state.map(\.0) == fixture.keys)
-        for (key, t) in state where fixture.shapes[key] != t.shape {
-            Issue.record("\(key): shape \(t.shape), reference \(fixture.shapes[key] ?? [])")
-        }
-        #expect(model.parameters().reduce(0) { $0 + $1.count } == fixture.params)
-        for (key, values) in fixture.fill_check ?? [:] {
-            let ours = ParityFill.values(key: key, shape: fixture.shapes[key]!).prefix(values.count)
-            #expect(Array(ours) == values, "fill formula differs on \(key)")
-        }
+        fixture.checkLayout(of: model)
         ParityFill.fill(model)
         let x = ParityFill.input(fixture.input_shape)
         var output: Tensor?
