@@ -42,7 +42,7 @@ test: deps
 bench: deps
 	$(SWIFT) run -c release motive-bench kernels
 
-# The default synthetic motion dataset (10 classes, 240 train / 60 val videos), made once.
+# The default synthetic motion dataset (10 classes, 800 train / 200 val videos), made once.
 synth: release
 	@[ -f data/synth/train.txt ] || .build/release/motive dataset synth --out data/synth
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains each tiny config on the default synthetic motion dataset and tabulates validation top-1,
-# top-1 on the direction pairs, and wall-clock time. Not a test: about an hour on two cores.
+# top-1 on the direction pairs, and wall-clock time. Not a test: about two hours on two cores.
 #   bash bench/acceptance.sh [MODEL…]      (default: the issue's seven families)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,7 +14,7 @@ public struct SynthOptions: Sendable {
 
     public var family: Family = .motion
     public var classes: Int? = nil            // the first N classes of the family (all when nil)
-    public var perClass = 30
+    public var perClass = 100
     public var frames = 32
     public var size = 128
     public var fps = 25

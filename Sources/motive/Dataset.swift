@@ -20,7 +20,7 @@ struct Synthesize: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Option(help: "Family: motion (10 camera-motion classes) or playback (forward/reversed × 1×/2×; needs --source).") var family = "motion"
     @Option(help: "Use the first N classes of the family.") var classes: Int?
-    @Option(name: .customLong("per-class"), help: "Videos per class.") var perClass = 30
+    @Option(name: .customLong("per-class"), help: "Videos per class.") var perClass = 100
     @Option(help: "Frames per video.") var frames = 32
     @Option(help: "Frame width and height in pixels.") var size = 128
     @Option(help: "Frames per second.") var fps = 25
