@@ -2,7 +2,8 @@
 // Motive: video action recognition in Swift. Targets depend one way only:
 // C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
 // CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets), Synth (generated
-// datasets); NN → Zoo (video models); Clips, Zoo → Training (job configs) → motive (CLI).
+// datasets); Flow (TV-L1 optical flow, no dependencies); NN → Zoo (video models);
+// Clips, Flow, Zoo → Training (job configs) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -13,6 +14,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Video", targets: ["Video"]),
         .library(name: "Clips", targets: ["Clips"]),
+        .library(name: "Flow", targets: ["Flow"]),
         .executable(name: "motive", targets: ["motive"]),
         .executable(name: "motive-bench", targets: ["motive-bench"]),
     ],
@@ -36,10 +38,11 @@ let package = Package(
         .target(name: "TensorIO", dependencies: ["Engine", "ZIPFoundation"]),
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
         .target(name: "Video", dependencies: ["CFFmpeg"]),
+        .target(name: "Flow"),
         .target(name: "Clips", dependencies: ["Video", "Engine"]),
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
-        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Yams"]),
+        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Yams"]),
         .target(name: "Server", dependencies: [
             "Engine", "NN", "Video", "Clips", "Zoo", "Training",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -52,7 +55,7 @@ let package = Package(
             .product(name: "MultipartKit", package: "multipart-kit"),
         ]),
         .executableTarget(name: "motive", dependencies: [
-            "Engine", "TensorIO", "NN", "Video", "Clips", "Synth", "Zoo", "Training", "Server", "Yams",
+            "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Training", "Server", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
         .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
+        .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Synth"]),
         .testTarget(name: "ServerTests", dependencies: [

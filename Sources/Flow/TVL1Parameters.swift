@@ -1,5 +1,8 @@
-/// Settings of the duality-based TV-L1 solver, named and defaulted as OpenCV's
-/// `cv::optflow::DualTVL1OpticalFlow::create()`, so a flow can be compared with one OpenCV computed.
+/// Settings of the duality-based TV-L1 solver, named as OpenCV's
+/// `cv::optflow::DualTVL1OpticalFlow::create()` and defaulted as it is except for `scaleStep`:
+/// Motive halves the size per pyramid level (0.5), OpenCV shrinks it by 0.8. Five levels of 0.5
+/// reach 1/16 of the frame, so large motions are still found, and the coarse levels cost little.
+/// Pass `scaleStep: 0.8` to reproduce OpenCV's own default.
 ///
 /// `lambda` weighs the data term against smoothness (smaller is smoother); `theta` couples the
 /// two half-problems; `tau` is the dual step (stable for ≤ 0.25). Each pyramid scale is warped
@@ -16,7 +19,7 @@ public struct TVL1Parameters: Sendable, Equatable {
     public var epsilon: Double
     public var innerIterations: Int
     public var outerIterations: Int
-    /// Size ratio between consecutive pyramid levels, in (0, 1). OpenCV's default is 0.8.
+    /// Size ratio between consecutive pyramid levels, in (0, 1). Motive's default is 0.5, OpenCV's 0.8.
     public var scaleStep: Double
     public var gamma: Double
     /// Odd median kernel applied to the flow before each outer iteration; 1 (or 0) disables it.
@@ -27,7 +30,7 @@ public struct TVL1Parameters: Sendable, Equatable {
 
     public init(tau: Double = 0.25, lambda: Double = 0.15, theta: Double = 0.3, scales: Int = 5, warps: Int = 5,
                 epsilon: Double = 0.01, innerIterations: Int = 30, outerIterations: Int = 10,
-                scaleStep: Double = 0.8, gamma: Double = 0, medianFiltering: Int = 5, useInitialFlow: Bool = false) {
+                scaleStep: Double = 0.5, gamma: Double = 0, medianFiltering: Int = 5, useInitialFlow: Bool = false) {
         self.tau = tau
         self.lambda = lambda
         self.theta = theta

@@ -57,6 +57,7 @@ public final class Predictor: @unchecked Sendable {
     /// Class probabilities of the frames `window` of an open video (all of it by default).
     public func scores(_ reader: VideoReader, window: Range<Int>? = nil) throws -> [Float] {
         var rng = Xoshiro(seed: 0)                          // test-mode sampling and crops draw nothing
+        guard !plan.input.isFlow else { throw PredictionError.flowModelNeedsFlow(preset: preset) }
         let sample = try plan.recipe.sample(reader, window: window, using: &rng)
         let views = plan.arrange(sample.unsqueezed(0))
         let logits = GradMode.noGrad { model(views) }
@@ -94,10 +95,13 @@ public final class Predictor: @unchecked Sendable {
 
 public enum PredictionError: Error, CustomStringConvertible, Equatable {
     case badWindow(window: Double, stride: Double)
+    case flowModelNeedsFlow(preset: String)
 
     public var description: String {
         switch self {
         case .badWindow(let w, let s): "a timeline needs a positive window and stride, got \(w) s and \(s) s"
+        case .flowModelNeedsFlow(let p):
+            "\(p) is a flow stream: it labels flow folders (`motive flow` writes them, `motive eval` reads them), not raw frames"
         }
     }
 }

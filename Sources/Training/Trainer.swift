@@ -20,8 +20,8 @@ public struct TrainingData: Sendable {
         let trainURL = url(c.trainList)
         let classesURL = trainURL.deletingLastPathComponent().appendingPathComponent("classes.txt")
         let classes = FileManager.default.fileExists(atPath: classesURL.path) ? try AnnotationList.readClassNames(classesURL) : []
-        let train = try AnnotationList.readVideoList(trainURL, classes: classes)
-        let val = try c.valList.map { try AnnotationList.readVideoList(url($0), classes: classes) }
+        let train = try AnnotationList.readList(trainURL, classes: classes)
+        let val = try c.valList.map { try AnnotationList.readList(url($0), classes: classes) }
         let root = DataRoot(c.root.map { url($0) } ?? trainURL.deletingLastPathComponent())
         let count = max(classes.count, (train.items.map(\.label).max() ?? -1) + 1)
         return TrainingData(train: train, val: val, root: root,
@@ -129,7 +129,8 @@ public final class Trainer {
         options.workers = config.data.workers
         options.seed = config.train.seed
         loader = ClipLoader(list: data.train, root: data.root,
-                            recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input)),
+                            recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input),
+                                                 flow: input.isFlow ? FlowFrames() : nil),
                             options: options)
         loader.onFailure = { [lastFailure] failure in lastFailure.value = failure }
         try loadInitialWeights(relativeTo: base)

@@ -39,7 +39,9 @@ public struct ViewPlan: Sendable, Equatable {
 
     /// Views per video.
     public var count: Int { clips * crops }
-    var isSegmentModel: Bool { input.clipLength == 1 }
+    /// TSN and TSM (one frame per segment), and flow stacks (one stack of L frames per segment,
+    /// already folded into the channels by the sample recipe).
+    var isSegmentModel: Bool { input.clipLength == 1 || input.isFlow }
 
     /// Parses "CLIPSxCROPS", e.g. "10x3".
     public static func parseViews(_ text: String) -> (clips: Int, crops: Int)? {
@@ -49,7 +51,8 @@ public struct ViewPlan: Sendable, Equatable {
     }
 
     public var sampler: FrameSampler {
-        isSegmentModel
+        if input.isFlow { return .flowStack(length: input.clipLength, segments: input.frames * clips, testMode: true) }
+        return isSegmentModel
             ? .tsn(segments: input.frames * clips, testMode: true)
             : .dense(length: input.clipLength, interval: input.frameInterval, clips: clips, testMode: true)
     }
@@ -67,7 +70,10 @@ public struct ViewPlan: Sendable, Equatable {
         }
     }
 
-    public var recipe: SampleRecipe { SampleRecipe(sampler: sampler, pipeline: testPipeline) }
+    /// Flow models read flow folders (`motive flow` writes them).
+    public var recipe: SampleRecipe {
+        SampleRecipe(sampler: sampler, pipeline: testPipeline, flow: input.isFlow ? FlowFrames() : nil)
+    }
 
     /// Loader batches [B, V', C, L, H, W] (V' = crops · sampled clips, crop-major) → the model's
     /// views [B·V, C, T, H, W], video-major.

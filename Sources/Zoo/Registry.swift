@@ -6,19 +6,37 @@ public struct InputSpec: Codable, Sendable, Equatable {
     /// Frames per view (segments for TSN/TSM).
     public var frames: Int
     public var size: Int
-    /// A `Normalization.Preset` name: imagenet, kinetics, slowfast, c3d.
+    /// A `Normalization.Preset` name: imagenet, kinetics, slowfast, c3d, flow.
     public var normalization: String
     public var clipLength: Int
     public var frameInterval: Int
     public var clips: Int
+    /// "rgb", or "flow": each segment is a stack of `clipLength` optical-flow frames, x and y
+    /// interleaved, so the model sees 2·clipLength channels.
+    public var modality: String
 
-    public init(frames: Int, size: Int, normalization: String, clipLength: Int, frameInterval: Int, clips: Int) {
+    public init(frames: Int, size: Int, normalization: String, clipLength: Int, frameInterval: Int, clips: Int,
+                modality: String = "rgb") {
         (self.frames, self.size, self.normalization) = (frames, size, normalization)
-        (self.clipLength, self.frameInterval, self.clips) = (clipLength, frameInterval, clips)
+        (self.clipLength, self.frameInterval, self.clips, self.modality) = (clipLength, frameInterval, clips, modality)
     }
 
-    /// [1, 3, T, H, W], one view.
-    public var shape: [Int] { [1, 3, frames, size, size] }
+    enum CodingKeys: String, CodingKey { case frames, size, normalization, clipLength, frameInterval, clips, modality }
+
+    /// Checkpoints written before flow models have no `modality`: they are RGB.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(frames: try c.decode(Int.self, forKey: .frames), size: try c.decode(Int.self, forKey: .size),
+                  normalization: try c.decode(String.self, forKey: .normalization),
+                  clipLength: try c.decode(Int.self, forKey: .clipLength), frameInterval: try c.decode(Int.self, forKey: .frameInterval),
+                  clips: try c.decode(Int.self, forKey: .clips), modality: try c.decodeIfPresent(String.self, forKey: .modality) ?? "rgb")
+    }
+
+    public var isFlow: Bool { modality == "flow" }
+    /// Input channels: 3 for RGB, 2·clipLength for a flow stack.
+    public var channels: Int { isFlow ? 2 * clipLength : 3 }
+    /// [1, C, T, H, W], one view.
+    public var shape: [Int] { [1, channels, frames, size, size] }
 }
 
 /// A named architecture in the zoo.
@@ -83,15 +101,20 @@ public enum ModelZoo {
 
     // MARK: TSN and TSM on torchvision's image ResNets
 
-    static func imageResNet(_ name: String, depth: Int, shift: Bool, tiny: Bool) -> ModelPreset {
-        let segments = tiny ? 4 : 8
-        let input = InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "imagenet",
-                              clipLength: 1, frameInterval: 1, clips: segments)
-        let source = "torchvision.models.resnet\(depth)" + (shift ? " + TSM residual shift (Lin et al. 2019)" : " (TSN, Wang et al. 2016)")
+    static func imageResNet(_ name: String, depth: Int, shift: Bool, tiny: Bool, flowFrames: Int? = nil) -> ModelPreset {
+        // MMAction2's Kinetics flow TSN samples 3 segments; its RGB TSN 8.
+        let segments = tiny ? 4 : (flowFrames == nil ? 8 : 3)
+        let input = flowFrames.map {
+            InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "flow", clipLength: $0, frameInterval: 1,
+                      clips: segments, modality: "flow")
+        } ?? InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "imagenet", clipLength: 1, frameInterval: 1, clips: segments)
+        var source = "torchvision.models.resnet\(depth)" + (shift ? " + TSM residual shift (Lin et al. 2019)" : " (TSN, Wang et al. 2016)")
+        if let l = flowFrames { source += " on stacks of \(l) optical-flow frames (\(2 * l) channels)" }
         return ModelPreset(name: name, source: source + (tiny ? ", ¼ width" : ""), input: input,
                            defaultClasses: tiny ? 10 : 400) { classes, rng in
             var c = ResNet2D.Config()
             c.depth = depth; c.segments = segments; c.temporalShift = shift; c.classes = classes
+            c.inputChannels = input.channels
             c.dropout = shift || depth == 50 ? 0.5 : 0.4
             if tiny { c.width = 16 }
             return ResNet2D(c, using: &rng)
@@ -104,6 +127,8 @@ public enum ModelZoo {
             imageResNet("tsn_r18" + suffix, depth: 18, shift: false, tiny: tiny),
             imageResNet("tsn_r50" + suffix, depth: 50, shift: false, tiny: tiny),
             imageResNet("tsm_r50" + suffix, depth: 50, shift: true, tiny: tiny),
+            imageResNet("tsn_r18_flow" + suffix, depth: 18, shift: false, tiny: tiny, flowFrames: 5),
+            imageResNet("tsn_r50_flow" + suffix, depth: 50, shift: false, tiny: tiny, flowFrames: 5),
         ]
     }
 

@@ -26,7 +26,7 @@ struct Eval: ParsableCommand {
         let file = Predictor.checkpointFile(model)
         let predictor = try Predictor(checkpoint: file, views: views.flatMap(ViewPlan.parseViews), averaging: average)
         let listURL = URL(fileURLWithPath: data)
-        let list = try AnnotationList.readVideoList(listURL, classes: predictor.classNames)
+        let list = try AnnotationList.readList(listURL, classes: predictor.classNames)
         if let bad = list.items.first(where: { $0.label >= predictor.classNames.count }) {
             throw CLIError("\(data): \(bad.path) has label \(bad.label) but the model has \(predictor.classNames.count) classes")
         }

@@ -52,6 +52,9 @@ Presets:
                                 "blockres", fold_div 8) on the input of every Bottleneck's conv1:
                                 channels [0, C/8) take segment t+1, [C/8, 2C/8) take segment t-1,
                                 missing neighbours are zero; the identity path is not shifted
+  tsn_r18_flow, tsn_r50_flow    tsn_r18/tsn_r50 over 3 segments with conv1 taking 10 channels
+                                (stacks of 5 flow frames, x and y interleaved, as MMAction2's
+                                ResNet(in_channels=10)), [1,10,3,224,224]
   c3d                           C3D (Tran et al. 2015), Sports-1M layer names, 487 classes,
                                 [1,3,16,112,112]
   slow_r50, i3d_r50, c2d_r50    pytorchvideo.models.hub builders (pretrained=False), [1,3,8,224,224]
@@ -254,6 +257,13 @@ class C3D(nn.Module):
 CLIP_112 = [1, 3, 16, 112, 112]
 SEGMENTS_224 = [1, 3, 8, 224, 224]
 SLOWFAST_FAST = [1, 3, 32, 224, 224]
+FLOW_SEGMENTS_224 = [1, 10, 3, 224, 224]
+
+
+def flow_backbone(resnet, channels=10):
+    """The temporal stream's backbone: the first convolution takes `channels` flow planes."""
+    resnet.conv1 = nn.Conv2d(channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return resnet
 
 
 def build_r2plus1d_34():
@@ -286,6 +296,10 @@ PRESETS = {
     "tsn_r50": (lambda: SegmentResNet(tv_resnet.resnet50(num_classes=400), 8), SEGMENTS_224, False),
     "tsm_r50": (lambda: SegmentResNet(tv_resnet.resnet50(num_classes=400), 8, shift=True),
                 SEGMENTS_224, False),
+    "tsn_r18_flow": (lambda: SegmentResNet(flow_backbone(tv_resnet.resnet18(num_classes=400)), 3),
+                     FLOW_SEGMENTS_224, False),
+    "tsn_r50_flow": (lambda: SegmentResNet(flow_backbone(tv_resnet.resnet50(num_classes=400)), 3),
+                     FLOW_SEGMENTS_224, False),
     "c3d": (C3D, CLIP_112, False),
     "slow_r50": (lambda: pytorchvideo_hub().slow_r50(pretrained=False), SEGMENTS_224, True),
     "i3d_r50": (lambda: pytorchvideo_hub().i3d_r50(pretrained=False), SEGMENTS_224, True),

@@ -159,4 +159,34 @@ import Testing
         let ok = try? ConfigLoader.parse(Self.minimal, overrides: ["train.compute=data_parallel", "output.model_name=motion-v2", "eval.average=logit"])
         #expect(ok?.train.compute == .dataParallel && ok?.output.modelName == "motion-v2" && ok?.eval.average == .logit)
     }
+
+    static let flow = """
+    model:
+      preset: tsn_r18_flow_tiny
+    data:
+      train_list: train.txt
+      modality: flow
+    """
+
+    /// Flow models take flow data, with the preset's stack length and no colour steps.
+    @Test func flowConfigsAreChecked() throws {
+        let ok = try ConfigLoader.parse(Self.flow + "\n  sampler: {clip_len: 5, num_clips: 4}")
+        #expect(ok.data.modality == "flow")
+        #expect(throws: ConfigError.invalidValue(path: "data.modality", value: "rgb",
+                                                 expected: "flow, as tsn_r18_flow_tiny takes stacks of optical flow")) {
+            try ConfigLoader.parse(Self.flow, overrides: ["data.modality=rgb"])
+        }
+        #expect(throws: ConfigError.invalidValue(path: "data.modality", value: "flow",
+                                                 expected: "rgb, as r2plus1d_18_tiny takes RGB frames")) {
+            try ConfigLoader.parse(Self.minimal + "\n  modality: flow")
+        }
+        #expect(throws: ConfigError.invalidValue(path: "data.sampler.clip_len", value: "3",
+                                                 expected: "5: tsn_r18_flow_tiny takes 10 channels, 5 flow frames of x and y")) {
+            try ConfigLoader.parse(Self.flow + "\n  sampler: {clip_len: 3, num_clips: 4}")
+        }
+        #expect(throws: ConfigError.invalidValue(path: "data.train_pipeline", value: "color_jitter",
+                                                 expected: "no colour steps on optical flow (its bytes are displacements)")) {
+            try ConfigLoader.parse(Self.flow + "\n  train_pipeline: {transforms: [{color_jitter: {brightness: 0.2}}], normalization: flow}")
+        }
+    }
 }

@@ -7,7 +7,8 @@ import NN
 /// Logit parity with the reference implementations on deterministic weights and input
 /// (fixtures from Tests/Fixtures/make_zoo_parity_fixture.py).
 @Suite struct ZooParityTests {
-    static let referenced = ["r3d_18", "mc3_18", "r2plus1d_18", "r2plus1d_34", "tsn_r18", "tsn_r50", "tsm_r50", "c3d",
+    static let referenced = ["r3d_18", "mc3_18", "r2plus1d_18", "r2plus1d_34", "tsn_r18", "tsn_r50", "tsm_r50",
+                             "tsn_r18_flow", "tsn_r50_flow", "c3d",
                              "slow_r50", "c2d_r50", "i3d_r50", "slowfast_r50"]
 
     @Test(arguments: referenced)

@@ -67,6 +67,19 @@ extension AnnotationList {
         text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// A video list or a rawframe list, told apart by their lines: a rawframe list's lines all
+    /// end in two numbers (`folder num_frames label`). Flow lists are rawframe lists of flow folders.
+    public static func parseList(_ text: String, file: String = "<list>", classes: [String] = []) throws(AnnotationError) -> AnnotationList {
+        let rows = lines(text)
+        let rawframes = !rows.isEmpty && rows.allSatisfy { $0.1.count >= 3 && Int($0.1[$0.1.count - 2]) != nil }
+        return rawframes ? try parseRawframeList(text, file: file, classes: classes)
+                         : try parseVideoList(text, file: file, classes: classes)
+    }
+
+    public static func readList(_ url: URL, classes: [String] = []) throws(AnnotationError) -> AnnotationList {
+        try parseList(read(url), file: url.path, classes: classes)
+    }
+
     public static func readVideoList(_ url: URL, classes: [String] = []) throws(AnnotationError) -> AnnotationList {
         try parseVideoList(read(url), file: url.path, classes: classes)
     }

@@ -9,19 +9,24 @@ public struct SampleRecipe: Sendable {
     /// File names inside a frame folder (rawframe lists), for FFmpeg's image2 demuxer.
     public var frameTemplate: String
     public var readerOptions: ReaderOptions
+    /// Set for optical flow: every list entry is a folder of flow frames, and a sample is a stack
+    /// of `sampler.clipLength` flow frames per segment (see `loadFlow`).
+    public var flow: FlowFrames?
 
     public init(sampler: FrameSampler, pipeline: ClipPipeline, frameTemplate: String = "img_%05d.jpg",
-                readerOptions: ReaderOptions = .init()) {
+                readerOptions: ReaderOptions = .init(), flow: FlowFrames? = nil) {
         self.sampler = sampler
         self.pipeline = pipeline
         self.frameTemplate = frameTemplate
         self.readerOptions = readerOptions
+        self.flow = flow
     }
 
     /// The sample of one video: V × C × T × H × W with V = crops · clips, crop-major as in
     /// MMAction2 (crop 0 of every clip, then crop 1 …). All clips of a video share one random
     /// draw of each transform, as MMAction2 applies its pipeline to the whole frame list.
     public func load(_ item: Annotation, root: DataRoot, using rng: inout Xoshiro) throws -> Tensor {
+        if let flow { return try loadFlow(item, root: root, layout: flow, using: &rng) }
         let url = try root.resolve(item.path)
         let isFolder = item.frameCount != nil
         let reader = try isFolder
@@ -51,11 +56,15 @@ public struct SampleRecipe: Sendable {
 public enum LoaderError: Error, CustomStringConvertible, Equatable {
     case noFrames(String)
     case allFailed(batch: Int)
+    case notAFlowFolder(String)
+    case flowMismatch(String, x: Int, y: Int)
 
     public var description: String {
         switch self {
         case .noFrames(let path): "\(path): the video has no frames"
         case .allFailed(let b): "every video of batch \(b) failed to load"
+        case .notAFlowFolder(let path): "\(path): flow data must be a folder of flow_x_*.jpg and flow_y_*.jpg (`motive flow` writes them)"
+        case .flowMismatch(let path, let x, let y): "\(path): \(x) x-flow frames but \(y) y-flow frames"
         }
     }
 }

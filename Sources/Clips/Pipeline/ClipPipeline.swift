@@ -10,14 +10,19 @@ import Video
 public struct ClipPipeline: Codable, Sendable, Equatable {
     public var transforms: [ClipTransform]
     public var normalization: Normalization
+    /// Set when the frames hold optical flow: mirrors then invert its x component. The sample
+    /// recipe sets it from the data's modality; configs do not.
+    public var flow: FlowLayout?
 
-    public init(_ transforms: [ClipTransform], normalization: Normalization) {
-        (self.transforms, self.normalization) = (transforms, normalization)
+    enum CodingKeys: String, CodingKey { case transforms, normalization }
+
+    public init(_ transforms: [ClipTransform], normalization: Normalization, flow: FlowLayout? = nil) {
+        (self.transforms, self.normalization, self.flow) = (transforms, normalization, flow)
     }
 
     /// The views of one clip after every step, as bytes.
     public func views(_ clip: FrameStack, using rng: inout Xoshiro) -> [FrameStack] {
-        transforms.reduce([clip]) { $1.apply($0, using: &rng) }
+        transforms.reduce([clip]) { $1.apply($0, flow: flow, using: &rng) }
     }
 
     /// One clip: M × C × T × H × W.

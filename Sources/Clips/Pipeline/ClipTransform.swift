@@ -172,7 +172,9 @@ public struct HorizontalFlip: Codable, Sendable, Equatable {
 
 extension ClipTransform {
     /// Applies this step to a clip's views (all of one size), drawing at most once from `rng`.
-    public func apply(_ views: [FrameStack], using rng: inout Xoshiro) -> [FrameStack] {
+    /// `flow` says how optical flow is stored when the frames are flow, so that every mirror
+    /// (a flip, or ten-crop's mirrored crops) inverts its x component.
+    public func apply(_ views: [FrameStack], flow: FlowLayout? = nil, using rng: inout Xoshiro) -> [FrameStack] {
         guard let first = views.first else { return views }
         let (w, h) = (first.width, first.height)
         switch self {
@@ -197,12 +199,12 @@ extension ClipTransform {
             return views.flatMap { v in
                 boxes.flatMap { box -> [FrameStack] in
                     let c = v.cropped(to: box)
-                    return [c, c.flippedHorizontally()]
+                    return [c, c.flippedHorizontally(flow: flow)]
                 }
             }
         case .flip(let p):
             guard rng.nextUnit() < p.probability else { return views }
-            return views.map { $0.flippedHorizontally(flow: p.flow) }
+            return views.map { $0.flippedHorizontally(flow: p.flow ?? flow) }
         case .colorJitter(let p):
             let steps = p.draw(using: &rng)
             return views.map { $0.jittered(steps) }

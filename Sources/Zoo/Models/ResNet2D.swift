@@ -5,7 +5,8 @@ import NN
 /// `torchvision.models.resnet18/50`, so an ImageNet checkpoint loads as it is) run on every
 /// segment, with the segments' pooled features averaged before `fc`.
 ///
-/// Input [N, 3, K, H, W]: K segments (one frame each, TSN sampling) → [N, classes]. With
+/// Input [N, C, K, H, W]: K segments (one frame each, TSN sampling; C = 3) or K stacks of L
+/// optical-flow frames (C = 2L, x and y interleaved; TSN's temporal stream) → [N, classes]. With
 /// `temporalShift` (TSM), every block first shifts 1/8 of its input channels one segment forward
 /// and 1/8 one segment back along the K segments of a clip (the residual shift of Lin et al.).
 public final class ResNet2D: VideoModel {
@@ -16,7 +17,22 @@ public final class ResNet2D: VideoModel {
         public var width = 64
         public var classes = 400
         public var dropout: Float = 0
+        /// 3 for RGB frames, 2L for stacks of L flow frames.
+        public var inputChannels = 3
         public init() {}
+
+        enum CodingKeys: String, CodingKey { case depth, segments, temporalShift, width, classes, dropout, inputChannels }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            depth = try c.decode(Int.self, forKey: .depth)
+            segments = try c.decode(Int.self, forKey: .segments)
+            temporalShift = try c.decode(Bool.self, forKey: .temporalShift)
+            width = try c.decode(Int.self, forKey: .width)
+            classes = try c.decode(Int.self, forKey: .classes)
+            dropout = try c.decode(Float.self, forKey: .dropout)
+            inputChannels = try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? 3
+        }
     }
 
     public let config: Config
@@ -36,7 +52,7 @@ public final class ResNet2D: VideoModel {
         }
         self.config = config
         let w = config.width, expansion = layout.bottleneck ? 4 : 1
-        conv1 = Conv(3, w, kernelSize: [7, 7], stride: [2, 2], padding: [3, 3], bias: false, using: &rng)
+        conv1 = Conv(config.inputChannels, w, kernelSize: [7, 7], stride: [2, 2], padding: [3, 3], bias: false, using: &rng)
         bn1 = BatchNorm(w)
         var inplanes = w
         var stages: [Stage] = []
@@ -78,19 +94,45 @@ public final class ResNet2D: VideoModel {
         torchvisionInit(self, using: &rng)
     }
 
-    /// [N, 3, K, H, W] → [N, 8·width·expansion], the consensus of the segments' pooled features.
+    /// [N, C, K, H, W] → [N, 8·width·expansion], the consensus of the segments' pooled features.
     public override func features(_ x: Tensor) -> Tensor {
-        ensure(x.rank == 5 && x.shape[1] == 3 && x.shape[2] == config.segments,
-               "ResNet2D: input \(x.shape) should be [N, 3, \(config.segments) segments, H, W]")
+        let c = config.inputChannels
+        ensure(x.rank == 5 && x.shape[1] == c && x.shape[2] == config.segments,
+               "ResNet2D: input \(x.shape) should be [N, \(c), \(config.segments) segments, H, W]")
         let n = x.shape[0], k = x.shape[2]
-        // Fold the segments into the batch, clip by clip: [N·K, 3, H, W].
-        let frames = x.permuted([0, 2, 1, 3, 4]).reshaped([n * k, 3, x.shape[3], x.shape[4]])
+        // Fold the segments into the batch, clip by clip: [N·K, C, H, W].
+        let frames = x.permuted([0, 2, 1, 3, 4]).reshaped([n * k, c, x.shape[3], x.shape[4]])
         var y = bn1(conv1(frames)).relu()
         y = maxPool(y, kernel: [3, 3], stride: [2, 2], padding: [1, 1])
         y = stages.reduce(y) { $1($0) }
         return averageConsensus(globalAvgPool(y), segments: k)
     }
 
-    /// [N, 3, K, H, W] → [N, classes]
+    /// [N, C, K, H, W] → [N, classes]
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
+
+    /// Cross-modality initialisation (Wang et al. 2016): an RGB `conv1.weight` [O, 3, 7, 7] loaded
+    /// into a flow model becomes its mean over the three input channels, repeated for each of the
+    /// model's 2L channels, so an ImageNet or RGB checkpoint starts the temporal stream.
+    public override func adaptStateDict(_ dict: [String: Tensor]) -> [String: Tensor] {
+        let c = config.inputChannels
+        guard c != 3, let rgb = dict["conv1.weight"], rgb.rank == 4, rgb.shape[1] == 3 else { return dict }
+        var out = dict
+        out["conv1.weight"] = Self.crossModality(rgb, channels: c)
+        return out
+    }
+
+    /// [O, I, kh, kw] → [O, channels, kh, kw]: every new input channel is the mean over the old ones.
+    public static func crossModality(_ weight: Tensor, channels: Int) -> Tensor {
+        let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3]), plane = kh * kw
+        let mean = weight.detached().mean(axis: 1).scalars             // [O, kh·kw]
+        var out = [Float](repeating: 0, count: o * channels * plane)
+        for oc in 0..<o {
+            for ic in 0..<channels {
+                let to = (oc * channels + ic) * plane
+                for p in 0..<plane { out[to + p] = mean[oc * plane + p] }
+            }
+        }
+        return Tensor(out, shape: [o, channels, kh, kw])
+    }
 }
