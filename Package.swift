@@ -3,7 +3,7 @@
 // C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
 // CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets), Synth (generated
 // datasets); Flow (TV-L1 optical flow, no dependencies); NN → Zoo (video models);
-// Clips, Flow, Zoo → Training (job configs) → motive (CLI).
+// Video, Flow → Clips; Clips, Zoo → Training (job configs) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
         .target(name: "Video", dependencies: ["CFFmpeg"]),
         .target(name: "Flow"),
-        .target(name: "Clips", dependencies: ["Video", "Engine"]),
+        .target(name: "Clips", dependencies: ["Video", "Engine", "Flow"]),
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Yams"]),

@@ -6,8 +6,9 @@ import Darwin
 #endif
 
 /// Writes `data` to a hidden temporary file beside `url`, then renames it over `url`, so a reader
-/// never sees a half-written file and a failed write leaves any old file untouched.
-func writeAtomically(_ data: Data, to url: URL) throws(FlowError) {
+/// never sees a half-written file and a failed write leaves any old file untouched. Public for
+/// the flow datasets' lists and done-markers (Clips).
+public func writeAtomically(_ data: Data, to url: URL) throws(FlowError) {
     let folder = url.deletingLastPathComponent()
     let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
     do {

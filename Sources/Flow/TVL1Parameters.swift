@@ -9,7 +9,7 @@
 /// `warps` times; each warp runs at most `outerIterations` × `innerIterations` iterations and
 /// stops early once the summed squared change of the flow falls below `epsilon² · pixels`.
 /// `gamma` > 0 adds an illumination-change field to the model (OpenCV's third flow component).
-public struct TVL1Parameters: Sendable, Equatable {
+public struct TVL1Parameters: Sendable, Equatable, Codable {
     public var tau: Double
     public var lambda: Double
     public var theta: Double
