@@ -1,3 +1,4 @@
+import Clips
 import Engine
 import Foundation
 import NN
@@ -18,6 +19,9 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     public var batch: Int?
     /// The job config that trained it, when a job did.
     public var config: JobConfig?
+    /// For flow models: how the training flow was extracted (the dataset's `flow.json`), so that
+    /// flow computed from a raw video at prediction time matches it.
+    public var flow: FlowExtractionOptions?
 
     public init(preset: String, classNames: [String], input: InputSpec, epoch: Int = 0, step: Int = 0,
                 bestTop1: Double? = nil, config: JobConfig? = nil) {

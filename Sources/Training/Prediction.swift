@@ -26,12 +26,15 @@ public final class Predictor: @unchecked Sendable {
     public let classNames: [String]
     public let plan: ViewPlan
     public let preset: String
+    /// For flow models: how flow is computed from raw videos (the training data's extraction).
+    public let flowOptions: FlowExtractionOptions
 
-    public init(model: VideoModel, preset: String, classNames: [String], plan: ViewPlan) {
+    public init(model: VideoModel, preset: String, classNames: [String], plan: ViewPlan, flowOptions: FlowExtractionOptions = .init()) {
         self.model = model.eval()
         self.preset = preset
         self.classNames = classNames
         self.plan = plan
+        self.flowOptions = flowOptions
     }
 
     /// Loads a Motive checkpoint. Without `views`, tests as its job config did (one view if none).
@@ -42,7 +45,7 @@ public final class Predictor: @unchecked Sendable {
                             averaging: averaging ?? eval?.average ?? .score,
                             pipeline: views == nil ? info.config?.data.testPipeline : nil,
                             normalization: info.config.flatMap { $0.data.testPipeline?.normalization ?? $0.data.trainPipeline?.normalization })
-        self.init(model: model, preset: info.preset, classNames: info.classNames, plan: plan)
+        self.init(model: model, preset: info.preset, classNames: info.classNames, plan: plan, flowOptions: info.flow ?? .init())
     }
 
     /// A run directory's best checkpoint (else its last), or the file itself.
@@ -54,11 +57,18 @@ public final class Predictor: @unchecked Sendable {
         return FileManager.default.fileExists(atPath: best.path) ? best : url.appendingPathComponent("last.safetensors")
     }
 
+    /// The test views of the frames `window` of an open video: decoded frames, or for a flow
+    /// model the flow computed from them.
+    public func sample(_ reader: VideoReader, window: Range<Int>? = nil) throws -> Tensor {
+        var rng = Xoshiro(seed: 0)                          // test-mode sampling and crops draw nothing
+        return plan.input.isFlow
+            ? try plan.recipe.liveFlowSample(reader, window: window, options: flowOptions, using: &rng)
+            : try plan.recipe.sample(reader, window: window, using: &rng)
+    }
+
     /// Class probabilities of the frames `window` of an open video (all of it by default).
     public func scores(_ reader: VideoReader, window: Range<Int>? = nil) throws -> [Float] {
-        var rng = Xoshiro(seed: 0)                          // test-mode sampling and crops draw nothing
-        guard !plan.input.isFlow else { throw PredictionError.flowModelNeedsFlow(preset: preset) }
-        let sample = try plan.recipe.sample(reader, window: window, using: &rng)
+        let sample = try sample(reader, window: window)
         let views = plan.arrange(sample.unsqueezed(0))
         let logits = GradMode.noGrad { model(views) }
         return plan.combine(logits)[0]
@@ -95,13 +105,10 @@ public final class Predictor: @unchecked Sendable {
 
 public enum PredictionError: Error, CustomStringConvertible, Equatable {
     case badWindow(window: Double, stride: Double)
-    case flowModelNeedsFlow(preset: String)
 
     public var description: String {
         switch self {
         case .badWindow(let w, let s): "a timeline needs a positive window and stride, got \(w) s and \(s) s"
-        case .flowModelNeedsFlow(let p):
-            "\(p) is a flow stream: it labels flow folders (`motive flow` writes them, `motive eval` reads them), not raw frames"
         }
     }
 }

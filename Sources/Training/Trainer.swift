@@ -86,6 +86,8 @@ public final class Trainer {
     public var onStep: ((StepProgress) -> Void)?
     /// Messages about what was loaded from `pretrained` / `inflate_from`.
     public private(set) var notes: [String] = []
+    /// A flow dataset's `flow.json` (how its flow was extracted), read from the data root.
+    public private(set) var flowExtraction: FlowExtractionOptions?
     let loader: ClipLoader
     /// The loader's most recent failed video, named when a whole epoch fails.
     private let lastFailure = LockedBox<LoadFailure?>(nil)
@@ -133,6 +135,16 @@ public final class Trainer {
                                                  flow: input.isFlow ? FlowFrames() : nil),
                             options: options)
         loader.onFailure = { [lastFailure] failure in lastFailure.value = failure }
+        if input.isFlow {
+            let file = data.root.url.appendingPathComponent(FlowDataset.optionsFile)
+            if let json = FileManager.default.contents(atPath: file.path) {
+                do { flowExtraction = try JSONDecoder().decode(FlowExtractionOptions.self, from: json) } catch {
+                    throw TrainingError.badFlowOptions(path: file.path, reason: "\(error)")
+                }
+            } else {
+                notes.append("no \(FlowDataset.optionsFile) in \(data.root.url.path): predictions on raw videos will compute flow with the defaults")
+            }
+        }
         try loadInitialWeights(relativeTo: base)
         if config.train.compute == .dataParallel && Parallel.workers > 1 {
             replicas = Replicas(primary: model, preset: preset, classes: classes, count: Parallel.workers, reducer: reducer)
@@ -365,6 +377,7 @@ public final class Trainer {
         var info = CheckpointInfo(preset: preset.name, classNames: data.classNames, input: input,
                                   epoch: epoch, step: step, bestTop1: bestScore, config: config)
         info.batch = batchInEpoch
+        info.flow = flowExtraction
         try Checkpoint.save(model: model, optimizer: optimizer, info: info, to: url)
     }
 
@@ -391,6 +404,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case badInitialWeights(path: String, reason: String)
     case severalViews(views: Int, frames: Int)
     case noUsableVideos(epoch: Int, example: String)
+    case badFlowOptions(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -399,6 +413,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .labelOutOfRange(let label, let classes):
             "the lists have label \(label) but the model has \(classes) classes (set model.classes or fix classes.txt)"
         case .badInitialWeights(let path, let reason): "cannot start from \(path): \(reason)"
+        case .badFlowOptions(let path, let reason): "\(path) (how the flow was extracted) is unreadable: \(reason)"
         case .noUsableVideos(let epoch, let example):
             "no training video could be loaded in epoch \(epoch + 1); for example \(example)"
         case .severalViews(let views, let frames):

@@ -6,36 +6,45 @@ import Video
 @testable import Training
 @testable import Zoo
 
-/// The temporal stream through the real trainer and evaluator: flow folders whose class is the
-/// sign of the x flow, learnt by tsn_r18_flow_tiny.
-@Suite struct FlowTrainingTests {
+/// The temporal stream end to end: videos of textures sliding right or left, their flow extracted
+/// by `FlowDataset` as `motive flow --list` does, tsn_r18_flow_tiny trained on the flow folders
+/// through the real trainer, then tested on the folders and on the raw videos (live flow).
+@Suite(.serialized) struct FlowTrainingTests {
+    /// Eight 8-frame 40×40 videos: class 0 slides right by 2 px a frame, class 1 left.
+    static func video(_ path: String, label: Int, seed: Int) throws {
+        let (w, h, frames) = (40, 40, 8)
+        var pixels = [UInt8](repeating: 0, count: frames * w * h * 3)
+        let dx = label == 0 ? 2 : -2, phase = Double(seed) * 0.7
+        for t in 0..<frames { for y in 0..<h { for x in 0..<w {
+            let u = Double(x - dx * t), v = Double(y)
+            let value = 128 + 55 * sin(0.37 * u + 0.21 * v + phase) + 45 * cos(0.29 * v - 0.33 * u + 2 * phase)
+            let b = UInt8(clamping: Int(value.rounded())), p = ((t * h + y) * w + x) * 3
+            (pixels[p], pixels[p + 1], pixels[p + 2]) = (b, b, b)
+        } } }
+        let writer = try VideoWriter(path: path, width: w, height: h, options: EncodeOptions(codec: .h264, quality: 8))
+        try writer.append(FrameStack(count: frames, height: h, width: w, pixels: pixels))
+        try writer.finish()
+    }
+
     static let root: URL = {
         FFmpegLogLevel.error.apply()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("motive-flowtrain-\(getpid())")
-        var lines: [String] = []
+        try! FileManager.default.createDirectory(at: url.appendingPathComponent("videos"), withIntermediateDirectories: true)
+        var items: [Annotation] = []
         for label in 0..<2 {
             for i in 0..<4 {
-                let name = "flow/c\(label)_\(i)"
-                try! FileManager.default.createDirectory(at: url.appendingPathComponent(name), withIntermediateDirectories: true)
-                // x: right (above 128) for class 0, left for class 1, with a per-folder pattern;
-                // y: the same random-looking pattern for both classes.
-                let x = label == 0 ? 190 + 5 * i : 66 - 5 * i
-                for (template, base) in [("flow_x_%05d.jpg", x), ("flow_y_%05d.jpg", 100 + 15 * i)] {
-                    var pixels = [UInt8](repeating: 0, count: 8 * 32 * 32 * 3)
-                    for p in 0..<(8 * 32 * 32) {
-                        let v = UInt8(clamping: base + (p * 7919 + i * 31) % 23 - 11)
-                        (pixels[3 * p], pixels[3 * p + 1], pixels[3 * p + 2]) = (v, v, v)
-                    }
-                    let writer = try! VideoWriter(path: url.appendingPathComponent(name).path + "/" + template, width: 32, height: 32,
-                                                  options: EncodeOptions(codec: .mjpeg, quality: 5))
-                    try! writer.append(FrameStack(count: 8, height: 32, width: 32, pixels: pixels))
-                    try! writer.finish()
-                }
-                lines.append("\(name) 8 \(label)")
+                let name = "c\(label)_\(i).mp4"
+                try! video(url.appendingPathComponent("videos/" + name).path, label: label, seed: 4 * label + i)
+                items.append(Annotation(path: name, label: label))
             }
         }
-        try! lines.joined(separator: "\n").write(to: url.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
-        try! "right\nleft\n".write(to: url.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        try! "right\nleft\n".write(to: url.appendingPathComponent("videos/classes.txt"), atomically: true, encoding: .utf8)
+        let summary = try! FlowDataset.extract(list: AnnotationList(items: items), listName: "train.txt",
+                                               root: DataRoot(url.appendingPathComponent("videos")),
+                                               out: url.appendingPathComponent("flow"), options: .init(), jobs: 2)
+        precondition(summary.failures.isEmpty && summary.extracted == 8)
+        try! FileManager.default.copyItem(at: url.appendingPathComponent("videos/classes.txt"),
+                                          to: url.appendingPathComponent("flow/classes.txt"))
         return url
     }()
 
@@ -43,7 +52,7 @@ import Video
         let config = try ConfigLoader.parse("""
         model: {preset: tsn_r18_flow_tiny}
         data:
-          train_list: \(Self.root.appendingPathComponent("train.txt").path)
+          train_list: \(Self.root.appendingPathComponent("flow/train.txt").path)
           modality: flow
           batch_size: 8
           train_pipeline: {transforms: [{resize: {size: 64}}], normalization: flow}
@@ -52,7 +61,7 @@ import Video
         train: {seed: 2}
         """)
         let data = try TrainingData.load(config.data)
-        #expect(data.train.items.allSatisfy { $0.frameCount == 8 })
+        #expect(data.train.items.allSatisfy { $0.frameCount == 7 } && data.classNames == ["right", "left"])
         let trainer = try Trainer(config: config, data: data)
         var last = EpochStats(epoch: 0, loss: .infinity, top1: 0, clips: 0, seconds: 0, failed: 0)
         // Every epoch, not only until the loss is low, so that batch norm's running statistics settle.
@@ -69,18 +78,32 @@ import Video
                                          normalization: Normalization(.flow))
         let flipped = try Evaluator.run(model: trainer.model, list: data.train, root: data.root, plan: mirrored, classNames: data.classNames)
         #expect(flipped.metrics.top1 == 0)
+
+        // The checkpoint carries the extraction's options; its predictor labels the raw videos
+        // by computing their flow.
+        let file = Self.root.appendingPathComponent("flow-model.safetensors")
+        try trainer.save(to: file)
+        let predictor = try Predictor(checkpoint: file)
+        #expect(predictor.flowOptions == FlowExtractionOptions())
+        #expect(try Checkpoint.read(file).info.flow == FlowExtractionOptions())
+        for item in try AnnotationList.readList(Self.root.appendingPathComponent("flow/train.txt")).items {
+            let video = Self.root.appendingPathComponent("videos/\(item.path).mp4").path
+            let labels = try predictor.labels(VideoReader(path: video), topK: 1)
+            #expect(labels.labels.first?.label == data.classNames[item.label], "\(video): \(labels.labels)")
+        }
     }
 
-    @Test func aFlowModelRefusesRawFrames() throws {
+    /// Live flow from a raw video is what the flow folders hold, up to the JPEG's loss.
+    @Test func liveFlowMatchesExtractedFlow() throws {
         let preset = try ModelZoo.preset(named: "tsn_r18_flow_tiny")
-        let predictor = Predictor(model: preset.build(), preset: preset.name, classNames: (0..<10).map { "c\($0)" },
-                                  plan: ViewPlan(input: preset.input))
-        let video = Self.root.appendingPathComponent("clip.avi").path
-        let writer = try VideoWriter(path: video, width: 32, height: 32, options: EncodeOptions(codec: .mjpeg))
-        try writer.append(FrameStack(count: 8, height: 32, width: 32, pixels: [UInt8](repeating: 90, count: 8 * 32 * 32 * 3)))
-        try writer.finish()
-        #expect(throws: PredictionError.flowModelNeedsFlow(preset: "tsn_r18_flow_tiny")) {
-            try predictor.scores(VideoReader(path: video))
-        }
+        let recipe = ViewPlan(input: preset.input).recipe
+        var rng = Xoshiro(seed: 0)
+        let stored = try recipe.load(Annotation(path: "c0_1", label: 0, frameCount: 7), root: DataRoot(Self.root.appendingPathComponent("flow")),
+                                     using: &rng)
+        let live = try recipe.liveFlowSample(VideoReader(path: Self.root.appendingPathComponent("videos/c0_1.mp4").path),
+                                             options: FlowExtractionOptions(), using: &rng)
+        #expect(live.shape == stored.shape)
+        let meanDifference = zip(live.scalars, stored.scalars).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(live.count)
+        #expect(meanDifference < 0.02, "mean difference \(meanDifference) (1 byte is 0.0078)")
     }
 }

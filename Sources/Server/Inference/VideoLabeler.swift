@@ -41,8 +41,7 @@ enum VideoLabeler {
             guard max(size.width, size.height) <= maxAspectRatio * max(1, min(size.width, size.height)) else {
                 throw APIError.undecodableVideo("the video is \(size.width)×\(size.height); frames more than \(maxAspectRatio) times wider than tall (or the reverse) are refused")
             }
-            var rng = Xoshiro(seed: 0)                     // test-mode sampling and crops draw nothing
-            sample = try predictor.plan.recipe.sample(reader, using: &rng)
+            sample = try predictor.sample(reader)           // decoded frames, or their flow for a flow model
         } catch let error as APIError {
             throw error
         } catch {
