@@ -22,6 +22,8 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     /// For flow models: how the training flow was extracted (the dataset's `flow.json`), so that
     /// flow computed from a raw video at prediction time matches it.
     public var flow: FlowExtractionOptions?
+    /// For two-stream models: how the streams' scores are fused.
+    public var fusion: TwoStream.Fusion?
 
     public init(preset: String, classNames: [String], input: InputSpec, epoch: Int = 0, step: Int = 0,
                 bestTop1: Double? = nil, config: JobConfig? = nil) {
@@ -90,6 +92,7 @@ public enum Checkpoint {
         do { preset = try ModelZoo.preset(named: info.preset) } catch { throw .incompatible(path: url.path, reason: "\(error)") }
         let model = preset.build(classes: info.classNames.count)
         do { try model.loadStateDict(state) } catch { throw .incompatible(path: url.path, reason: "\(error)") }
+        if let twoStream = model as? TwoStream, let fusion = info.fusion { twoStream.fusion = fusion }
         return (model.eval(), info)
     }
 }

@@ -48,6 +48,8 @@ public struct EvaluationResult: Sendable {
     public var views: ViewPlan
     public var failed: [LoadFailure]
     public var seconds: Double
+    /// A two-stream model's streams on their own ("rgb", "flow"); this result is their fusion.
+    public var streams: [String: EvaluationResult] = [:]
 
     /// Writes `metrics.json`, `confusion.csv`, `confusion.svg` and `predictions.json` into `dir`.
     public func write(to dir: URL) throws {
@@ -73,6 +75,7 @@ public struct EvaluationResult: Sendable {
         let svg = SVGPlot.confusion(metrics.confusion, classNames: classNames,
                                     title: String(format: "Confusion (top-1 %.1f%%, %d videos)", 100 * metrics.top1, metrics.count))
         try AtomicFile.write(Data(svg.utf8), to: dir.appendingPathComponent("confusion.svg"))
+        for (name, stream) in streams { try stream.write(to: dir.appendingPathComponent(name)) }
     }
 }
 
@@ -92,27 +95,40 @@ public enum Evaluator {
         options.workers = workers
         options.shuffle = false
         let loader = ClipLoader(list: list, root: root, recipe: plan.recipe, options: options)
-        var scores: [[Float]] = [], labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
+        // A two-stream model is scored per stream as well as fused: outputs 0 and 1 are its RGB
+        // and flow logits, output 2 the fused scores. Any other model has one output.
+        let twoStream = model as? TwoStream
+        var scores: [[[Float]]] = Array(repeating: [], count: twoStream == nil ? 1 : 3)
+        var labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
         for batch in loader.epoch(0) {
             failed += batch.failed
             let views = plan.arrange(batch.clips)
-            let logits = GradMode.noGrad {
-                Tensor.concat(stride(from: 0, to: views.shape[0], by: max(batchSize, 1)).map {
-                    model(views.sliced(axis: 0, start: $0, end: min($0 + max(batchSize, 1), views.shape[0])))
-                }, axis: 0)
+            let outputs: [Tensor] = GradMode.noGrad {
+                let chunks = stride(from: 0, to: views.shape[0], by: max(batchSize, 1)).map { start -> [Tensor] in
+                    let chunk = views.sliced(axis: 0, start: start, end: min(start + max(batchSize, 1), views.shape[0]))
+                    guard let twoStream else { return [model(chunk)] }
+                    let (rgb, flow) = twoStream.streams(chunk)
+                    return [rgb, flow, twoStream.fuse(rgb: rgb, flow: flow)]
+                }
+                return scores.indices.map { i in Tensor.concat(chunks.map { $0[i] }, axis: 0) }
             }
-            scores += plan.combine(logits)
+            for (i, logits) in outputs.enumerated() { scores[i] += plan.combine(logits) }
             labels += batch.labels
             paths += batch.paths
-            progress?(scores.count + failed.count, list.count)
+            progress?(labels.count + failed.count, list.count)
         }
-        let k = classNames.count
-        let metrics = try ClassificationMetrics(scores: scores, labels: labels, classes: k)
-        let videos = zip(paths, zip(labels, scores)).map { path, pair in
-            let top = LabelScore.top(min(5, k), of: pair.1, names: classNames)
-            return VideoPrediction(video: path, label: pair.0, predicted: top[0].index, correct: top[0].index == pair.0, labels: top)
+        let seconds = Date().timeIntervalSince(start)
+        func result(_ scores: [[Float]]) throws -> EvaluationResult {
+            let k = classNames.count
+            let metrics = try ClassificationMetrics(scores: scores, labels: labels, classes: k)
+            let videos = zip(paths, zip(labels, scores)).map { path, pair in
+                let top = LabelScore.top(min(5, k), of: pair.1, names: classNames)
+                return VideoPrediction(video: path, label: pair.0, predicted: top[0].index, correct: top[0].index == pair.0, labels: top)
+            }
+            return EvaluationResult(metrics: metrics, videos: videos, classNames: classNames, views: plan, failed: failed, seconds: seconds)
         }
-        return EvaluationResult(metrics: metrics, videos: videos, classNames: classNames, views: plan, failed: failed,
-                                seconds: Date().timeIntervalSince(start))
+        var fused = try result(scores[scores.count - 1])
+        if twoStream != nil { fused.streams = ["rgb": try result(scores[0]), "flow": try result(scores[1])] }
+        return fused
     }
 }

@@ -26,26 +26,26 @@ public final class Predictor: @unchecked Sendable {
     public let classNames: [String]
     public let plan: ViewPlan
     public let preset: String
-    /// For flow models: how flow is computed from raw videos (the training data's extraction).
-    public let flowOptions: FlowExtractionOptions
+    /// For flow and two-stream models: how flow is computed from raw videos (the training data's extraction).
+    public var flowOptions: FlowExtractionOptions { plan.flowOptions }
 
-    public init(model: VideoModel, preset: String, classNames: [String], plan: ViewPlan, flowOptions: FlowExtractionOptions = .init()) {
+    public init(model: VideoModel, preset: String, classNames: [String], plan: ViewPlan) {
         self.model = model.eval()
         self.preset = preset
         self.classNames = classNames
         self.plan = plan
-        self.flowOptions = flowOptions
     }
 
     /// Loads a Motive checkpoint. Without `views`, tests as its job config did (one view if none).
     public convenience init(checkpoint url: URL, views: (clips: Int, crops: Int)? = nil, averaging: ViewAveraging? = nil) throws {
         let (model, info) = try Checkpoint.loadModel(url)
         let eval = info.config?.eval
-        let plan = ViewPlan(input: info.input, clips: views?.clips ?? eval?.clips ?? 1, crops: views?.crops ?? eval?.crops ?? 1,
+        var plan = ViewPlan(input: info.input, clips: views?.clips ?? eval?.clips ?? 1, crops: views?.crops ?? eval?.crops ?? 1,
                             averaging: averaging ?? eval?.average ?? .score,
                             pipeline: views == nil ? info.config?.data.testPipeline : nil,
                             normalization: info.config.flatMap { $0.data.testPipeline?.normalization ?? $0.data.trainPipeline?.normalization })
-        self.init(model: model, preset: info.preset, classNames: info.classNames, plan: plan, flowOptions: info.flow ?? .init())
+        plan.flowOptions = info.flow ?? .init()
+        self.init(model: model, preset: info.preset, classNames: info.classNames, plan: plan)
     }
 
     /// A run directory's best checkpoint (else its last), or the file itself.
@@ -61,6 +61,9 @@ public final class Predictor: @unchecked Sendable {
     /// model the flow computed from them.
     public func sample(_ reader: VideoReader, window: Range<Int>? = nil) throws -> Tensor {
         var rng = Xoshiro(seed: 0)                          // test-mode sampling and crops draw nothing
+        if plan.input.isTwoStream {
+            return try plan.recipe.twoStreamSample(reader, window: window, options: flowOptions, rgb: plan.rgbNormalization, using: &rng)
+        }
         return plan.input.isFlow
             ? try plan.recipe.liveFlowSample(reader, window: window, options: flowOptions, using: &rng)
             : try plan.recipe.sample(reader, window: window, using: &rng)

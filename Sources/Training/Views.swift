@@ -24,8 +24,10 @@ public struct ViewPlan: Sendable, Equatable {
     /// Replaces the default test pipeline (resize and crops); its crops must give `crops` views.
     public var pipeline: ClipPipeline?
     /// The default pipeline's normalisation when it is not the preset's (a job that trained with
-    /// another one tests with it too).
+    /// another one tests with it too). For a two-stream model, its RGB part's.
     public var normalization: Normalization?
+    /// How flow models and two-stream models compute flow from videos.
+    public var flowOptions = FlowExtractionOptions()
 
     public init(input: InputSpec, clips: Int = 1, crops: Int = 1, averaging: ViewAveraging = .score, pipeline: ClipPipeline? = nil,
                 normalization: Normalization? = nil) {
@@ -41,7 +43,7 @@ public struct ViewPlan: Sendable, Equatable {
     public var count: Int { clips * crops }
     /// TSN and TSM (one frame per segment), and flow stacks (one stack of L frames per segment,
     /// already folded into the channels by the sample recipe).
-    var isSegmentModel: Bool { input.clipLength == 1 || input.isFlow }
+    var isSegmentModel: Bool { input.clipLength == 1 || input.isFlow || input.isTwoStream }
 
     /// Parses "CLIPSxCROPS", e.g. "10x3".
     public static func parseViews(_ text: String) -> (clips: Int, crops: Int)? {
@@ -51,7 +53,9 @@ public struct ViewPlan: Sendable, Equatable {
     }
 
     public var sampler: FrameSampler {
-        if input.isFlow { return .flowStack(length: input.clipLength, segments: input.frames * clips, testMode: true) }
+        if input.isFlow || input.isTwoStream {
+            return .flowStack(length: input.clipLength, segments: input.frames * clips, testMode: true)
+        }
         return isSegmentModel
             ? .tsn(segments: input.frames * clips, testMode: true)
             : .dense(length: input.clipLength, interval: input.frameInterval, clips: clips, testMode: true)
@@ -61,7 +65,8 @@ public struct ViewPlan: Sendable, Equatable {
     /// (the references' test protocols).
     public var testPipeline: ClipPipeline {
         if let pipeline { return pipeline }
-        let normalization = normalization ?? Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet)
+        // A two-stream pipeline normalises the flow part; the RGB part's is `rgbNormalization`.
+        let normalization = input.isTwoStream ? Normalization(.flow) : rgbNormalization
         let size = FrameSize.square(input.size), wide = input.size * 8 / 7
         switch crops {
         case 3: return ClipPipeline([.resizeShortSide(side: input.size), .threeCrop(size: size)], normalization: normalization)
@@ -70,9 +75,18 @@ public struct ViewPlan: Sendable, Equatable {
         }
     }
 
-    /// Flow models read flow folders (`motive flow` writes them).
+    /// The RGB frames' normalisation: the job's, else the preset's.
+    public var rgbNormalization: Normalization {
+        normalization ?? Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet)
+    }
+
+    /// Flow models read flow folders (`motive flow` writes them) or compute the flow of videos;
+    /// two-stream models compute it beside each segment's RGB frame.
     public var recipe: SampleRecipe {
-        SampleRecipe(sampler: sampler, pipeline: testPipeline, flow: input.isFlow ? FlowFrames() : nil)
+        var recipe = SampleRecipe(sampler: sampler, pipeline: testPipeline, flow: input.isFlow ? FlowFrames() : nil)
+        recipe.twoStreamRGB = input.isTwoStream ? rgbNormalization : nil
+        recipe.liveFlow = flowOptions
+        return recipe
     }
 
     /// Loader batches [B, V', C, L, H, W] (V' = crops · sampled clips, crop-major) → the model's

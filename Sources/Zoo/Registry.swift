@@ -11,8 +11,8 @@ public struct InputSpec: Codable, Sendable, Equatable {
     public var clipLength: Int
     public var frameInterval: Int
     public var clips: Int
-    /// "rgb", or "flow": each segment is a stack of `clipLength` optical-flow frames, x and y
-    /// interleaved, so the model sees 2·clipLength channels.
+    /// "rgb", "flow" (each segment is a stack of `clipLength` optical-flow frames, x and y
+    /// interleaved, so the model sees 2·clipLength channels) or "two_stream" (both).
     public var modality: String
 
     public init(frames: Int, size: Int, normalization: String, clipLength: Int, frameInterval: Int, clips: Int,
@@ -33,8 +33,11 @@ public struct InputSpec: Codable, Sendable, Equatable {
     }
 
     public var isFlow: Bool { modality == "flow" }
-    /// Input channels: 3 for RGB, 2·clipLength for a flow stack.
-    public var channels: Int { isFlow ? 2 * clipLength : 3 }
+    /// "two_stream": each segment is one RGB frame (normalised by `normalization`) and a stack of
+    /// `clipLength` flow frames beside it, 3 + 2·clipLength channels.
+    public var isTwoStream: Bool { modality == "two_stream" }
+    /// Input channels: 3 for RGB, 2·clipLength for a flow stack, both for two streams.
+    public var channels: Int { isFlow ? 2 * clipLength : isTwoStream ? 3 + 2 * clipLength : 3 }
     /// [1, C, T, H, W], one view.
     public var shape: [Int] { [1, channels, frames, size, size] }
 }
@@ -72,7 +75,7 @@ public enum ModelZoo {
         throw .unknownPreset(name, suggestion: nearestMatch(name, among: presets.map(\.name)))
     }
 
-    public static let presets: [ModelPreset] = videoResNets + imageResNets + [c3d, c3dTiny] + slowResNets + slowFasts + timesformers
+    public static let presets: [ModelPreset] = videoResNets + imageResNets + twoStreams + [c3d, c3dTiny] + slowResNets + slowFasts + timesformers
 
     // MARK: torchvision video ResNets
 
@@ -130,6 +133,40 @@ public enum ModelZoo {
             imageResNet("tsn_r18_flow" + suffix, depth: 18, shift: false, tiny: tiny, flowFrames: 5),
             imageResNet("tsn_r50_flow" + suffix, depth: 50, shift: false, tiny: tiny, flowFrames: 5),
         ]
+    }
+
+    // MARK: Two-stream TSN
+
+    /// An RGB TSN and a flow TSN of the same backbone and segments, fused 1 : 1.5 (TSN). The
+    /// streams train as `tsn_rNN` and `tsn_rNN_flow` jobs; `motive two-stream` joins their checkpoints.
+    static func twoStream(_ name: String, depth: Int, tiny: Bool) -> ModelPreset {
+        let segments = tiny ? 4 : 3, flowFrames = 5
+        let input = InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "imagenet", clipLength: flowFrames,
+                              frameInterval: 1, clips: segments, modality: "two_stream")
+        return ModelPreset(name: name, source: "TSN two-stream (Wang et al. 2016): torchvision resnet\(depth) on RGB and on "
+                           + "\(flowFrames) flow frames, late fusion" + (tiny ? ", ¼ width" : ""),
+                           input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
+            var c = ResNet2D.Config()
+            c.depth = depth; c.segments = segments; c.classes = classes; c.dropout = 0.4
+            if tiny { c.width = 16 }
+            var f = c
+            f.inputChannels = 2 * flowFrames
+            return TwoStream(rgb: ResNet2D(c, using: &rng), flow: ResNet2D(f, using: &rng))
+        }
+    }
+
+    static let twoStreams: [ModelPreset] = [
+        twoStream("two_stream_tsn_r50", depth: 50, tiny: false),
+        twoStream("two_stream_tsn_tiny", depth: 18, tiny: true),
+    ]
+
+    /// The two-stream preset whose streams are `rgb` and `flow`, if there is one.
+    public static func twoStreamPreset(rgb: String, flow: String) -> ModelPreset? {
+        switch (rgb, flow) {
+        case ("tsn_r50", "tsn_r50_flow"): twoStreams[0]
+        case ("tsn_r18_tiny", "tsn_r18_flow_tiny"): twoStreams[1]
+        default: nil
+        }
     }
 
     // MARK: PyTorchVideo's single-pathway ResNet-50s

@@ -8,7 +8,10 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint on an annotation list: top-1, top-5, mean class accuracy, confusion matrix (CSV, SVG) and per-video predictions (JSON).")
 
-    @Argument(help: "A run directory (its best checkpoint, else its last) or a checkpoint file.") var model: String
+    @Argument(help: "A run directory (its best checkpoint, else its last) or a checkpoint file; with --flow, the RGB stream.") var model: String
+    @Option(name: .customLong("flow"), help: "A flow stream's run or checkpoint: evaluate the two streams fused (and each alone).")
+    var flowModel: String?
+    @OptionGroup var fusion: FusionOptions
     @Option(help: "The annotation list (video list: `path label` per line).") var data: String
     @Option(help: "Folder the list's paths are relative to (default: the list's folder).") var root: String?
     @Option(help: "Test views CLIPSxCROPS, e.g. 10x3 (default: the checkpoint's eval setting, else 1x1).") var views: String?
@@ -24,7 +27,16 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let file = Predictor.checkpointFile(model)
-        let predictor = try Predictor(checkpoint: file, views: views.flatMap(ViewPlan.parseViews), averaging: average)
+        let predictor: Predictor
+        if let flowModel {
+            let (joined, info) = try TwoStreamJoin.join(rgb: file, flow: Predictor.checkpointFile(flowModel), fusion: fusion.value)
+            let (clips, crops) = views.flatMap(ViewPlan.parseViews) ?? (1, 1)
+            var plan = ViewPlan(input: info.input, clips: clips, crops: crops, averaging: average ?? .score)
+            plan.flowOptions = info.flow ?? .init()
+            predictor = Predictor(model: joined, preset: info.preset, classNames: info.classNames, plan: plan)
+        } else {
+            predictor = try Predictor(checkpoint: file, views: views.flatMap(ViewPlan.parseViews), averaging: average)
+        }
         let listURL = URL(fileURLWithPath: data)
         let list = try AnnotationList.readList(listURL, classes: predictor.classNames)
         if let bad = list.items.first(where: { $0.label >= predictor.classNames.count }) {
@@ -40,8 +52,13 @@ struct Eval: ParsableCommand {
         let dir = out.map { URL(fileURLWithPath: $0) } ?? file.deletingLastPathComponent().appendingPathComponent("eval-\(name)")
         try result.write(to: dir)
         print(result.metrics.summary(classNames: predictor.classNames))
+        if let rgb = result.streams["rgb"], let flow = result.streams["flow"] {
+            print(String(format: "two streams: RGB top-1 %.2f%%, flow top-1 %.2f%%, fused top-1 %.2f%%",
+                         100 * rgb.metrics.top1, 100 * flow.metrics.top1, 100 * result.metrics.top1))
+        }
         print(String(format: "%d videos, %dx%d views, %.1f s", result.metrics.count, predictor.plan.clips, predictor.plan.crops, result.seconds))
         for failure in result.failed { print("failed: \(failure)") }
-        print("wrote \(dir.path)/{metrics.json,confusion.csv,confusion.svg,predictions.json}")
+        print("wrote \(dir.path)/{metrics.json,confusion.csv,confusion.svg,predictions.json}"
+              + (result.streams.isEmpty ? "" : ", and the same for each stream in rgb/ and flow/"))
     }
 }

@@ -108,4 +108,29 @@ import Video
             try FlowDataset.extract(list: list, listName: "train.txt", root: root, out: out, options: FlowExtractionOptions(bound: 15), jobs: 1)
         }
     }
+
+    /// Two-stream samples: each segment's middle RGB frame beside its live flow stack.
+    @Test func twoStreamSamplesPairEachSegmentsFrameWithItsFlow() throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("right.mp4").path
+        try Self.movingTexture(path, frames: 9)
+        let recipe = SampleRecipe(sampler: .flowStack(length: 2, segments: 2, testMode: true),
+                                  pipeline: ClipPipeline([], normalization: Normalization(.flow)))
+        var rng = Xoshiro(seed: 1)
+        let reader = try VideoReader(path: path)
+        let both = try recipe.twoStreamSample(reader, options: .init(), rgb: Normalization(.imagenet), using: &rng)
+        let flow = try recipe.liveFlowSample(reader, options: .init(), using: &rng)
+        #expect(both.shape == [2, 7, 1, 48, 64] && flow.shape == [2, 4, 1, 48, 64])
+        #expect(both.sliced(axis: 1, start: 3, end: 7).scalars == flow.scalars)
+        let starts = recipe.sampler.indices(frameCount: 8, startIndex: 0, using: &rng).map { $0[0] }
+        let frames = try reader.frames(at: starts.map { $0 + 1 })          // the middle of each 2-frame stack
+        for (segment, _) in starts.enumerated() {
+            for (y, x) in [(5, 5), (20, 40)] {
+                let byte = Float(frames.pixels[((segment * 48 + y) * 64 + x) * 3])
+                let value = both.scalars[(((segment * 7) * 48) + y) * 64 + x]
+                #expect(abs(value - (byte - 123.675) / 58.395) < 1e-5)
+            }
+        }
+    }
 }

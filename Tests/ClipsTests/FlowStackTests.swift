@@ -100,7 +100,11 @@ import Video
         #expect(throws: LoaderError.flowMismatch("short_y", x: 6, y: 5)) {
             try recipe.load(Annotation(path: "short_y", label: 0, frameCount: 6), root: DataRoot(path: root), using: &rng)
         }
-        #expect(throws: LoaderError.notAFlowFolder("video.mp4")) {
+        #expect(throws: LoaderError.notAFlowFolder("missing")) {
+            try recipe.load(Annotation(path: "missing", label: 0), root: DataRoot(path: root), using: &rng)
+        }
+        // A file is a video whose flow is computed; this one is not a video.
+        #expect(throws: VideoError.self) {
             try recipe.load(Annotation(path: "video.mp4", label: 0), root: DataRoot(path: root), using: &rng)
         }
     }

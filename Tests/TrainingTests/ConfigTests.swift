@@ -180,6 +180,7 @@ import Testing
                                                  expected: "rgb, as r2plus1d_18_tiny takes RGB frames")) {
             try ConfigLoader.parse(Self.minimal + "\n  modality: flow")
         }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(Self.flow, overrides: ["model.preset=two_stream_tsn_tiny"]) }
         #expect(throws: ConfigError.invalidValue(path: "data.sampler.clip_len", value: "3",
                                                  expected: "5: tsn_r18_flow_tiny takes 10 channels, 5 flow frames of x and y")) {
             try ConfigLoader.parse(Self.flow + "\n  sampler: {clip_len: 3, num_clips: 4}")

@@ -39,6 +39,8 @@ import Video
             }
         }
         try! "right\nleft\n".write(to: url.appendingPathComponent("videos/classes.txt"), atomically: true, encoding: .utf8)
+        try! items.map { "\($0.path) \($0.label)" }.joined(separator: "\n")
+            .write(to: url.appendingPathComponent("videos/train.txt"), atomically: true, encoding: .utf8)
         let summary = try! FlowDataset.extract(list: AnnotationList(items: items), listName: "train.txt",
                                                root: DataRoot(url.appendingPathComponent("videos")),
                                                out: url.appendingPathComponent("flow"), options: .init(), jobs: 2)
@@ -105,5 +107,52 @@ import Video
         #expect(live.shape == stored.shape)
         let meanDifference = zip(live.scalars, stored.scalars).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(live.count)
         #expect(meanDifference < 0.02, "mean difference \(meanDifference) (1 byte is 0.0078)")
+    }
+
+    /// Untrained stream checkpoints are enough to check the joining, the fused evaluation with
+    /// each stream's own results, and prediction on raw videos.
+    @Test func twoStreamsJoinEvaluateAndPredict() throws {
+        func checkpoint(_ preset: String, list: String, _ extra: String = "") throws -> URL {
+            let config = try ConfigLoader.parse("""
+            model: {preset: \(preset)}
+            data:
+              train_list: \(Self.root.appendingPathComponent(list).path)
+            """ + extra)
+            let trainer = try Trainer(config: config, data: try TrainingData.load(config.data))
+            let file = Self.root.appendingPathComponent("\(preset)-\(UUID().uuidString).safetensors")
+            try trainer.save(to: file)
+            return file
+        }
+        let rgb = try checkpoint("tsn_r18_tiny", list: "videos/train.txt")
+        let flow = try checkpoint("tsn_r18_flow_tiny", list: "flow/train.txt", "\n  modality: flow")
+        let fusion = TwoStream.Fusion(rgbWeight: 1, flowWeight: 2, softmax: true)
+        let (model, info) = try TwoStreamJoin.join(rgb: rgb, flow: flow, fusion: fusion)
+        #expect(info.preset == "two_stream_tsn_tiny" && info.fusion == fusion && info.flow == FlowExtractionOptions())
+        #expect(info.classNames == ["right", "left"] && info.input.normalization == "imagenet")
+        #expect(throws: TwoStreamJoin.JoinError.noTwoStreamPreset(rgb: "tsn_r18_flow_tiny", flow: "tsn_r18_flow_tiny")) {
+            try TwoStreamJoin.join(rgb: flow, flow: flow)
+        }
+
+        let file = Self.root.appendingPathComponent("two-stream.safetensors")
+        try Checkpoint.save(model: model, info: info, to: file)
+        let predictor = try Predictor(checkpoint: file)
+        #expect((predictor.model as? TwoStream)?.fusion == fusion)
+        let video = try VideoReader(path: Self.root.appendingPathComponent("videos/c0_0.mp4").path)
+        let sample = try predictor.sample(video)
+        #expect(sample.shape == [4, 13, 1, 64, 64])
+        let scores = try predictor.scores(video)
+        #expect(scores.count == 2 && abs(scores.reduce(0, +) - 1) < 1e-4)
+
+        let list = try AnnotationList.readList(Self.root.appendingPathComponent("videos/train.txt"))
+        let result = try Evaluator.run(model: predictor.model, list: list, root: DataRoot(Self.root.appendingPathComponent("videos")),
+                                       plan: predictor.plan, classNames: info.classNames)
+        let (r, f) = (try #require(result.streams["rgb"]), try #require(result.streams["flow"]))
+        #expect(result.metrics.count == 8 && r.metrics.count == 8 && f.metrics.count == 8)
+        #expect(result.videos.map(\.video) == list.items.map(\.path))
+        // The fused result of the first video is the one the predictor gives.
+        #expect(result.videos[0].labels[0].index == (scores[0] >= scores[1] ? 0 : 1))
+        let out = Self.root.appendingPathComponent("eval-two-stream")
+        try result.write(to: out)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("flow/metrics.json").path))
     }
 }

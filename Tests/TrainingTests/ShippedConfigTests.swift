@@ -33,7 +33,8 @@ import Zoo
 
     @Test func everyFullSizePresetHasOne() {
         let names = Set(Self.configs)
-        for preset in ModelZoo.presets where !preset.name.hasSuffix("_tiny") {
+        // Two-stream presets are not trained by one job: their streams are (`motive two-stream`).
+        for preset in ModelZoo.presets where !preset.name.hasSuffix("_tiny") && !preset.input.isTwoStream {
             #expect(names.contains("\(preset.name).yaml"), "Models/configs/\(preset.name).yaml is missing")
         }
     }

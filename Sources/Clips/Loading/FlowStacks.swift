@@ -22,7 +22,7 @@ extension SampleRecipe {
         let url = try root.resolve(item.path)
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw LoaderError.notAFlowFolder(item.path)
+            throw LoaderError.notAFlowFolder(item.path)              // missing: neither a folder nor a video
         }
         let x = try VideoReader(frameFolder: url.path, template: layout.xTemplate, options: readerOptions)
         let y = try VideoReader(frameFolder: url.path, template: layout.yTemplate, options: readerOptions)

@@ -9,9 +9,17 @@ public struct SampleRecipe: Sendable {
     /// File names inside a frame folder (rawframe lists), for FFmpeg's image2 demuxer.
     public var frameTemplate: String
     public var readerOptions: ReaderOptions
-    /// Set for optical flow: every list entry is a folder of flow frames, and a sample is a stack
-    /// of `sampler.clipLength` flow frames per segment (see `loadFlow`).
+    /// Set for optical flow: a list entry is a folder of flow frames, and a sample is a stack of
+    /// `sampler.clipLength` flow frames per segment (see `loadFlow`); an entry that is a video
+    /// file gets its flow computed (`liveFlow`).
     public var flow: FlowFrames?
+    /// Set for two-stream models (the RGB part's normalisation): entries are videos, and each
+    /// segment is an RGB frame beside its live flow stack (see `twoStreamSample`).
+    public var twoStreamRGB: Normalization?
+    /// How flow is computed from videos, for flow and two-stream recipes.
+    public var liveFlow = FlowExtractionOptions()
+    /// TV-L1 threads per sample when loading: 1, because the loader's workers already run in parallel.
+    public var flowThreads = 1
 
     public init(sampler: FrameSampler, pipeline: ClipPipeline, frameTemplate: String = "img_%05d.jpg",
                 readerOptions: ReaderOptions = .init(), flow: FlowFrames? = nil) {
@@ -26,8 +34,19 @@ public struct SampleRecipe: Sendable {
     /// MMAction2 (crop 0 of every clip, then crop 1 …). All clips of a video share one random
     /// draw of each transform, as MMAction2 applies its pipeline to the whole frame list.
     public func load(_ item: Annotation, root: DataRoot, using rng: inout Xoshiro) throws -> Tensor {
-        if let flow { return try loadFlow(item, root: root, layout: flow, using: &rng) }
         let url = try root.resolve(item.path)
+        if let rgb = twoStreamRGB {
+            return try twoStreamSample(VideoReader(path: url.path, options: readerOptions), options: liveFlow, rgb: rgb,
+                                       threads: flowThreads, using: &rng)
+        }
+        if let flow {
+            var directory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &directory), !directory.boolValue {
+                return try liveFlowSample(VideoReader(path: url.path, options: readerOptions), options: liveFlow,
+                                          threads: flowThreads, using: &rng)
+            }
+            return try loadFlow(item, root: root, layout: flow, using: &rng)
+        }
         let isFolder = item.frameCount != nil
         let reader = try isFolder
             ? VideoReader(frameFolder: url.path, template: frameTemplate, options: readerOptions)
@@ -63,7 +82,7 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noFrames(let path): "\(path): the video has no frames"
         case .allFailed(let b): "every video of batch \(b) failed to load"
-        case .notAFlowFolder(let path): "\(path): flow data must be a folder of flow_x_*.jpg and flow_y_*.jpg (`motive flow` writes them)"
+        case .notAFlowFolder(let path): "\(path): neither a folder of flow_x_*.jpg and flow_y_*.jpg (`motive flow` writes them) nor a video"
         case .flowMismatch(let path, let x, let y): "\(path): \(x) x-flow frames but \(y) y-flow frames"
         }
     }

@@ -194,6 +194,11 @@ public enum ConfigLoader {
         if let p = c.model.dropout { try require(p >= 0 && p < 1, "model.dropout", p, "in [0, 1)") }
         try require(["rgb", "flow"].contains(c.data.modality), "data.modality", c.data.modality, "rgb or flow")
         let input = (try? ModelZoo.preset(named: c.model.preset))?.input
+        if let input, input.isTwoStream {
+            throw .invalidValue(path: "model.preset", value: c.model.preset,
+                                expected: "a preset one job trains: the two streams train as their own jobs (tsn_r50 and tsn_r50_flow, "
+                                    + "or tsn_r18_tiny and tsn_r18_flow_tiny) and `motive two-stream` joins them")
+        }
         if let input {
             try require(input.modality == c.data.modality, "data.modality", c.data.modality,
                         "\(input.modality), as \(c.model.preset) takes " + (input.isFlow ? "stacks of optical flow" : "RGB frames"))
