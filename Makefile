@@ -17,7 +17,7 @@ ifeq ($(origin OPENBLAS_CORETYPE),undefined)
   endif
 endif
 
-.PHONY: deps build release test bench synth train-quickstart default-model serve clean
+.PHONY: deps build release test bench synth synth-flow train-quickstart default-model serve clean
 
 deps:
 	@missing=""; \
@@ -45,6 +45,11 @@ bench: deps
 # The default synthetic motion dataset (10 classes, 800 train / 200 val videos), made once.
 synth: release
 	@[ -f data/synth/train.txt ] || .build/release/motive dataset synth --out data/synth
+
+# TV-L1 flow of the synthetic dataset (data/synth/flow: flow folders, train.txt, val.txt), resumable.
+synth-flow: synth
+	.build/release/motive flow --list data/synth/train.txt --out data/synth/flow --jobs 2
+	.build/release/motive flow --list data/synth/val.txt --out data/synth/flow --jobs 2
 
 # Train, evaluate and plot the quickstart job (about three minutes on two cores).
 train-quickstart: synth
