@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Synth"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Training", "Synth", "Video", "Yams",
+            "Server", "Training", "Synth", "Video", "Zoo", "Yams",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,8 @@ import HummingbirdTesting
 import NIOCore
 import Server
 import Testing
+import Training
+import Zoo
 
 /// `POST /v1/predict` in process: answers, model choice, parameters, and every refusal.
 @Suite struct PredictTests {
@@ -157,6 +159,28 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(scores.count == 6 && scores.allSatisfy { $0 == alone })
+        }
+    }
+}
+
+/// A two-stream checkpoint served like any model: the server computes the flow it needs.
+@Suite struct TwoStreamServingTests {
+    @Test func aTwoStreamModelLabelsUploads() async throws {
+        let models = Fixture.scratch("two-stream-models")
+        let preset = try ModelZoo.preset(named: "two_stream_tsn_tiny")
+        var info = CheckpointInfo(preset: preset.name, classNames: ["translate_left", "translate_right"], input: preset.input)
+        info.fusion = TwoStream.Fusion(rgbWeight: 1, flowWeight: 1.5, softmax: true)
+        try FileManager.default.createDirectory(at: models.appendingPathComponent("both"), withIntermediateDirectories: true)
+        try Checkpoint.save(model: preset.build(classes: 2, seed: 4), info: info,
+                            to: models.appendingPathComponent("both/model.safetensors"))
+        let server = try Fixture.server(Fixture.options { $0.modelsDirectory = models })
+        try await server.makeApplication().test(.router) { client in
+            let response = try await client.execute(uri: "/v1/predict?model=both&top_k=2", method: .post,
+                                                    headers: [.contentType: "video/mp4"], body: Fixture.bytes(Fixture.video()))
+            #expect(response.status == .ok)
+            #expect(response.json["model"].string == "both")
+            let scores = response.json["labels"].array.compactMap { $0["score"].double }
+            #expect(scores.count == 2 && abs(scores.reduce(0, +) - 1) < 1e-4)
         }
     }
 }
