@@ -60,7 +60,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
-            "Engine", "NN", "Video", "Clips",
+            "Engine", "NN", "Video", "Clips", "Flow",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
