@@ -8,6 +8,7 @@ model scores its class above its mirror class: chance is 50%, whatever the other
 Prints "top1 pairs" as percentages.
 """
 import json
+import os
 import sys
 
 PAIRS = [("translate_left", "translate_right"), ("translate_up", "translate_down"),
@@ -29,7 +30,10 @@ def main(val_list, classes_file, predictions):
         record = json.loads(line)
         if "labels" not in record:
             continue
-        path = record["video"].split("data/synth/", 1)[-1]
+        path = record["video"]
+        root = os.path.dirname(val_list)
+        if root and path.startswith(root + "/"):
+            path = path[len(root) + 1:]                   # predict prints the paths it was given
         label = classes[truth[path]]
         scores = {entry["label"]: entry["score"] for entry in record["labels"]}
         total += 1
