@@ -185,9 +185,11 @@ public final class Trainer {
                 switch model {
                 case let slow as SlowResNet: left = try Inflation.inflate(try Self.readStateDict(url(path)), into: slow)
                 case let vit as TimeSformer: left = try vit.loadImageViT(try Self.readStateDict(url(path)))
+                case let tsn as ResNet2D: left = try Self.loadImageResNet(try Self.readStateDict(url(path)), into: tsn, path: path)
                 default:
-                    throw TrainingError.badInitialWeights(path: path, reason: "inflate_from works for the Slow/C2D/I3D presets "
-                                                          + "(a 2D ResNet) and TimeSformer (a timm ViT), not \(preset.name)")
+                    throw TrainingError.badInitialWeights(path: path, reason: "inflate_from works for the TSN/TSM presets (a 2D "
+                                                          + "ResNet; cross-modality for flow), the Slow/C2D/I3D presets (a 2D ResNet) "
+                                                          + "and TimeSformer (a timm ViT), not \(preset.name)")
                 }
             } catch let error as TrainingError { throw error } catch {
                 throw TrainingError.badInitialWeights(path: path, reason: "\(error)")
@@ -207,6 +209,23 @@ public final class Trainer {
             try model.loadStateDict(fitting, strict: false)
             notes.append("loaded \(fitting.count) tensors from \(path)" + (skipped.isEmpty ? "" : "; kept initialised: " + skipped.joined(separator: ", ")))
         }
+    }
+
+    /// A torchvision image ResNet (or an RGB TSN) into a TSN/TSM preset: every tensor of the same
+    /// key and shape loads; a flow model's `conv1` is built from the RGB one (cross-modality).
+    /// Returns the keys left as initialised (a classifier for other classes).
+    static func loadImageResNet(_ dict: [String: Tensor], into model: ResNet2D, path: String) throws -> [String] {
+        let state = model.adaptStateDict(dict)
+        var fitting: [String: Tensor] = [:], left: [String] = []
+        for (key, target) in model.stateDict() {
+            if let t = state[key], t.shape == target.shape { fitting[key] = t } else { left.append(key) }
+        }
+        guard fitting["conv1.weight"] != nil, fitting.count > 1 else {
+            throw TrainingError.badInitialWeights(path: path, reason: "it is not a ResNet of \(model.config.depth) layers and width "
+                                                  + "\(model.config.width) (torchvision keys: conv1, bn1, layer1…4, fc)")
+        }
+        try model.loadStateDict(fitting, strict: false)
+        return left
     }
 
     static func readStateDict(_ url: URL) throws -> [String: Tensor] {

@@ -1,6 +1,7 @@
 import Clips
 import Engine
 import Foundation
+import TensorIO
 import Testing
 import Video
 @testable import Training
@@ -154,5 +155,27 @@ import Video
         let out = Self.root.appendingPathComponent("eval-two-stream")
         try result.write(to: out)
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("flow/metrics.json").path))
+    }
+
+    /// `inflate_from` an RGB image ResNet starts the flow stream: conv1 averaged over colour and
+    /// repeated to 10 channels, the rest as it is.
+    @Test func inflateFromAnImageResNetIsCrossModality() throws {
+        let donor = try ModelZoo.preset(named: "tsn_r18_tiny").build(classes: 7, seed: 9)
+        let file = Self.root.appendingPathComponent("resnet-\(UUID().uuidString).safetensors")
+        try SafeTensors(donor.stateDict().map { (name: $0.0, tensor: $0.1) }).write(to: file)
+        let config = try ConfigLoader.parse("""
+        model: {preset: tsn_r18_flow_tiny, inflate_from: \(file.path)}
+        data:
+          train_list: \(Self.root.appendingPathComponent("flow/train.txt").path)
+          modality: flow
+        """)
+        let trainer = try Trainer(config: config, data: try TrainingData.load(config.data))
+        let state = Dictionary(uniqueKeysWithValues: trainer.model.stateDict().map { ($0.0, $0.1) })
+        let given = Dictionary(uniqueKeysWithValues: donor.stateDict().map { ($0.0, $0.1) })
+        #expect(state["conv1.weight"]?.scalars == ResNet2D.crossModality(try #require(given["conv1.weight"]), channels: 10).scalars)
+        #expect(state["layer2.0.conv1.weight"]?.scalars == given["layer2.0.conv1.weight"]?.scalars)
+        // The donor's classifier has 7 classes, the job 2: it stays initialised, and the note says so.
+        #expect(state["fc.weight"]?.shape == [2, 128])
+        #expect(trainer.notes.contains { $0.hasPrefix("inflated") && $0.contains("fc.weight") })
     }
 }
