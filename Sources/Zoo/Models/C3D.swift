@@ -55,6 +55,16 @@ public final class C3D: VideoModel {
         registerModule("fc6", fc6)
         registerModule("fc7", fc7)
         head.register(on: self, at: "fc8")
+        // MMAction2's C3D initialisation (its backbone's init_std 0.005, I3DHead's 0.01): He-normal
+        // (fan-out, ReLU) convs, N(0, 0.005²) fc6 and fc7, N(0, 0.01²) fc8, zero biases.
+        for conv in convs {
+            Init.kaimingNormal(conv.weight, mode: .fanOut, nonlinearity: .relu, using: &rng)
+            if let b = conv.bias { Init.constant(b, 0) }
+        }
+        for (fc, std) in [(fc6, Float(0.005)), (fc7, 0.005), (head.fc, 0.01)] {
+            Init.normal(fc.weight, std: std, using: &rng)
+            if let b = fc.bias { Init.constant(b, 0) }
+        }
     }
 
     /// [N, 3, T, H, W] → [N, hidden] (fc7's activations).
