@@ -79,10 +79,11 @@ def compare(args):
     with open(os.path.join(args.dir, "parameters.json")) as handle:
         p = json.load(handle)
     cv2.setNumThreads(args.threads)
+    # Positional arguments: the binding misspells one keyword ("innnerIterations").
     solver = cv2.optflow.DualTVL1OpticalFlow_create(
-        tau=p["tau"], lambda_=p["lambda_"], theta=p["theta"], nscales=p["nscales"], warps=p["warps"],
-        epsilon=p["epsilon"], innerIterations=p["innerIterations"], outerIterations=p["outerIterations"],
-        scaleStep=p["scaleStep"], gamma=p["gamma"], medianFiltering=p["medianFiltering"], useInitialFlow=False)
+        p["tau"], p["lambda_"], p["theta"], p["nscales"], p["warps"], p["epsilon"], p["innerIterations"],
+        p["outerIterations"], p["scaleStep"], p["gamma"], p["medianFiltering"], False)
+    assert abs(solver.getScaleStep() - p["scaleStep"]) < 1e-12 and solver.getInnerIterations() == p["innerIterations"]
     pairs = []
     while os.path.exists(os.path.join(args.dir, "pair_%02d_0.pgm" % len(pairs))):
         i = len(pairs)
