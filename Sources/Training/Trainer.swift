@@ -199,10 +199,7 @@ public final class Trainer {
         if let path = config.model.pretrained {
             // The model's own adaptation first (TimeSformer resamples embeddings of another size).
             let state = model.adaptStateDict(try Self.readStateDict(url(path)))
-            var fitting: [String: Tensor] = [:], skipped: [String] = []
-            for (key, target) in model.stateDict() {
-                if let t = state[key], t.shape == target.shape { fitting[key] = t } else { skipped.append(key) }
-            }
+            let (fitting, skipped) = Self.fitting(state, model)
             guard !fitting.isEmpty else {
                 throw TrainingError.badInitialWeights(path: path, reason: "none of its tensors fit \(preset.name)")
             }
@@ -215,17 +212,22 @@ public final class Trainer {
     /// key and shape loads; a flow model's `conv1` is built from the RGB one (cross-modality).
     /// Returns the keys left as initialised (a classifier for other classes).
     static func loadImageResNet(_ dict: [String: Tensor], into model: ResNet2D, path: String) throws -> [String] {
-        let state = model.adaptStateDict(dict)
-        var fitting: [String: Tensor] = [:], left: [String] = []
-        for (key, target) in model.stateDict() {
-            if let t = state[key], t.shape == target.shape { fitting[key] = t } else { left.append(key) }
-        }
+        let (fitting, left) = Self.fitting(model.adaptStateDict(dict), model)
         guard fitting["conv1.weight"] != nil, fitting.count > 1 else {
             throw TrainingError.badInitialWeights(path: path, reason: "it is not a ResNet of \(model.config.depth) layers and width "
                                                   + "\(model.config.width) (torchvision keys: conv1, bn1, layer1…4, fc)")
         }
         try model.loadStateDict(fitting, strict: false)
         return left
+    }
+
+    /// The tensors of `state` that fit `model` (same key and shape), and the model's keys left out.
+    static func fitting(_ state: [String: Tensor], _ model: Module) -> (fitting: [String: Tensor], left: [String]) {
+        var fitting: [String: Tensor] = [:], left: [String] = []
+        for (key, target) in model.stateDict() {
+            if let t = state[key], t.shape == target.shape { fitting[key] = t } else { left.append(key) }
+        }
+        return (fitting, left)
     }
 
     static func readStateDict(_ url: URL) throws -> [String: Tensor] {
