@@ -250,11 +250,13 @@ public enum ModelZoo {
         return C3D(c, using: &rng)
     }
 
-    static let c3dTiny = ModelPreset(name: "c3d_tiny", source: "C3D, ¼ width, 256-wide fc6/fc7",
+    /// Batch norm after each conv (MMAction2's `norm_cfg`): without it this small C3D does not
+    /// leave ln 10 on the synthetic dataset, in Motive or in PyTorch (bench/c3d_reference.py).
+    static let c3dTiny = ModelPreset(name: "c3d_tiny", source: "C3D, ¼ width, 256-wide fc6/fc7, batch norm after each conv",
                                      input: InputSpec(frames: 16, size: 64, normalization: "c3d", clipLength: 16, frameInterval: 1, clips: 1),
                                      defaultClasses: 10) { classes, rng in
         var c = C3D.Config()
-        c.classes = classes; c.width = 0.25; c.hidden = 256; c.size = 64
+        c.classes = classes; c.width = 0.25; c.hidden = 256; c.size = 64; c.batchNorm = true
         return C3D(c, using: &rng)
     }
 }

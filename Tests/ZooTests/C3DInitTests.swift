@@ -5,7 +5,7 @@ import NN
 @testable import Zoo
 
 /// C3D starts as MMAction2's does: He-normal convolutions (fan-out, ReLU), N(0, 0.005²) fc6 and
-/// fc7, N(0, 0.01²) fc8, zero biases.
+/// fc7, N(0, 0.01²) fc8, zero biases. With batch norm it takes MMAction2's ConvModule keys.
 @Suite struct C3DInitTests {
     static func moments(_ t: Tensor) -> (mean: Double, std: Double) {
         let v = t.scalars.map(Double.init)
@@ -29,5 +29,34 @@ import NN
             #expect(abs(std / expected - 1) < 0.05, "\(fc.weight.shape): std \(std)")
             #expect(fc.bias?.scalars.allSatisfy { $0 == 0 } ?? true)
         }
+    }
+
+    @Test func batchNormLayout() throws {
+        var config = C3D.Config()
+        config.classes = 4; config.width = 0.25; config.hidden = 32; config.size = 32
+        var rng = Xoshiro(seed: 3)
+        let plain = C3D(config, using: &rng)
+        let plainKeys = Set(plain.stateDict().map(\.0))
+        #expect(plainKeys.contains("conv1a.weight") && plainKeys.contains("conv5b.bias"))
+        #expect(!plainKeys.contains { $0.contains(".bn.") })
+
+        config.batchNorm = true
+        let normed = C3D(config, using: &rng)
+        let keys = Set(normed.stateDict().map(\.0))
+        for name in C3D.names {
+            #expect(keys.isSuperset(of: ["\(name).conv.weight", "\(name).bn.weight", "\(name).bn.bias",
+                                         "\(name).bn.running_mean", "\(name).bn.running_var"]))
+            #expect(!keys.contains("\(name).conv.bias"), "a conv before a batch norm has no bias")
+        }
+        #expect(keys.count == plainKeys.count - 8 + 8 * 4 + (keys.contains("conv1a.bn.num_batches_tracked") ? 8 : 0))
+
+        // Training-mode batch norm makes each channel of each conv zero-mean before its ReLU, so
+        // about half of conv1a's outputs are positive whatever the input's offset.
+        let x = Tensor.normal([2, 3, 16, 32, 32], mean: 5, std: 1, using: &rng)
+        let y = normed.norms[0](normed.convs[0](x))
+        let positive = y.scalars.filter { $0 > 0 }.count
+        #expect(abs(Double(positive) / Double(y.count) - 0.5) < 0.05)
+        let out = normed(x)
+        #expect(out.shape == [2, 4])
     }
 }

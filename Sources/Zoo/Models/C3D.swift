@@ -7,6 +7,9 @@ import NN
 /// Input [N, 3, 16, 112, 112] (`c3d` normalisation) → [N, classes]. Eight 3×3×3 convs with
 /// ReLU, max pools (1,2,2) then (2,2,2) ×4, the last padded (0,1,1), so the features are
 /// 512·1·4·4 = 8192; fc6 and fc7 of 4096 with ReLU and dropout; fc8.
+///
+/// With `batchNorm` (MMAction2's `norm_cfg=BN3d`) each conv loses its bias and is followed by a
+/// batch norm, under MMAction2's ConvModule keys: `conv1a.conv`, `conv1a.bn`.
 public final class C3D: VideoModel {
     public struct Config: Codable, Sendable, Equatable {
         public var classes = 487
@@ -17,11 +20,29 @@ public final class C3D: VideoModel {
         /// Input frames and size; they fix fc6's width.
         public var frames = 16
         public var size = 112
+        /// A batch norm after every conv. Plain C3D has ten layers and no normalisation: from
+        /// scratch on small data its loss can stay at ln(classes) (see bench/c3d_reference.py).
+        public var batchNorm = false
         public init() {}
+
+        enum CodingKeys: String, CodingKey { case classes, width, hidden, dropout, frames, size, batchNorm }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            classes = try c.decode(Int.self, forKey: .classes)
+            width = try c.decode(Float.self, forKey: .width)
+            hidden = try c.decode(Int.self, forKey: .hidden)
+            dropout = try c.decode(Float.self, forKey: .dropout)
+            frames = try c.decode(Int.self, forKey: .frames)
+            size = try c.decode(Int.self, forKey: .size)
+            batchNorm = try c.decodeIfPresent(Bool.self, forKey: .batchNorm) ?? false
+        }
     }
 
     public let config: Config
     let convs: [Conv]
+    /// One per conv with `batchNorm`, else empty.
+    let norms: [BatchNorm]
     let fc6: Linear, fc7: Linear
     let head: ClassifierHead
     /// fc6 and fc7's dropout (`config.dropout` unless a job sets `model.dropout`).
@@ -41,17 +62,25 @@ public final class C3D: VideoModel {
         var cin = 3
         var convs: [Conv] = []
         for cout in c {
-            convs.append(Conv(cin, cout, kernelSize: [3, 3, 3], padding: [1, 1, 1], using: &rng))
+            convs.append(Conv(cin, cout, kernelSize: [3, 3, 3], padding: [1, 1, 1], bias: !config.batchNorm, using: &rng))
             cin = cout
         }
         self.convs = convs
+        norms = config.batchNorm ? c.map { BatchNorm($0) } : []
         // T: ÷1 then ÷2 four times; H, W: ÷2 four times, then (x + 2)/2 at pool5.
         let t = max(1, config.frames / 16), s = (config.size / 16 + 2) / 2
         fc6 = Linear(c[7] * t * s * s, config.hidden, using: &rng)
         fc7 = Linear(config.hidden, config.hidden, using: &rng)
         head = ClassifierHead(features: config.hidden, classes: config.classes, dropout: 0, using: &rng)
         super.init()
-        for (name, conv) in zip(Self.names, convs) { registerModule(name, conv) }
+        for (i, (name, conv)) in zip(Self.names, convs).enumerated() {
+            if config.batchNorm {
+                register(conv, at: name + ".conv")
+                register(norms[i], at: name + ".bn")
+            } else {
+                registerModule(name, conv)
+            }
+        }
         registerModule("fc6", fc6)
         registerModule("fc7", fc7)
         head.register(on: self, at: "fc8")
@@ -72,7 +101,9 @@ public final class C3D: VideoModel {
         ensure(x.rank == 5 && x.shape[1] == 3, "C3D: input \(x.shape) should be [N, 3, T, H, W]")
         var y = x
         for (i, conv) in convs.enumerated() {
-            y = conv(y).relu()
+            y = conv(y)
+            if !norms.isEmpty { y = norms[i](y) }
+            y = y.relu()
             switch i {
             case 0: y = maxPool(y, kernel: [1, 2, 2], stride: [1, 2, 2])
             case 1, 3, 5: y = maxPool(y, kernel: [2, 2, 2], stride: [2, 2, 2])
