@@ -23,12 +23,14 @@ train() {  # NAME CONFIG LIST_FOLDER
 }
 train rgb tsn_r18_tiny $data
 train flow tsn_r18_flow_tiny $data/flow
+# Fused two ways: raw scores (TSN's evaluation, the default) and softmax probabilities.
 $motive two-stream "$out/rgb" "$out/flow" --out "$out/two_stream.safetensors"
+$motive two-stream "$out/rgb" "$out/flow" --softmax --out "$out/two_stream_softmax.safetensors"
 $motive eval "$out/rgb" --flow "$out/flow" --data $data/val.txt --out "$out/eval" | tail -4
 
 mapfile -t videos < <(awk -v d="$data" '{print d "/" $1}' $data/val.txt)
 printf '| model | val top-1 | direction pairs |\n|---|---|---|\n'
-for m in rgb flow two_stream; do
+for m in rgb flow two_stream two_stream_softmax; do
   model="$out/$m"; [ -d "$model" ] || model="$out/$m.safetensors"
   $motive predict --model "$model" --top-k 10 "${videos[@]}" > "$out/$m.predictions.jsonl"
   python3 bench/pair_accuracy.py $data/val.txt $data/classes.txt "$out/$m.predictions.jsonl" \
