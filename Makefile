@@ -35,9 +35,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The tests (and SwiftPM) write their temporary files under a fresh TMPDIR, removed afterwards
+# whether they pass or not, so runs leave nothing behind in /tmp.
 test: deps
 	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
-	$(SWIFT) test $(TEST_FLAGS)
+	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS)
 
 bench: deps
 	$(SWIFT) run -c release motive-bench kernels
