@@ -48,7 +48,8 @@ import NN
                                          "\(name).bn.running_mean", "\(name).bn.running_var"]))
             #expect(!keys.contains("\(name).conv.bias"), "a conv before a batch norm has no bias")
         }
-        #expect(keys.count == plainKeys.count - 8 + 8 * 4 + (keys.contains("conv1a.bn.num_batches_tracked") ? 8 : 0))
+        // Each conv drops its bias and gains weight, bias, running_mean, running_var, num_batches_tracked.
+        #expect(keys.count == plainKeys.count - 8 + 8 * 5)
 
         // Training-mode batch norm makes each channel of each conv zero-mean before its ReLU, so
         // about half of conv1a's outputs are positive whatever the input's offset.

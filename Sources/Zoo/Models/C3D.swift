@@ -24,19 +24,6 @@ public final class C3D: VideoModel {
         /// scratch on small data its loss can stay at ln(classes) (see bench/c3d_reference.py).
         public var batchNorm = false
         public init() {}
-
-        enum CodingKeys: String, CodingKey { case classes, width, hidden, dropout, frames, size, batchNorm }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            classes = try c.decode(Int.self, forKey: .classes)
-            width = try c.decode(Float.self, forKey: .width)
-            hidden = try c.decode(Int.self, forKey: .hidden)
-            dropout = try c.decode(Float.self, forKey: .dropout)
-            frames = try c.decode(Int.self, forKey: .frames)
-            size = try c.decode(Int.self, forKey: .size)
-            batchNorm = try c.decodeIfPresent(Bool.self, forKey: .batchNorm) ?? false
-        }
     }
 
     public let config: Config
