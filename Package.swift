@@ -1,9 +1,11 @@
 // swift-tools-version: 6.0
 // Motive: video action recognition in Swift. Targets depend one way only:
-// C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules, optimizers);
-// CFFmpeg → Video (decode, encode) → Clips (samplers, transforms, datasets), Synth (generated
-// datasets); Flow (TV-L1 optical flow, no dependencies); NN → Zoo (video models);
-// Video, Flow → Clips; Clips, Zoo → Training (job configs) → motive (CLI).
+// Support (atomic files, parallel-for, stop flags, line readers) and Specs (closed sets shared by
+// Zoo and Clips) → C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules,
+// optimizers) → Zoo (video models); CFFmpeg → Video (decode, encode) → Clips (samplers,
+// transforms, datasets), Synth (generated datasets); Flow (TV-L1 optical flow); Clips, Zoo →
+// Inference (checkpoints, the one predict path, evaluation) → Training (job configs, the trainer)
+// → Server (the daemon) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -15,6 +17,7 @@ let package = Package(
         .library(name: "Video", targets: ["Video"]),
         .library(name: "Clips", targets: ["Clips"]),
         .library(name: "Flow", targets: ["Flow"]),
+        .library(name: "Inference", targets: ["Inference"]),
         .executable(name: "motive", targets: ["motive"]),
         .executable(name: "motive-bench", targets: ["motive-bench"]),
     ],
@@ -34,17 +37,21 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
-        .target(name: "Engine", dependencies: ["COpenBLAS"]),
-        .target(name: "TensorIO", dependencies: ["Engine", "ZIPFoundation"]),
+        .target(name: "Support"),
+        .target(name: "Specs"),
+        .target(name: "Engine", dependencies: ["COpenBLAS", "Support"]),
+        .target(name: "TensorIO", dependencies: ["Engine", "Support", "ZIPFoundation"]),
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
         .target(name: "Video", dependencies: ["CFFmpeg"]),
-        .target(name: "Flow"),
-        .target(name: "Clips", dependencies: ["Video", "Engine", "Flow"]),
+        .target(name: "Flow", dependencies: ["Support"]),
+        .target(name: "Clips", dependencies: ["Video", "Engine", "Flow", "Specs", "Support"]),
         .target(name: "Synth", dependencies: ["Video", "Engine"]),
-        .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO"]),
-        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Yams"]),
+        .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO", "Specs"]),
+        .target(name: "Inference", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Specs", "Support"]),
+        .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Specs", "Support",
+                                                 "Inference", "Yams"]),
         .target(name: "Server", dependencies: [
-            "Engine", "NN", "Video", "Clips", "Zoo", "Training",
+            "Engine", "NN", "Video", "Clips", "Zoo", "Specs", "Support", "Inference", "Training",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -55,7 +62,8 @@ let package = Package(
             .product(name: "MultipartKit", package: "multipart-kit"),
         ]),
         .executableTarget(name: "motive", dependencies: [
-            "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Training", "Server", "Yams",
+            "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
+            "Server", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -63,6 +71,7 @@ let package = Package(
             "Engine", "NN", "Video", "Clips", "Flow",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"],
                     resources: [.copy("Fixtures")]),
@@ -73,9 +82,10 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Synth"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "Synth", "Video", "Zoo"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "Synth"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Training", "Synth", "Video", "Zoo", "Yams",
+            "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Yams",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,25 +1,12 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
-/// Writes `data` to a hidden temporary file beside `url`, then renames it over `url`, so a reader
-/// never sees a half-written file and a failed write leaves any old file untouched. Public for
-/// the flow datasets' lists and done-markers (Clips).
-public func writeAtomically(_ data: Data, to url: URL) throws(FlowError) {
-    let folder = url.deletingLastPathComponent()
-    let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+/// Writes a flow file through the one atomic writer, as a `FlowError`.
+func writeAtomically(_ data: Data, to url: URL) throws(FlowError) {
     do {
-        try data.write(to: temp)
+        try AtomicFile.write(data, to: url)
     } catch {
-        throw .writeFailed(path: url.path, reason: "\(error)")
-    }
-    guard rename(temp.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temp)
-        throw .writeFailed(path: url.path, reason: reason)
+        throw .writeFailed(path: url.path, reason: error.reason)
     }
 }
 

@@ -1,5 +1,4 @@
-import Dispatch
-import Foundation
+import Support
 
 /// Splits the rows of an image into contiguous chunks and runs them on Dispatch workers.
 /// Each chunk is one closure call that loops over its rows, never one call per pixel. Every
@@ -15,7 +14,7 @@ struct RowSplit {
     /// With all cores, three chunks per core let a worker that was descheduled catch up;
     /// with fewer threads, one chunk per thread keeps to that many cores.
     static func maxChunks(threads: Int) -> Int {
-        threads >= Cores.active ? 3 * Cores.active : threads
+        threads >= Parallel.cores ? 3 * Parallel.cores : threads
     }
 
     init(rows: Int, width: Int, threads: Int) {
@@ -27,27 +26,8 @@ struct RowSplit {
         }
     }
 
-    func range(_ chunk: Int) -> Range<Int> { rows * chunk / chunks ..< rows * (chunk + 1) / chunks }
-
     /// Calls `body(chunk, rows)` once per chunk, concurrently; chunks write disjoint rows.
     func run(_ body: (Int, Range<Int>) -> Void) {
-        if chunks == 1 {
-            body(0, 0..<rows)
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in box.value(c, range(c)) }
-        }
+        Parallel.forChunks(rows, chunks: chunks, body)
     }
-}
-
-/// Carries a closure over raw buffers into Dispatch; `RowSplit` guarantees the writes are disjoint.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-enum Cores {
-    static let active = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }

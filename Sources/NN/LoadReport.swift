@@ -56,8 +56,9 @@ public struct LoadMismatchError: Error, CustomStringConvertible, Equatable {
 extension Module {
     /// Compares `dict` with this module's state dict without changing anything, after the
     /// module's own `adaptStateDict` (as `loadStateDict` would see it).
-    public func loadReport(for dict: [String: Tensor]) -> LoadReport {
-        let dict = adaptStateDict(dict)
+    public func loadReport(for dict: [String: Tensor]) -> LoadReport { report(forAdapted: adaptStateDict(dict)) }
+
+    func report(forAdapted dict: [String: Tensor]) -> LoadReport {
         var report = LoadReport()
         let own = stateDict()
         var optional = Set<String>()
@@ -79,14 +80,18 @@ extension Module {
     /// Loads `dict` and says what did not fit. Strict: any difference is a `LoadMismatchError`
     /// and nothing is copied. Not strict: every key present in both with the same shape is
     /// loaded and the rest are reported. `origin` (our key → the checkpoint's) names renamed keys
-    /// in the messages.
+    /// in the messages. `accept` sees the report before anything is copied; if it throws, nothing is.
     @discardableResult
-    public func load(_ dict: [String: Tensor], strict: Bool = true, origin: [String: String] = [:]) throws(LoadMismatchError) -> LoadReport {
-        let report = loadReport(for: dict)
+    public func load(_ dict: [String: Tensor], strict: Bool = true, origin: [String: String] = [:],
+                     accept: (LoadReport) throws -> Void = { _ in }) throws -> LoadReport {
+        // The model's own adaptation runs once (TimeSformer resamples embeddings, a flow TSN averages conv1).
+        let dict = adaptStateDict(dict)
+        let report = report(forAdapted: dict)
         if strict && !report.isClean { throw LoadMismatchError(report: report, origin: origin) }
+        try accept(report)
         let bad = Set(report.mismatched.map(\.key) + report.unexpected.map(\.key))
         do {
-            try loadStateDict(dict.filter { !bad.contains($0.key) }, strict: false)
+            try loadAdapted(dict.filter { !bad.contains($0.key) }, strict: false)
         } catch {
             // Unreachable: the report has already excluded every key a non-strict load refuses.
             fatalError("load: \(error)")

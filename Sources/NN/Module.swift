@@ -131,7 +131,11 @@ open class Module {
     /// ignored. A shape mismatch is an error either way. Missing keys are reported in state-dict
     /// order, unexpected keys in sorted order.
     public final func loadStateDict(_ dict: [String: Tensor], strict: Bool = true) throws(StateDictError) {
-        let dict = adaptStateDict(dict)
+        try loadAdapted(adaptStateDict(dict), strict: strict)
+    }
+
+    /// `loadStateDict` of a dict that `adaptStateDict` has already seen.
+    final func loadAdapted(_ dict: [String: Tensor], strict: Bool) throws(StateDictError) {
         let own = stateDict()
         let optional = optionalStateKeys()
         var matched: [(target: Tensor, source: Tensor)] = []

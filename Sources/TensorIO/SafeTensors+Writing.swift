@@ -1,12 +1,6 @@
 import Engine
 import Foundation
-#if canImport(Darwin)
-import Darwin
-#elseif canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import Support
 
 extension SafeTensors {
     /// The whole file in memory.
@@ -24,19 +18,16 @@ extension SafeTensors {
     /// reader (or a crash) sees the old file or the complete new one. Tensors stream straight
     /// from their storage, so a checkpoint is never held twice in memory.
     public func write(to url: URL) throws(SafeTensorsError) {
-        let file = try TemporaryFile(beside: url)
-        do throws(SafeTensorsError) {
-            // `withUnsafeBytes` only rethrows untyped errors, so carry the typed one out in a Result.
-            try encodedHeader().withUnsafeBytes { bytes in
-                Result { () throws(SafeTensorsError) in try file.write(bytes) }
-            }.get()
-            for entry in entries {
-                try file.write(UnsafeRawBufferPointer(start: entry.tensor.data, count: entry.tensor.count * 4))
+        do {
+            try AtomicFile.write(to: url) { output in
+                let header = encodedHeader()
+                try header.withUnsafeBytes { bytes in try output.write(bytes) }
+                for entry in entries {
+                    try output.write(UnsafeRawBufferPointer(start: entry.tensor.data, count: entry.tensor.count * 4))
+                }
             }
-            try file.move(to: url)
         } catch {
-            file.discard()
-            throw error
+            throw .io(path: url.path, reason: error.reason)
         }
     }
 
@@ -68,63 +59,3 @@ extension SafeTensors {
         return withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + json
     }
 }
-
-/// A file created next to its destination and renamed onto it; rename within one directory
-/// is atomic on POSIX file systems.
-private struct TemporaryFile {
-    let path: String
-    let descriptor: Int32
-
-    init(beside url: URL) throws(SafeTensorsError) {
-        let directory = url.deletingLastPathComponent()
-        path = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Self.failure(path) }
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws(SafeTensorsError) {
-        guard var next = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = systemWrite(descriptor, next, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw Self.failure(path)
-            }
-            next += written
-            remaining -= written
-        }
-    }
-
-    /// Flushes to disk before the rename, or a crash could leave the new name on empty data.
-    func move(to url: URL) throws(SafeTensorsError) {
-        guard fsync(descriptor) == 0 else { throw Self.failure(path) }
-        guard close(descriptor) == 0 else {
-            unlink(path)
-            throw Self.failure(path)
-        }
-        guard rename(path, url.path) == 0 else {
-            let error = Self.failure(url.path)
-            unlink(path)
-            throw error
-        }
-    }
-
-    /// Best effort after a failure; the descriptor may already be closed by `move`.
-    func discard() {
-        close(descriptor)
-        unlink(path)
-    }
-
-    private static func failure(_ path: String) -> SafeTensorsError {
-        .io(path: path, reason: String(cString: strerror(errno)))
-    }
-}
-
-#if canImport(Darwin)
-private let systemWrite = Darwin.write
-#elseif canImport(Glibc)
-private let systemWrite = Glibc.write
-#elseif canImport(Musl)
-private let systemWrite = Musl.write
-#endif

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Inference
 
 /// The targets of one training batch: each sample's label, and with mixup or cutmix the label of
 /// the sample mixed into it with weight 1 − `lambda`.

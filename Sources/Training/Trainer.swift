@@ -1,6 +1,7 @@
 import Clips
 import Engine
 import Foundation
+import Inference
 import NN
 import TensorIO
 import Video
@@ -132,10 +133,10 @@ public final class Trainer {
         options.seed = config.train.seed
         loader = ClipLoader(list: data.train, root: data.root,
                             recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input),
-                                                 flow: input.isFlow ? FlowFrames() : nil),
+                                                 source: input.modality == .flow ? .flow(FlowFrames()) : .rgb),
                             options: options)
         loader.onFailure = { [lastFailure] failure in lastFailure.value = failure }
-        if input.isFlow {
+        if input.modality == .flow {
             let file = data.root.url.appendingPathComponent(FlowDataset.optionsFile)
             if let json = FileManager.default.contents(atPath: file.path) {
                 do { flowExtraction = try JSONDecoder().decode(FlowExtractionOptions.self, from: json) } catch {
@@ -171,7 +172,7 @@ public final class Trainer {
         let size = FrameSize.square(input.size)
         return ClipPipeline([.resizeShortSide(side: input.size * 8 / 7), .multiScaleCrop(MultiScaleCrop(inputSize: size)),
                              .resize(size: size), .flip(HorizontalFlip())],
-                            normalization: Normalization(Normalization.Preset(rawValue: input.normalization) ?? .imagenet))
+                            normalization: Normalization(input.normalization))
     }
 
     /// `model.pretrained`: a Motive checkpoint or a plain state dict; keys whose shape differs (a
@@ -182,57 +183,29 @@ public final class Trainer {
         if let path = config.model.inflateFrom {
             let left: [String]
             do {
-                switch model {
-                case let slow as SlowResNet: left = try Inflation.inflate(try Self.readStateDict(url(path)), into: slow)
-                case let vit as TimeSformer: left = try vit.loadImageViT(try Self.readStateDict(url(path)))
-                case let tsn as ResNet2D: left = try Self.loadImageResNet(try Self.readStateDict(url(path)), into: tsn, path: path)
-                default:
-                    throw TrainingError.badInitialWeights(path: path, reason: "inflate_from works for the TSN/TSM presets (a 2D "
-                                                          + "ResNet; cross-modality for flow), the Slow/C2D/I3D presets (a 2D ResNet) "
-                                                          + "and TimeSformer (a timm ViT), not \(preset.name)")
-                }
+                left = try model.importImageWeights(try Self.readStateDict(url(path)))
             } catch let error as TrainingError { throw error } catch {
                 throw TrainingError.badInitialWeights(path: path, reason: "\(error)")
             }
             notes.append("inflated \(path); left as initialised: \(left.isEmpty ? "nothing" : left.joined(separator: ", "))")
         }
         if let path = config.model.pretrained {
-            // The model's own adaptation first (TimeSformer resamples embeddings of another size).
-            let state = model.adaptStateDict(try Self.readStateDict(url(path)))
-            let (fitting, skipped) = Self.fitting(state, model)
-            guard !fitting.isEmpty else {
-                throw TrainingError.badInitialWeights(path: path, reason: "none of its tensors fit \(preset.name)")
+            // Keys whose shape differs (a classifier for other classes) stay initialised.
+            let report = try model.load(try Self.readStateDict(url(path)), strict: false) { report in
+                guard report.missing.count + report.mismatched.count < self.model.stateDict().count else {
+                    throw TrainingError.badInitialWeights(path: path, reason: "none of its tensors fit \(self.preset.name)")
+                }
             }
-            try model.loadStateDict(fitting, strict: false)
-            notes.append("loaded \(fitting.count) tensors from \(path)" + (skipped.isEmpty ? "" : "; kept initialised: " + skipped.joined(separator: ", ")))
+            let skipped = report.missing.map(\.key) + report.mismatched.map(\.key)
+            let loaded = model.stateDict().count - skipped.count
+            notes.append("loaded \(loaded) tensors from \(path)" + (skipped.isEmpty ? "" : "; kept initialised: " + skipped.joined(separator: ", ")))
         }
     }
 
-    /// A torchvision image ResNet (or an RGB TSN) into a TSN/TSM preset: every tensor of the same
-    /// key and shape loads; a flow model's `conv1` is built from the RGB one (cross-modality).
-    /// Returns the keys left as initialised (a classifier for other classes).
-    static func loadImageResNet(_ dict: [String: Tensor], into model: ResNet2D, path: String) throws -> [String] {
-        let (fitting, left) = Self.fitting(model.adaptStateDict(dict), model)
-        guard fitting["conv1.weight"] != nil, fitting.count > 1 else {
-            throw TrainingError.badInitialWeights(path: path, reason: "it is not a ResNet of \(model.config.depth) layers and width "
-                                                  + "\(model.config.width) (torchvision keys: conv1, bn1, layer1…4, fc)")
-        }
-        try model.loadStateDict(fitting, strict: false)
-        return left
-    }
-
-    /// The tensors of `state` that fit `model` (same key and shape), and the model's keys left out.
-    static func fitting(_ state: [String: Tensor], _ model: Module) -> (fitting: [String: Tensor], left: [String]) {
-        var fitting: [String: Tensor] = [:], left: [String] = []
-        for (key, target) in model.stateDict() {
-            if let t = state[key], t.shape == target.shape { fitting[key] = t } else { left.append(key) }
-        }
-        return (fitting, left)
-    }
-
+    /// A Motive checkpoint's model, or a raw state dict (safetensors or torch.save).
     static func readStateDict(_ url: URL) throws -> [String: Tensor] {
         if let checkpoint = try? Checkpoint.read(url) { return checkpoint.model }
-        do { return try WeightFile.stateDict(contentsOf: url).tensors } catch {
+        do { return try Inference.readStateDict(url) } catch {
             throw TrainingError.badInitialWeights(path: url.path, reason: "\(error)")
         }
     }
@@ -380,10 +353,14 @@ public final class Trainer {
         return spec
     }
 
-    public var viewPlan: ViewPlan {
-        ViewPlan(input: input, clips: config.eval.clips, crops: config.eval.crops, averaging: config.eval.average,
-                 pipeline: config.data.testPipeline, normalization: config.data.trainPipeline?.normalization)
+    /// How the job tests its model: in validation, and (recorded in its checkpoints) wherever it is served.
+    public var testing: TestSettings {
+        TestSettings(clips: config.eval.clips, crops: config.eval.crops, averaging: config.eval.average,
+                     pipeline: config.data.testPipeline,
+                     normalization: config.data.testPipeline?.normalization ?? config.data.trainPipeline?.normalization)
     }
+
+    public var viewPlan: ViewPlan { ViewPlan(input: input, testing) }
 
     /// Records a validation score; true when it is the best so far.
     @discardableResult
@@ -396,7 +373,9 @@ public final class Trainer {
     /// Writes the model, optimizer state and progress (atomically).
     public func save(to url: URL) throws {
         var info = CheckpointInfo(preset: preset.name, classNames: data.classNames, input: input,
-                                  epoch: epoch, step: step, bestTop1: bestScore, config: config)
+                                  epoch: epoch, step: step, bestTop1: bestScore)
+        info.config = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(config))
+        info.testing = testing
         info.batch = batchInEpoch
         info.flow = flowExtraction
         try Checkpoint.save(model: model, optimizer: optimizer, info: info, to: url)

@@ -1,4 +1,6 @@
 import Foundation
+import Inference
+import Support
 import Yams
 
 /// One epoch's line of `metrics.csv` (and its `epoch` event in `log.jsonl`).
@@ -60,7 +62,7 @@ public final class TrainingRun {
         var checkpoint = resume
         var isDir: ObjCBool = false
         if let resume, FileManager.default.fileExists(atPath: resume.path, isDirectory: &isDir), isDir.boolValue {
-            checkpoint = resume.appendingPathComponent("last.safetensors")
+            checkpoint = resume.appendingPathComponent(CheckpointLocator.resumeName)
         }
         let dir = directory ?? (isDir.boolValue ? resume : nil) ?? URL(fileURLWithPath: config.output.dir)
         self.directory = dir.standardizedFileURL
@@ -214,13 +216,4 @@ public final class TrainingRun {
         }
         return byEpoch.keys.sorted().map { byEpoch[$0]! }
     }
-}
-
-/// A flag that one thread sets and another polls.
-public final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    public init() {}
-    public var isSet: Bool { lock.withLock { value } }
-    public func set() { lock.withLock { value = true } }
 }

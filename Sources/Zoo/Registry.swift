@@ -1,4 +1,5 @@
 import Engine
+@_exported import Specs
 import NN
 
 /// What a preset expects as input, and how its clips are sampled.
@@ -6,17 +7,16 @@ public struct InputSpec: Codable, Sendable, Equatable {
     /// Frames per view (segments for TSN/TSM).
     public var frames: Int
     public var size: Int
-    /// A `Normalization.Preset` name: imagenet, kinetics, slowfast, c3d, flow.
-    public var normalization: String
+    /// The RGB frames' normalisation.
+    public var normalization: NormalizationPreset
     public var clipLength: Int
     public var frameInterval: Int
     public var clips: Int
-    /// "rgb", "flow" (each segment is a stack of `clipLength` optical-flow frames, x and y
-    /// interleaved, so the model sees 2·clipLength channels) or "two_stream" (both).
-    public var modality: String
+    /// RGB frames, stacks of `clipLength` optical-flow frames per segment, or both.
+    public var modality: Modality
 
-    public init(frames: Int, size: Int, normalization: String, clipLength: Int, frameInterval: Int, clips: Int,
-                modality: String = "rgb") {
+    public init(frames: Int, size: Int, normalization: NormalizationPreset, clipLength: Int, frameInterval: Int, clips: Int,
+                modality: Modality = .rgb) {
         (self.frames, self.size, self.normalization) = (frames, size, normalization)
         (self.clipLength, self.frameInterval, self.clips, self.modality) = (clipLength, frameInterval, clips, modality)
     }
@@ -27,17 +27,19 @@ public struct InputSpec: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(frames: try c.decode(Int.self, forKey: .frames), size: try c.decode(Int.self, forKey: .size),
-                  normalization: try c.decode(String.self, forKey: .normalization),
+                  normalization: try c.decode(NormalizationPreset.self, forKey: .normalization),
                   clipLength: try c.decode(Int.self, forKey: .clipLength), frameInterval: try c.decode(Int.self, forKey: .frameInterval),
-                  clips: try c.decode(Int.self, forKey: .clips), modality: try c.decodeIfPresent(String.self, forKey: .modality) ?? "rgb")
+                  clips: try c.decode(Int.self, forKey: .clips), modality: try c.decodeIfPresent(Modality.self, forKey: .modality) ?? .rgb)
     }
 
-    public var isFlow: Bool { modality == "flow" }
-    /// "two_stream": each segment is one RGB frame (normalised by `normalization`) and a stack of
-    /// `clipLength` flow frames beside it, 3 + 2·clipLength channels.
-    public var isTwoStream: Bool { modality == "two_stream" }
     /// Input channels: 3 for RGB, 2·clipLength for a flow stack, both for two streams.
-    public var channels: Int { isFlow ? 2 * clipLength : isTwoStream ? 3 + 2 * clipLength : 3 }
+    public var channels: Int {
+        switch modality {
+        case .rgb: 3
+        case .flow: 2 * clipLength
+        case .twoStream: 3 + 2 * clipLength
+        }
+    }
     /// [1, C, T, H, W], one view.
     public var shape: [Int] { [1, channels, frames, size, size] }
 }
@@ -81,8 +83,8 @@ public enum ModelZoo {
 
     static func videoResNet(_ name: String, blocks: [Int], convs: [ConvKind], stem: VideoResNet.Config.Stem,
                             tiny: Bool) -> ModelPreset {
-        let input = tiny ? InputSpec(frames: 8, size: 64, normalization: "kinetics", clipLength: 8, frameInterval: 2, clips: 1)
-                         : InputSpec(frames: 16, size: 112, normalization: "kinetics", clipLength: 16, frameInterval: 2, clips: 1)
+        let input = tiny ? InputSpec(frames: 8, size: 64, normalization: .kinetics, clipLength: 8, frameInterval: 2, clips: 1)
+                         : InputSpec(frames: 16, size: 112, normalization: .kinetics, clipLength: 16, frameInterval: 2, clips: 1)
         return ModelPreset(name: name, source: "torchvision.models.video" + (tiny ? " (¼ width)" : ""), input: input,
                            defaultClasses: tiny ? 10 : 400) { classes, rng in
             var c = VideoResNet.Config()
@@ -108,9 +110,9 @@ public enum ModelZoo {
         // MMAction2's Kinetics flow TSN samples 3 segments; its RGB TSN 8.
         let segments = tiny ? 4 : (flowFrames == nil ? 8 : 3)
         let input = flowFrames.map {
-            InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "flow", clipLength: $0, frameInterval: 1,
-                      clips: segments, modality: "flow")
-        } ?? InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "imagenet", clipLength: 1, frameInterval: 1, clips: segments)
+            InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: .flow, clipLength: $0, frameInterval: 1,
+                      clips: segments, modality: .flow)
+        } ?? InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: .imagenet, clipLength: 1, frameInterval: 1, clips: segments)
         var source = "torchvision.models.resnet\(depth)" + (shift ? " + TSM residual shift (Lin et al. 2019)" : " (TSN, Wang et al. 2016)")
         if let l = flowFrames { source += " on stacks of \(l) optical-flow frames (\(2 * l) channels)" }
         return ModelPreset(name: name, source: source + (tiny ? ", ¼ width" : ""), input: input,
@@ -141,8 +143,8 @@ public enum ModelZoo {
     /// streams train as `tsn_rNN` and `tsn_rNN_flow` jobs; `motive two-stream` joins their checkpoints.
     static func twoStream(_ name: String, depth: Int, tiny: Bool) -> ModelPreset {
         let segments = tiny ? 4 : 3, flowFrames = 5
-        let input = InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: "imagenet", clipLength: flowFrames,
-                              frameInterval: 1, clips: segments, modality: "two_stream")
+        let input = InputSpec(frames: segments, size: tiny ? 64 : 224, normalization: .imagenet, clipLength: flowFrames,
+                              frameInterval: 1, clips: segments, modality: .twoStream)
         return ModelPreset(name: name, source: "TSN two-stream (Wang et al. 2016): torchvision resnet\(depth) on RGB and on "
                            + "\(flowFrames) flow frames, late fusion" + (tiny ? ", ¼ width" : ""),
                            input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
@@ -172,8 +174,8 @@ public enum ModelZoo {
     // MARK: PyTorchVideo's single-pathway ResNet-50s
 
     static func slowResNet(_ name: String, stemKernel: Int, kernels: [[Int]], pool: Bool, tiny: Bool) -> ModelPreset {
-        let input = tiny ? InputSpec(frames: 8, size: 64, normalization: "slowfast", clipLength: 8, frameInterval: 4, clips: 1)
-                         : InputSpec(frames: 8, size: 224, normalization: "slowfast", clipLength: 8, frameInterval: 8, clips: 1)
+        let input = tiny ? InputSpec(frames: 8, size: 64, normalization: .slowfast, clipLength: 8, frameInterval: 4, clips: 1)
+                         : InputSpec(frames: 8, size: 224, normalization: .slowfast, clipLength: 8, frameInterval: 8, clips: 1)
         return ModelPreset(name: name, source: "pytorchvideo.models.hub." + name.replacingOccurrences(of: "_tiny", with: "") + (tiny ? " (¼ width)" : ""),
                            input: input, defaultClasses: tiny ? 10 : 400) { classes, rng in
             var c = SlowResNet.Config()
@@ -195,8 +197,8 @@ public enum ModelZoo {
     // MARK: SlowFast
 
     static func slowFast(_ name: String, alpha: Int, tiny: Bool) -> ModelPreset {
-        let input = tiny ? InputSpec(frames: 16, size: 64, normalization: "slowfast", clipLength: 16, frameInterval: 2, clips: 1)
-                         : InputSpec(frames: 32, size: 224, normalization: "slowfast", clipLength: 32, frameInterval: 2, clips: 1)
+        let input = tiny ? InputSpec(frames: 16, size: 64, normalization: .slowfast, clipLength: 16, frameInterval: 2, clips: 1)
+                         : InputSpec(frames: 32, size: 224, normalization: .slowfast, clipLength: 32, frameInterval: 2, clips: 1)
         let source = alpha == 8 ? "PySlowFast SLOWFAST_4x16_R50 (α=8, β=1/8) in pytorchvideo's layout and keys"
                                 : "pytorchvideo.models.hub.slowfast_r50 (α=4, β=1/8)"
         return ModelPreset(name: name, source: source + (tiny ? ", ¼ width" : ""),
@@ -228,13 +230,13 @@ public enum ModelZoo {
 
     static let timesformers: [ModelPreset] = [
         timeSformer("timesformer_base", source: "transformers TimesformerForVideoClassification (divided space-time, ViT-B/16)",
-                    input: InputSpec(frames: 8, size: 224, normalization: "slowfast", clipLength: 8, frameInterval: 32, clips: 1),
+                    input: InputSpec(frames: 8, size: 224, normalization: .slowfast, clipLength: 8, frameInterval: 32, clips: 1),
                     classes: 400) { _ in },
         timeSformer("timesformer_hr", source: "transformers TimesformerForVideoClassification, TimeSformer-HR (16×448)",
-                    input: InputSpec(frames: 16, size: 448, normalization: "slowfast", clipLength: 16, frameInterval: 16, clips: 1),
+                    input: InputSpec(frames: 16, size: 448, normalization: .slowfast, clipLength: 16, frameInterval: 16, clips: 1),
                     classes: 400) { _ in },
         timeSformer("timesformer_tiny", source: "TimeSformer, 4 blocks of 96 dims, 3 heads, 8×8 patches",
-                    input: InputSpec(frames: 8, size: 64, normalization: "slowfast", clipLength: 8, frameInterval: 4, clips: 1),
+                    input: InputSpec(frames: 8, size: 64, normalization: .slowfast, clipLength: 8, frameInterval: 4, clips: 1),
                     classes: 10) { c in
             c.patch = 8; c.dim = 96; c.depth = 4; c.heads = 3; c.mlpDim = 384
         },
@@ -243,7 +245,7 @@ public enum ModelZoo {
     // MARK: C3D
 
     static let c3d = ModelPreset(name: "c3d", source: "C3D (Tran et al. 2015), Sports-1M port layer names",
-                                 input: InputSpec(frames: 16, size: 112, normalization: "c3d", clipLength: 16, frameInterval: 1, clips: 1),
+                                 input: InputSpec(frames: 16, size: 112, normalization: .c3d, clipLength: 16, frameInterval: 1, clips: 1),
                                  defaultClasses: 487) { classes, rng in
         var c = C3D.Config()
         c.classes = classes
@@ -253,7 +255,7 @@ public enum ModelZoo {
     /// Batch norm after each conv (MMAction2's `norm_cfg`): without it this small C3D does not
     /// leave ln 10 on the synthetic dataset, in Motive or in PyTorch (bench/c3d_reference.py).
     static let c3dTiny = ModelPreset(name: "c3d_tiny", source: "C3D, ¼ width, 256-wide fc6/fc7, batch norm after each conv",
-                                     input: InputSpec(frames: 16, size: 64, normalization: "c3d", clipLength: 16, frameInterval: 1, clips: 1),
+                                     input: InputSpec(frames: 16, size: 64, normalization: .c3d, clipLength: 16, frameInterval: 1, clips: 1),
                                      defaultClasses: 10) { classes, rng in
         var c = C3D.Config()
         c.classes = classes; c.width = 0.25; c.hidden = 256; c.size = 64; c.batchNorm = true

@@ -9,10 +9,68 @@ open class VideoModel: Layer {
     /// Features before the classifier ([N, F]); what inflation tests and linear probes look at.
     open func features(_ x: Tensor) -> Tensor { fatalError("\(type(of: self)) must override features(_:)") }
 
+    /// Channels per input frame: 3 for RGB; flow and two-stream models say theirs.
+    open var inputChannels: Int { 3 }
+
+    /// Checks a batch of views before the forward pass, so that a wrong input is a typed error at
+    /// the model's boundary rather than a failed invariant deep in an op.
+    public func check(input x: Tensor) throws(ModelInputError) {
+        guard x.rank == 5, x.shape[1] == inputChannels, x.shape.allSatisfy({ $0 > 0 }) else {
+            throw ModelInputError(model: String(describing: type(of: self)), shape: x.shape, channels: inputChannels)
+        }
+    }
+
+    /// The main output and any named streams' logits, each [N, classes]. A two-stream model
+    /// reports its `rgb` and `flow` streams beside their fusion; other models have no streams.
+    open func outputs(_ x: Tensor) -> ModelOutputs { ModelOutputs(main: self(x)) }
+
+    /// How a model of several streams fuses their scores; models of one stream ignore it.
+    open func configure(fusion: TwoStream.Fusion) {}
+
+    /// Starts the model from an image model's weights (a 2D ResNet inflated or reused, a ViT):
+    /// returns the keys left as initialised. Models without such a start throw.
+    open func importImageWeights(_ state: [String: Tensor]) throws -> [String] {
+        throw ImageWeightsError.unsupported(String(describing: type(of: self)))
+    }
+
     /// The dropout rate before the classifier (a job's `model.dropout`); C3D's applies to fc6 and fc7.
     open var classifierDropout: Float {
         get { heads.first?.dropout ?? 0 }
         set { for head in heads { head.dropout = newValue } }
+    }
+}
+
+/// A model's logits: the main output and named streams'.
+public struct ModelOutputs {
+    public var main: Tensor
+    public var streams: [(name: String, logits: Tensor)]
+
+    public init(main: Tensor, streams: [(name: String, logits: Tensor)] = []) { (self.main, self.streams) = (main, streams) }
+}
+
+/// An input whose shape the model cannot take.
+public struct ModelInputError: Error, CustomStringConvertible, Equatable {
+    public let model: String
+    public let shape: [Int]
+    public let channels: Int
+
+    public var description: String {
+        "\(model) takes views [N, \(channels), T, H, W] (N, T, H, W > 0), got \(shape)"
+    }
+}
+
+public enum ImageWeightsError: Error, CustomStringConvertible, Equatable {
+    case unsupported(String)
+    case notAResNet(depth: Int, width: Int)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let model):
+            "\(model) has no image-model start; inflate_from works for the TSN/TSM presets (a 2D ResNet; cross-modality for flow), "
+                + "the Slow/C2D/I3D presets (a 2D ResNet) and TimeSformer (a timm ViT)"
+        case .notAResNet(let depth, let width):
+            "it is not a ResNet of \(depth) layers and width \(width) (torchvision keys: conv1, bn1, layer1…4, fc)"
+        }
     }
 }
 

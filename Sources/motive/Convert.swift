@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Inference
 import NN
 import TensorIO
 import Training
@@ -31,78 +32,16 @@ struct Convert: ParsableCommand {
         let url = URL(fileURLWithPath: input)
         if (try? Checkpoint.read(url)) != nil { throw CLIError("\(input) is already a Motive checkpoint (`motive export` rewrites one)") }
         let state = try readStateDict(url)
-        let loaded = try ForeignWeights.load(state, layout: layout, preset: preset, classes: classes, strict: strict)
-        loaded.warn()
-        let count = Predict.classifierRows(loaded.model.stateDict()) ?? preset.defaultClasses
-        let names = try classNames.map { try Self.readNames($0, count: count) } ?? (0..<count).map { "class_\($0)" }
-        let target = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Checkpoint.save(model: loaded.model, info: CheckpointInfo(preset: preset.name, classNames: names, input: preset.input), to: target)
-        print("wrote \(target.path): \(preset.name), \(count) classes, \(loaded.model.stateDict().count) tensors from \(state.count) "
+        let names = try classNames.map(Self.readNames)
+        let loaded = try Checkpoint.convert(state, layout: layout, preset: preset, classes: classes, classNames: names, strict: strict,
+                                            to: URL(fileURLWithPath: output))
+        for line in loaded.warnings { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        print("wrote \(output): \(preset.name), \(loaded.classes) classes, \(loaded.model.stateDict().count) tensors from \(state.count) "
               + "\(layout.rawValue) keys" + (loaded.report.isClean ? "" : " (\(loaded.report.summary))"))
     }
 
-    static func readNames(_ path: String, count: Int) throws -> [String] {
+    static func readNames(_ path: String) throws -> [String] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard names.count == count else { throw CLIError("\(path) has \(names.count) class names, the classifier has \(count) classes") }
-        return names
-    }
-}
-
-/// A raw state dict from a weight file: safetensors, or a torch.save checkpoint (its
-/// `state_dict`/`model`/`model_state` entry when nested, `module.` prefixes removed).
-func readStateDict(_ url: URL) throws -> [String: Tensor] {
-    try WeightFile.stateDict(contentsOf: url).tensors
-}
-
-/// A zoo preset built and filled from a state dict in a public key layout.
-struct ForeignWeights {
-    let model: VideoModel
-    let report: LoadReport
-    /// Checkpoint keys no row of the key map places (non-strict loads only).
-    let unmapped: [String]
-    let origin: [String: String]
-    let note: String?
-
-    /// Renames `state` from `layout` to `preset`'s keys, builds the preset with `classes` (default:
-    /// the rows of the renamed classifier) and loads it. Strict: any unmapped, missing,
-    /// unexpected or mis-shaped key is an error listing them all.
-    static func load(_ state: [String: Tensor], layout: CheckpointLayout, preset: ModelPreset, classes: Int?,
-                     strict: Bool) throws -> ForeignWeights {
-        let map = try KeyMaps.map(from: layout, to: preset.name)
-        let mapped = map.apply(state)
-        if let collision = mapped.collisions.first { throw KeyMapError.collision(target: collision.target, sources: collision.sources) }
-        if strict && !mapped.unknown.isEmpty {
-            throw KeyMapError.unmapped(layout: layout, preset: preset.name, keys: mapped.unknown, note: map.note)
-        }
-        let count = classes ?? Predict.classifierRows(mapped.tensors.map { ($0.key, $0.value) })
-        let model = preset.build(classes: count).eval()
-        do {
-            let report = try model.load(mapped.tensors, strict: strict, origin: mapped.sources)
-            return ForeignWeights(model: model, report: report, unmapped: mapped.unknown, origin: mapped.sources, note: map.note)
-        } catch {
-            throw WeightsDoNotFit(preset: preset.name, layout: layout, mismatch: error, note: map.note)
-        }
-    }
-
-    /// What a non-strict load left out, and the map's note, on stderr.
-    func warn() {
-        var lines = unmapped.map { "not loaded: no place for \($0)" } + report.lines(origin: origin).map { "not loaded: " + $0 }
-        if let note { lines.append("note: " + note) }
-        for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-    }
-}
-
-/// A strict load that found differences, with the key map's note on what else differs.
-struct WeightsDoNotFit: Error, CustomStringConvertible {
-    let preset: String
-    let layout: CheckpointLayout
-    let mismatch: LoadMismatchError
-    let note: String?
-
-    var description: String {
-        "\(layout.rawValue) weights do not fit \(preset) (\(mismatch.report.summary); --strict false loads what fits):\n  "
-            + mismatch.report.lines(origin: mismatch.origin).joined(separator: "\n  ") + (note.map { "\nnote: " + $0 } ?? "")
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

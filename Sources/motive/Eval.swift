@@ -1,6 +1,7 @@
 import ArgumentParser
 import Clips
 import Foundation
+import Inference
 import Training
 
 /// `motive eval RUN_DIR|CHECKPOINT --data LIST`: multi-view accuracy, confusion matrix and per-video predictions.
@@ -15,7 +16,7 @@ struct Eval: ParsableCommand {
     @Option(help: "The annotation list (video list: `path label` per line).") var data: String
     @Option(help: "Folder the list's paths are relative to (default: the list's folder).") var root: String?
     @Option(help: "Test views CLIPSxCROPS, e.g. 10x3 (default: the checkpoint's eval setting, else 1x1).") var views: String?
-    @Option(help: "Combine views by averaging softmax scores (score) or logits (logit).") var average: ViewAveraging?
+    @Option(help: "Combine views as MMAction2's average_clips: prob (mean of probabilities) or score (mean of logits).") var average: ViewAveraging?
     @Option(help: "Where to write metrics.json, confusion.csv, confusion.svg, predictions.json (default: <run>/eval-<list name>).") var out: String?
     @Option(name: .customLong("batch-size"), help: "Views per forward pass.") var batchSize = 8
     @Option(help: "Decoding threads.") var workers = 2
@@ -26,30 +27,15 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let file = Predictor.checkpointFile(model)
-        let predictor: Predictor
-        if let flowModel {
-            let (joined, info) = try TwoStreamJoin.join(rgb: file, flow: Predictor.checkpointFile(flowModel), fusion: fusion.value)
-            let (clips, crops) = views.flatMap(ViewPlan.parseViews) ?? (1, 1)
-            var plan = ViewPlan(input: info.input, clips: clips, crops: crops, averaging: average ?? .score)
-            plan.flowOptions = info.flow ?? .init()
-            predictor = Predictor(model: joined, preset: info.preset, classNames: info.classNames, plan: plan)
-        } else {
-            predictor = try Predictor(checkpoint: file, views: views.flatMap(ViewPlan.parseViews), averaging: average)
-        }
-        let listURL = URL(fileURLWithPath: data)
-        let list = try AnnotationList.readList(listURL, classes: predictor.classNames)
-        if let bad = list.items.first(where: { $0.label >= predictor.classNames.count }) {
-            throw CLIError("\(data): \(bad.path) has label \(bad.label) but the model has \(predictor.classNames.count) classes")
-        }
-        let dataRoot = DataRoot(root.map { URL(fileURLWithPath: $0) } ?? listURL.deletingLastPathComponent())
+        let overrides = ViewOverrides(views: views.flatMap(ViewPlan.parseViews), averaging: average)
+        let source: PredictorSource = flowModel.map { .twoStream(rgb: model, flow: $0, fusion: fusion.value) } ?? .checkpoint(model)
+        let (predictor, _) = try Predictor.load(source, overrides)
         let progress = Progress(label: "evaluating")
-        let result = try Evaluator.run(model: predictor.model, list: list, root: dataRoot, plan: predictor.plan,
-                                       classNames: predictor.classNames, batchSize: batchSize, workers: workers,
-                                       progress: progress.update)
+        let result = try Evaluator.run(predictor, listPath: data, root: root, batchSize: batchSize, workers: workers, progress: progress.update)
         progress.finish()
+        let listURL = URL(fileURLWithPath: data)
         let name = listURL.deletingPathExtension().lastPathComponent
-        let dir = out.map { URL(fileURLWithPath: $0) } ?? file.deletingLastPathComponent().appendingPathComponent("eval-\(name)")
+        let dir = try out.map { URL(fileURLWithPath: $0) } ?? CheckpointLocator.resolve(model).deletingLastPathComponent().appendingPathComponent("eval-\(name)")
         try result.write(to: dir)
         print(result.metrics.summary(classNames: predictor.classNames))
         if let rgb = result.streams["rgb"], let flow = result.streams["flow"] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Training
 
 /// `motive export RUN_DIR|CHECKPOINT --out FILE`: a serving checkpoint without optimizer state.
@@ -11,7 +12,7 @@ struct Export: ParsableCommand {
     @Option(help: "The safetensors file to write.") var out: String
 
     func run() throws {
-        let source = Predictor.checkpointFile(model)
+        let source = try CheckpointLocator.resolve(model)
         let target = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Checkpoint.export(source, to: target)

@@ -47,7 +47,7 @@ struct Models: ParsableCommand {
                 print(row.name.padding(toLength: 24, withPad: " ", startingAt: 0)
                       + String(format: "%9.2f  %6.1f  ", Double(row.parameters) / 1e6, row.gflops)
                       + input.padding(toLength: 17, withPad: " ", startingAt: 0)
-                      + i.normalization.padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + i.normalization.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                       + (row.forwardMs.map { String(format: "%11.0f  ", $0) } ?? "") + row.source)
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Inference
 import NN
 import TensorIO
 import Training
@@ -25,7 +26,7 @@ struct Predict: ParsableCommand {
     @Option(help: "true: every key of --weights must match; false: load what fits and report the rest.") var strict = true
     @Option(name: .customLong("top-k"), help: "Labels per video.") var topK = 5
     @Option(help: "Test views CLIPSxCROPS, e.g. 10x3 (default: the checkpoint's eval setting, else 1x1).") var views: String?
-    @Option(help: "Combine views by averaging softmax scores (score) or logits (logit).") var average: ViewAveraging?
+    @Option(help: "Combine views as MMAction2's average_clips: prob (mean of probabilities) or score (mean of logits).") var average: ViewAveraging?
     @Option(help: "Timeline: window length, e.g. 2s or 500ms.") var window: String?
     @Option(help: "Timeline: step between windows (default: the window).") var stride: String?
     @Flag(help: "For .npy inputs: print the raw logits (the default for .npy).") var logits = false
@@ -61,45 +62,17 @@ struct Predict: ParsableCommand {
     }
 
     func makePredictor() throws -> Predictor {
-        let parsed = views.flatMap(ViewPlan.parseViews)
+        let source: PredictorSource
         if FileManager.default.fileExists(atPath: model) {
             guard weights == nil else { throw CLIError("--weights goes with a preset name; \(model) is already a checkpoint") }
-            return try Predictor(checkpoint: Predictor.checkpointFile(model), views: parsed, averaging: average)
-        }
-        let preset = try ModelZoo.preset(named: model)
-        let net: VideoModel
-        var classNames: [String]?
-        if let weights {
-            let url = URL(fileURLWithPath: weights)
-            let layout = try from.map { try KeyMaps.layout(named: $0) } ?? .motive
-            let state: [String: Tensor]
-            // A Motive checkpoint keeps the model under `model.`, in our keys; anything else is a state dict.
-            if let checkpoint = try? Checkpoint.read(url) {
-                guard layout == .motive else { throw CLIError("\(weights) is a Motive checkpoint; --from goes with raw state dicts") }
-                state = checkpoint.model
-                classNames = checkpoint.info.classNames
-            } else {
-                state = try readStateDict(url)
-            }
-            let loaded = try ForeignWeights.load(state, layout: layout, preset: preset, classes: classes, strict: strict)
-            loaded.warn()
-            net = loaded.model
+            source = .checkpoint(model)
         } else {
-            net = preset.build(classes: classes).eval()
-            FileHandle.standardError.write(Data("note: \(model) has no --weights; its predictions are those of random weights\n".utf8))
+            source = .preset(name: model, weights: weights, layout: try from.map { try KeyMaps.layout(named: $0) } ?? .motive,
+                             classes: classes, strict: strict)
         }
-        let count = Self.classifierRows(net.stateDict()) ?? preset.defaultClasses
-        let names = classNames?.count == count ? classNames! : (0..<count).map { "class_\($0)" }
-        let plan = ViewPlan(input: preset.input, clips: parsed?.clips ?? 1, crops: parsed?.crops ?? 1, averaging: average ?? .score)
-        return Predictor(model: net, preset: preset.name, classNames: names, plan: plan)
-    }
-
-    /// The class count of a state dict: the rows of its classifier (`fc` in torchvision, `fc8` in
-    /// C3D, `proj` in PyTorchVideo, `classifier` in Hugging Face's TimeSformer).
-    static func classifierRows(_ state: [(String, Tensor)]) -> Int? {
-        state.first { key, t in
-            t.rank == 2 && ["fc.weight", "fc8.weight", "proj.weight", "classifier.weight"].contains { key == $0 || key.hasSuffix("." + $0) }
-        }?.1.shape[0]
+        let (predictor, notes) = try Predictor.load(source, ViewOverrides(views: views.flatMap(ViewPlan.parseViews), averaging: average))
+        for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        return predictor
     }
 
     func predictVideo(_ path: String, _ predictor: Predictor) throws {
@@ -107,14 +80,10 @@ struct Predict: ParsableCommand {
             let video: String, model: String, labels: [LabelScore], views: String
             var timeline: [TimelineEntry]?
         }
-        let reader = try VideoReader(path: path)
-        let result = try predictor.labels(reader, topK: topK)
-        var output = Output(video: path, model: predictor.preset, labels: result.labels,
-                            views: "\(predictor.plan.clips)x\(predictor.plan.crops)")
-        if let window = window.flatMap(parseDuration) {
-            output.timeline = try predictor.timeline(reader, window: window, stride: stride.flatMap(parseDuration) ?? window, topK: topK)
-        }
-        print(try compactJSON(output))
+        let timeline = window.flatMap(parseDuration).map { (window: $0, stride: stride.flatMap(parseDuration) ?? $0) }
+        let result = try predictor.predict(file: path, PredictionRequest(topK: topK, timeline: timeline))
+        print(try compactJSON(Output(video: path, model: predictor.preset, labels: result.labels, views: result.views,
+                                     timeline: result.timeline)))
     }
 
     func printLogits(of clip: String, _ net: VideoModel) throws {
@@ -128,7 +97,9 @@ struct Predict: ParsableCommand {
     }
 }
 
-extension ViewAveraging: ExpressibleByArgument {}
+extension ViewAveraging: ExpressibleByArgument {
+    public init?(argument: String) { guard let value = Self.parse(argument) else { return nil }; self = value }
+}
 
 func compactJSON<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()

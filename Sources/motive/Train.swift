@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Support
 import Training
 
 /// `motive train JOB.yaml`: trains, evaluates and checkpoints into a run directory.
@@ -18,36 +19,17 @@ struct Train: ParsableCommand {
         let config = try ConfigLoader.load(file, overrides: overrides)
         let run = try TrainingRun(config: config, configFile: file, directory: out.map { URL(fileURLWithPath: $0) },
                                   resume: resume.map { URL(fileURLWithPath: $0) })
-        let signals = StopOnSignals(run.stopFlag)
+        let flag = run.stopFlag
+        // The first SIGINT/SIGTERM asks the run to stop after the current step; a second one exits
+        // at once (the last checkpoint on disk is whole either way).
+        let signals = StopSignals { count in
+            if count > 1 { Foundation.exit(130) }
+            flag.set()
+            FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))
+        }
         defer { signals.cancel() }
         let display = TrainingDisplay()
         try run.run { display.show($0) }
-    }
-}
-
-/// The first SIGINT/SIGTERM asks the run to stop after the current step; a second one exits at
-/// once (the last checkpoint on disk is whole either way).
-final class StopOnSignals: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-
-    init(_ flag: StopFlag) {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                if flag.isSet { exit(130) }
-                flag.set()
-                FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func cancel() {
-        for s in sources { s.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Training
 import Zoo
 
@@ -19,11 +20,8 @@ struct TwoStreamCommand: ParsableCommand {
     @OptionGroup var fusion: FusionOptions
 
     func run() throws {
-        let (model, info) = try TwoStreamJoin.join(rgb: Predictor.checkpointFile(rgb), flow: Predictor.checkpointFile(flow),
-                                                   fusion: fusion.value)
-        let url = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Checkpoint.save(model: model, info: info, to: url)
+        let info = try TwoStreamJoin.write(rgb: CheckpointLocator.resolve(rgb), flow: CheckpointLocator.resolve(flow),
+                                           fusion: fusion.value, to: URL(fileURLWithPath: out))
         print("wrote \(info.preset) (\(info.classNames.count) classes, RGB : flow = \(fusion.rgbWeight) : \(fusion.flowWeight)"
               + (fusion.softmax ? " on softmax scores" : " on raw scores") + ") to \(out)")
     }

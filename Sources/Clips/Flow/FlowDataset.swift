@@ -1,6 +1,7 @@
 import Dispatch
 import Flow
 import Foundation
+import Support
 import Video
 
 /// Flow for a whole dataset: every video of a list becomes a flow folder under `out` (the video's
@@ -47,7 +48,7 @@ public enum FlowDataset {
                                                        + "use another --out folder or the same options")
             }
         } else {
-            try writeAtomically(encoder.encode(options), to: optionsURL)
+            try AtomicFile.write(encoder.encode(options), to: optionsURL)
         }
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
         let items = list.items
@@ -64,7 +65,7 @@ public enum FlowDataset {
                         let video = try root.resolve(item.path)
                         try? fm.removeItem(at: folder)                  // a half-written folder from an interrupted run
                         let frames = try FlowExtraction.extract(video: video.path, into: folder.path, options: options, threads: threads)
-                        try writeAtomically(Data("\(frames)\n".utf8), to: marker)
+                        try AtomicFile.write(Data("\(frames)\n".utf8), to: marker)
                         state.finish(i, frames: frames, skipped: false)
                     } catch {
                         state.fail(i, Failure(path: item.path, reason: "\(error)"))
@@ -79,7 +80,7 @@ public enum FlowDataset {
         for (i, item) in items.enumerated() {
             if let frames = state.frames[i] { lines.append("\(folder(for: item.path)) \(frames) \(item.label)") }
         }
-        try writeAtomically(Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8), to: listURL)
+        try AtomicFile.write(Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8), to: listURL)
         return Summary(extracted: state.extracted, skipped: state.skipped,
                        failures: state.failures.sorted { $0.path < $1.path }, list: listURL)
     }

@@ -38,8 +38,8 @@ extension SampleRecipe {
 
     /// A flow sample computed from a raw video, as `loadFlow` reads one from a flow folder:
     /// (V·N) × 2L × 1 × H × W.
-    public func liveFlowSample(_ reader: VideoReader, window: Range<Int>? = nil, options: FlowExtractionOptions,
-                               threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    func liveFlowSample(_ reader: VideoReader, window: Range<Int>? = nil, options: FlowExtractionOptions,
+                               threads: Int,
                                using rng: inout Xoshiro) throws -> Tensor {
         let flow = try liveFlow(reader, window: window, options: options, threads: threads, using: &rng)
         return try flowSample(x: flow.x, y: flow.y, using: &rng)
@@ -48,8 +48,8 @@ extension SampleRecipe {
     /// A two-stream sample of a raw video: for each of N segments, the RGB frame in the middle of
     /// its flow stack (normalised by `rgb`) beside the stack itself: (V·N) × (3 + 2L) × 1 × H × W.
     /// Both parts go through the same crops, so they show the same place.
-    public func twoStreamSample(_ reader: VideoReader, window: Range<Int>? = nil, options: FlowExtractionOptions,
-                                rgb: Normalization, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    func twoStreamSample(_ reader: VideoReader, window: Range<Int>? = nil, options: FlowExtractionOptions,
+                                rgb: Normalization, threads: Int,
                                 using rng: inout Xoshiro) throws -> Tensor {
         let flow = try liveFlow(reader, window: window, options: options, threads: threads, using: &rng)
         let l = sampler.clipLength, segments = flow.indices.count / l

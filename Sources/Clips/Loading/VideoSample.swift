@@ -2,32 +2,38 @@ import Engine
 import Foundation
 import Video
 
+/// What a sample is made of, by the model's modality.
+public enum SampleSource: Sendable {
+    /// RGB frames of a video or a frame folder.
+    case rgb
+    /// Stacks of `sampler.clipLength` flow frames per segment: read from a flow folder (`motive
+    /// flow` writes them), or computed from a video (`liveFlow`).
+    case flow(FlowFrames)
+    /// Each segment's RGB frame (normalised by `rgb`) beside its live flow stack (see `twoStreamSample`).
+    case twoStream(rgb: Normalization)
+}
+
 /// How one annotated video becomes a sample tensor: sample frame indices, decode them, transform.
 public struct SampleRecipe: Sendable {
     public var sampler: FrameSampler
     public var pipeline: ClipPipeline
+    public var source: SampleSource
     /// File names inside a frame folder (rawframe lists), for FFmpeg's image2 demuxer.
     public var frameTemplate: String
     public var readerOptions: ReaderOptions
-    /// Set for optical flow: a list entry is a folder of flow frames, and a sample is a stack of
-    /// `sampler.clipLength` flow frames per segment (see `loadFlow`); an entry that is a video
-    /// file gets its flow computed (`liveFlow`).
-    public var flow: FlowFrames?
-    /// Set for two-stream models (the RGB part's normalisation): entries are videos, and each
-    /// segment is an RGB frame beside its live flow stack (see `twoStreamSample`).
-    public var twoStreamRGB: Normalization?
     /// How flow is computed from videos, for flow and two-stream recipes.
     public var liveFlow = FlowExtractionOptions()
-    /// TV-L1 threads per sample when loading: 1, because the loader's workers already run in parallel.
+    /// TV-L1 threads per sample: 1 by default, because a loader's workers already run in parallel.
+    /// Results do not depend on it.
     public var flowThreads = 1
 
-    public init(sampler: FrameSampler, pipeline: ClipPipeline, frameTemplate: String = "img_%05d.jpg",
-                readerOptions: ReaderOptions = .init(), flow: FlowFrames? = nil) {
+    public init(sampler: FrameSampler, pipeline: ClipPipeline, source: SampleSource = .rgb, frameTemplate: String = "img_%05d.jpg",
+                readerOptions: ReaderOptions = .init()) {
         self.sampler = sampler
         self.pipeline = pipeline
+        self.source = source
         self.frameTemplate = frameTemplate
         self.readerOptions = readerOptions
-        self.flow = flow
     }
 
     /// The sample of one video: V × C × T × H × W with V = crops · clips, crop-major as in
@@ -35,31 +41,36 @@ public struct SampleRecipe: Sendable {
     /// draw of each transform, as MMAction2 applies its pipeline to the whole frame list.
     public func load(_ item: Annotation, root: DataRoot, using rng: inout Xoshiro) throws -> Tensor {
         let url = try root.resolve(item.path)
-        if let rgb = twoStreamRGB {
-            return try twoStreamSample(VideoReader(path: url.path, options: readerOptions), options: liveFlow, rgb: rgb,
-                                       threads: flowThreads, using: &rng)
+        var directory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &directory)
+        switch source {
+        case .flow(let layout) where !exists || directory.boolValue:       // a missing entry is reported as not a flow folder
+            return try loadFlow(item, root: root, layout: layout, using: &rng)
+        case .rgb where item.frameCount != nil:
+            let reader = try VideoReader(frameFolder: url.path, template: frameTemplate, options: readerOptions)
+            guard reader.frameCount > 0 else { throw LoaderError.noFrames(item.path) }
+            // Frame folders count from 1 (img_00001.jpg), as their lists do; the reader counts from 0.
+            return try sample(reader, startIndex: 1, using: &rng)
+        default:
+            let reader = try VideoReader(path: url.path, options: readerOptions)
+            guard reader.frameCount > 0 else { throw LoaderError.noFrames(item.path) }
+            return try sample(reader, using: &rng)
         }
-        if let flow {
-            var directory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &directory), !directory.boolValue {
-                return try liveFlowSample(VideoReader(path: url.path, options: readerOptions), options: liveFlow,
-                                          threads: flowThreads, using: &rng)
-            }
-            return try loadFlow(item, root: root, layout: flow, using: &rng)
-        }
-        let isFolder = item.frameCount != nil
-        let reader = try isFolder
-            ? VideoReader(frameFolder: url.path, template: frameTemplate, options: readerOptions)
-            : VideoReader(path: url.path, options: readerOptions)
-        guard reader.frameCount > 0 else { throw LoaderError.noFrames(item.path) }
-        // Frame folders count from 1 (img_00001.jpg), as their lists do; the reader counts from 0.
-        return try sample(reader, startIndex: isFolder ? 1 : 0, using: &rng)
     }
 
     /// The sample of an open video, or of the frames `window` of it (a timeline's window):
-    /// V × C × T × H × W as in `load`.
+    /// V × C × T × H × W as in `load`. The one place that turns a video into a sample by modality.
     public func sample(_ reader: VideoReader, window: Range<Int>? = nil, startIndex start: Int = 0,
                        using rng: inout Xoshiro) throws -> Tensor {
+        switch source {
+        case .rgb: return try rgbSample(reader, window: window, startIndex: start, using: &rng)
+        case .flow: return try liveFlowSample(reader, window: window, options: liveFlow, threads: flowThreads, using: &rng)
+        case .twoStream(let rgb): return try twoStreamSample(reader, window: window, options: liveFlow, rgb: rgb, threads: flowThreads, using: &rng)
+        }
+    }
+
+    /// RGB frames of an open video: V × C × T × H × W as in `load`.
+    func rgbSample(_ reader: VideoReader, window: Range<Int>?, startIndex start: Int, using rng: inout Xoshiro) throws -> Tensor {
         let frames = window ?? 0..<reader.frameCount
         guard !frames.isEmpty else { throw LoaderError.noFrames(reader.source) }
         let clips = sampler.indices(frameCount: frames.count, startIndex: start, using: &rng)

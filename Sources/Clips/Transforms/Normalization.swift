@@ -1,4 +1,5 @@
 import Engine
+@_exported import Specs
 import Video
 
 /// Per-channel (R, G, B) normalisation: value = (byte · inputScale − mean) / std.
@@ -14,9 +15,7 @@ public struct Normalization: Codable, Sendable, Equatable {
         (self.mean, self.std, self.inputScale) = (mean, std, inputScale)
     }
 
-    public enum Preset: String, Codable, Sendable, CaseIterable {
-        case imagenet, kinetics, slowfast, c3d, flow
-    }
+    public typealias Preset = NormalizationPreset
 
     public init(_ preset: Preset) {
         switch preset {
@@ -38,11 +37,11 @@ public struct Normalization: Codable, Sendable, Equatable {
     /// Either a preset name (`"imagenet"`) or `{mean: [...], std: [...], input_scale: 1}`.
     public init(from decoder: any Decoder) throws {
         if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
-            guard let preset = Preset(rawValue: name) else {
-                throw DecodingError.dataCorruptedError(in: single, debugDescription:
-                    "unknown normalization preset '\(name)'; known: \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+            do {
+                self.init(try Preset.named(name, kind: "normalization preset"))
+            } catch {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription: "\(error)")
             }
-            self.init(preset)
             return
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)

@@ -11,6 +11,7 @@ public enum Gemm {
                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                            parallel: Bool = true) {
         guard m > 0, n > 0 else { return }
+        _ = BLASThreads.pinned
         let flops = 2 * m * n * k
         let byRows = m >= 64 || m >= n
         let span = byRows ? m : n

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Logging
 import NIOConcurrencyHelpers
 
@@ -45,7 +46,7 @@ public final class ModelRegistry: Sendable {
             let sub = folder.appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: sub.path, isDirectory: &isDir), isDir.boolValue,
-                  let checkpoint = ServedModel.checkpoint(inFolder: sub) else { continue }
+                  let checkpoint = CheckpointLocator.checkpoint(inFolder: sub) else { continue }
             do {
                 let model = try ServedModel(name: name, checkpoint: checkpoint, source: "models")
                 add(model)

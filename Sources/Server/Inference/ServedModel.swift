@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Inference
 import NN
 import Training
 import Zoo
@@ -41,7 +42,7 @@ public struct ModelInput: Codable, Sendable, Equatable {
     }
 
     init(_ spec: InputSpec) {
-        (frames, size, normalization) = (spec.frames, spec.size, spec.normalization)
+        (frames, size, normalization) = (spec.frames, spec.size, spec.normalization.rawValue)
         (clipLength, frameInterval, clips) = (spec.clipLength, spec.frameInterval, spec.clips)
     }
 }
@@ -61,19 +62,17 @@ public final class ServedModel: Sendable {
     /// Reads `checkpoint`, builds its model and counts its FLOPs on one view.
     public init(name: String, checkpoint: URL, source: String, job: String? = nil) throws {
         let start = Date()
-        let predictor = try Predictor(checkpoint: checkpoint)
-        let (info, _, _) = try Checkpoint.read(checkpoint)
-        let model = predictor.model
+        let (model, info) = try Checkpoint.loadModel(checkpoint)
+        let predictor = Predictor(model: model, info: info)
         let view = Tensor.zeros(info.input.shape)
         let flops = FLOPs.count(dryRun: true) { _ = model(view) }.total
         var byViews: [String: Predictor] = [:]
         for clips in Self.clipRange {
             for crops in [1, 3, 10] {
-                // The checkpoint's plan with other views (and the default crops for them), so
-                // everything else it says about testing (averaging, normalisation) still holds.
-                var plan = predictor.plan
-                (plan.clips, plan.crops, plan.pipeline) = (clips, crops, nil)
-                byViews["\(clips)x\(crops)"] = Predictor(model: model, preset: info.preset, classNames: info.classNames, plan: plan)
+                // The checkpoint's plan with other views, so everything else it says about
+                // testing (averaging, normalisation, flow) still holds.
+                let plan = predictor.plan.with(clips: clips, crops: crops)
+                byViews[plan.views] = predictor.with(plan: plan)
             }
         }
         self.predictor = predictor
@@ -81,7 +80,7 @@ public final class ServedModel: Sendable {
         self.checkpoint = checkpoint
         summary = ModelSummary(name: name, preset: info.preset, classes: info.classNames, input: ModelInput(info.input),
                                parameters: model.parameters().reduce(0) { $0 + $1.count }, gflops: Double(flops) / 1e9,
-                               views: "\(predictor.plan.clips)x\(predictor.plan.crops)", source: source, job: job,
+                               views: predictor.plan.views, source: source, job: job,
                                epoch: info.epoch, loadSeconds: Date().timeIntervalSince(start))
     }
 
@@ -94,17 +93,5 @@ public final class ServedModel: Sendable {
                               code: "bad_parameter")
         }
         return chosen
-    }
-
-    /// The checkpoint of a model folder: best.safetensors, else last.safetensors, else
-    /// model.safetensors, else its only `*.safetensors`.
-    public static func checkpoint(inFolder folder: URL) -> URL? {
-        let fm = FileManager.default
-        for name in ["best.safetensors", "last.safetensors", "model.safetensors"] {
-            let url = folder.appendingPathComponent(name)
-            if fm.fileExists(atPath: url.path) { return url }
-        }
-        let all = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }
-        return all.count == 1 ? folder.appendingPathComponent(all[0]) : nil
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import Inference
 import Training
 
 /// The jobs in memory: their records (mirrored to the `JobStore` on every change of state),

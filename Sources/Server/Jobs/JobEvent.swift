@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Training
 
 /// What a training process tells the server, one JSON object per line on its stdout.

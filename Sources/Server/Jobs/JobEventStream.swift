@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
@@ -16,7 +17,7 @@ struct JobEventStream: Sendable {
     func response(job id: String, lastEventID: Int) -> Response {
         let log = board.store.runDirectory(of: id).appendingPathComponent("log.jsonl")
         let body = ResponseBody { [self] writer in
-            var tail = LogTail(file: log)
+            var tail = FileTail(file: log)
             var sent = 0, lastState: JobState?, lastWrite = ContinuousClock.now
             while true {
                 guard let view = board.view(id) else { break }
@@ -25,7 +26,7 @@ struct JobEventStream: Sendable {
                     lastState = view.state
                     events += Self.event("state", data: Self.json(view))
                 }
-                for line in tail.readLines() {
+                for line in tail.readLines().map({ String(decoding: $0, as: UTF8.self) }) {
                     sent += 1
                     if sent > lastEventID { events += Self.event(Self.eventName(of: line), data: line, id: sent) }
                 }
@@ -59,26 +60,5 @@ struct JobEventStream: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let name = object["event"] as? String, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0 == "_" }) else { return "log" }
         return name
-    }
-}
-
-/// The complete lines appended to a file since the last read.
-struct LogTail {
-    let file: URL
-    private var offset: UInt64 = 0
-    private var partial = Data()
-
-    init(file: URL) { self.file = file }
-
-    mutating func readLines() -> [String] {
-        guard let handle = try? FileHandle(forReadingFrom: file) else { return [] }
-        defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(), !data.isEmpty else { return [] }
-        offset += UInt64(data.count)
-        partial.append(data)
-        guard let lastNewline = partial.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-        let complete = partial[partial.startIndex..<lastNewline]
-        partial = Data(partial[(lastNewline + 1)...])
-        return complete.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Training
 
 /// Where a training job is in its life.

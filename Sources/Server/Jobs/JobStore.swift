@@ -1,4 +1,6 @@
 import Foundation
+import Support
+import Inference
 import Training
 #if canImport(Glibc)
 import Glibc

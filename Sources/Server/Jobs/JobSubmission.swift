@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Training
 
 /// Checks a submitted job config before it is queued: the trainer's own validation, then every

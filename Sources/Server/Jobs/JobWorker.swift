@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Logging
 import ServiceLifecycle
 
@@ -151,27 +152,3 @@ final class ChildProcessStopper: JobStopper, @unchecked Sendable {
     }
 }
 
-/// Lines of a file handle, read until end of file (blocking).
-struct LineReader {
-    let handle: FileHandle
-    private var buffer = Data()
-
-    init(_ handle: FileHandle) { self.handle = handle }
-
-    mutating func next() -> Data? {
-        while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = buffer[buffer.startIndex..<newline]
-                buffer = Data(buffer[(newline + 1)...])
-                return Data(line)
-            }
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                guard !buffer.isEmpty else { return nil }
-                defer { buffer = Data() }
-                return buffer
-            }
-            buffer.append(chunk)
-        }
-    }
-}

@@ -1,6 +1,10 @@
 import Clips
 import Engine
 import Foundation
+import Inference
+import Support
+import Synchronization
+import Video
 import Training
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +28,7 @@ public enum TrainingJobProcess {
         let output = FileHandle.standardOutput
         func emit(_ event: JobEvent) { try? output.write(contentsOf: event.line) }
         // Listen for stop requests before anything slow, so that none is missed.
-        let triggers = StopTriggers()
+        let triggers = StopRequests()
         defer { triggers.cancel() }
         // A process left over from a server that was killed may still be saving its checkpoint:
         // wait for it, so that two processes never train in one run directory.
@@ -35,8 +39,8 @@ public enum TrainingJobProcess {
             let data = try Data(contentsOf: jobFolder.appendingPathComponent("job.json"))
             let record = try JobStore.decoder.decode(JobRecord.self, from: data)
             let directory = jobFolder.appendingPathComponent("run")
-            let hasCheckpoint = FileManager.default.fileExists(atPath: directory.appendingPathComponent("last.safetensors").path)
-            let run = try TrainingRun(config: record.config, directory: directory, resume: hasCheckpoint ? directory : nil)
+            let resumable = CheckpointLocator.resumable(in: directory) != nil
+            let run = try TrainingRun(config: record.config, directory: directory, resume: resumable ? directory : nil)
             if triggers.forward(to: run.stopFlag) {
                 emit(.interrupted)                             // stopped before the first step
                 return 0
@@ -47,7 +51,7 @@ public enum TrainingJobProcess {
                 if case .finished(let last, let best) = event { checkpoint = best ?? last }
             }
             guard let checkpoint else { return 0 }            // interrupted: already reported
-            try smokeTest(checkpoint, data: record.config.data)
+            try smokeTest(checkpoint, data: record.config.data, scratch: jobFolder)
             let relative = checkpoint.standardizedFileURL.path.replacingOccurrences(of: jobFolder.standardizedFileURL.path + "/", with: "")
             emit(.finished(checkpoint: relative))
             return 0
@@ -57,62 +61,76 @@ public enum TrainingJobProcess {
         }
     }
 
-    /// Labels a training video with the checkpoint exactly as the server will, so that a model
-    /// whose test pipeline cannot run fails here, in the job's process, and is never served.
-    /// Videos that fail to decode are skipped: the point is the pipeline, not the data.
-    static func smokeTest(_ checkpoint: URL, data section: DataSection) throws {
-        let predictor = try Predictor(checkpoint: checkpoint)
+    /// Labels a raw video with the checkpoint through the server's own entry point
+    /// (`Predictor.predict`, with live TV-L1 for flow models), so that a model whose test
+    /// pipeline cannot run fails here, in the job's process, and is never served. The video is
+    /// one of the training videos when the list holds video files, else a short generated one.
+    static func smokeTest(_ checkpoint: URL, data section: DataSection, scratch: URL) throws {
+        let (predictor, _) = try Predictor.load(.checkpoint(checkpoint.path))
         let data = try TrainingData.load(section)
-        for item in data.train.items.prefix(3) {
-            var rng = Xoshiro(seed: 0)
-            guard let sample = try? predictor.plan.recipe.load(item, root: data.root, using: &rng) else { continue }
-            let plan = predictor.plan, model = predictor.model
-            _ = plan.combine(GradMode.noGrad { model(plan.arrange(sample.unsqueezed(0))) })
+        var isFolder: ObjCBool = false
+        for item in data.train.items.prefix(3) where item.frameCount == nil {
+            guard let url = try? data.root.resolve(item.path),
+                  FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue,
+                  (try? VideoReader(path: url.path)) != nil else { continue }
+            _ = try predictor.predict(file: url.path)
             return
         }
+        let video = scratch.appendingPathComponent("smoke-test.mp4")
+        defer { try? FileManager.default.removeItem(at: video) }
+        try writeSmokeVideo(to: video, size: max(predictor.plan.input.size, 32))
+        _ = try predictor.predict(file: video.path)
+    }
+
+    /// Two seconds of a moving gradient at 25 frames per second.
+    static func writeSmokeVideo(to url: URL, size: Int) throws {
+        let frames = 50, side = (size + 1) / 2 * 2
+        var pixels = [UInt8](repeating: 0, count: frames * side * side * 3)
+        for t in 0..<frames {
+            for y in 0..<side {
+                for x in 0..<side {
+                    let i = ((t * side + y) * side + x) * 3
+                    pixels[i] = UInt8((x + 3 * t) & 255)
+                    pixels[i + 1] = UInt8((y * 2) & 255)
+                    pixels[i + 2] = UInt8((x + y + t) & 255)
+                }
+            }
+        }
+        let writer = try VideoWriter(path: url.path, width: side, height: side)
+        try writer.append(FrameStack(count: frames, height: side, width: side, pixels: pixels))
+        try writer.finish()
     }
 }
 
 /// Stops a run on SIGTERM or SIGINT, or when the parent process goes away (the server was
 /// killed): its stop flag is set, and the run saves `last.safetensors` and returns. Listens from
 /// the start; a request that comes before the run exists is passed on when it does.
-final class StopTriggers: @unchecked Sendable {
-    private var sources: [any DispatchSourceProtocol] = []
-    private let lock = NSLock()
-    private var requested = false
-    private var target: StopFlag?
+final class StopRequests: Sendable {
+    /// Whether a request has come, and the run's flag once there is a run.
+    private final class State: Sendable {
+        let value = Mutex<(requested: Bool, target: StopFlag?)>((false, nil))
+    }
+    private let state = State()
+    private let signals: StopSignals
 
     init() {
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { self.request() }          // the cycle ends with `cancel`
-            source.resume()
-            sources.append(source)
-        }
-        let parent = getppid()
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
-        timer.setEventHandler { if getppid() != parent { self.request() } }
-        timer.resume()
-        sources.append(timer)
-    }
-
-    private func request() {
-        lock.withLock {
-            requested = true
-            target?.set()
+        let state = state
+        signals = StopSignals(watchParent: true) { _ in
+            state.value.withLock { value in
+                value.requested = true
+                value.target?.set()
+            }
         }
     }
 
     /// From now on, stop requests set `flag`; returns whether one has come already.
     func forward(to flag: StopFlag) -> Bool {
-        lock.withLock {
-            target = flag
-            if requested { flag.set() }
-            return requested
+        state.value.withLock { value in
+            value.target = flag
+            if value.requested { flag.set() }
+            return value.requested
         }
     }
 
-    func cancel() { for source in sources { source.cancel() } }
+    func cancel() { signals.cancel() }
 }

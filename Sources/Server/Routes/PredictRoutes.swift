@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Inference
 import Training
 
 /// `POST /v1/predict`.
@@ -73,8 +74,8 @@ struct PredictRoutes: Sendable {
     static func ms(_ seconds: Double) -> Double { (seconds * 1e4).rounded() / 10 }
 
     /// `top_k` (1…1000, default 5), `window` and `stride` ("2s", "500ms"; stride defaults to the window).
-    static func labelRequest(_ topK: String?, window: String?, stride: String?) throws(APIError) -> LabelRequest {
-        var request = LabelRequest()
+    static func labelRequest(_ topK: String?, window: String?, stride: String?) throws(APIError) -> PredictionRequest {
+        var request = PredictionRequest()
         if let topK {
             guard let k = Int(topK), (1...1000).contains(k) else { throw .badRequest("top_k must be an integer 1…1000, got \(topK)", code: "bad_parameter") }
             request.topK = k

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Clips
 import Yams
 import Zoo
@@ -192,18 +193,18 @@ public enum ConfigLoader {
         }
         if let classes = c.model.classes { try require(classes >= 1, "model.classes", classes, "≥ 1") }
         if let p = c.model.dropout { try require(p >= 0 && p < 1, "model.dropout", p, "in [0, 1)") }
-        try require(["rgb", "flow"].contains(c.data.modality), "data.modality", c.data.modality, "rgb or flow")
+        try require(c.data.modality != .twoStream, "data.modality", c.data.modality.rawValue, "rgb or flow")
         let input = (try? ModelZoo.preset(named: c.model.preset))?.input
-        if let input, input.isTwoStream {
+        if let input, input.modality == .twoStream {
             throw .invalidValue(path: "model.preset", value: c.model.preset,
                                 expected: "a preset one job trains: the two streams train as their own jobs (tsn_r50 and tsn_r50_flow, "
                                     + "or tsn_r18_tiny and tsn_r18_flow_tiny) and `motive two-stream` joins them")
         }
         if let input {
-            try require(input.modality == c.data.modality, "data.modality", c.data.modality,
-                        "\(input.modality), as \(c.model.preset) takes " + (input.isFlow ? "stacks of optical flow" : "RGB frames"))
+            try require(input.modality == c.data.modality, "data.modality", c.data.modality.rawValue,
+                        "\(input.modality.rawValue), as \(c.model.preset) takes " + (input.modality == .flow ? "stacks of optical flow" : "RGB frames"))
         }
-        if let s = c.data.sampler, let input, input.isFlow {
+        if let s = c.data.sampler, let input, input.modality == .flow {
             try require(s.clipLength == input.clipLength, "data.sampler.clip_len", s.clipLength,
                         "\(input.clipLength): \(c.model.preset) takes \(input.channels) channels, \(input.clipLength) flow frames of x and y")
         } else if let s = c.data.sampler {
@@ -211,7 +212,7 @@ public enum ConfigLoader {
                         "one clip per video (num_clips 1) or one-frame segments (clip_len 1) for training; "
                         + "eval.clips sets the clips per video at test time")
         }
-        if c.data.modality == "flow" {
+        if c.data.modality == .flow {
             for (key, pipeline) in [("data.train_pipeline", c.data.trainPipeline), ("data.test_pipeline", c.data.testPipeline)] {
                 let jitter = pipeline?.transforms.first { if case .colorJitter = $0 { true } else { false } }
                 try require(jitter == nil, key, "color_jitter", "no colour steps on optical flow (its bytes are displacements)")

@@ -1,4 +1,5 @@
 import Clips
+import Inference
 
 /// A training job, as written in YAML. Keys are snake_case; every section has defaults except
 /// `model.preset` and the data lists.
@@ -51,7 +52,7 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var valList: String?
     /// Folder the lists' paths are relative to (default: the train list's folder).
     public var root: String?
-    public var modality = "rgb"
+    public var modality: Modality = .rgb
     public var sampler: FrameSampler?
     public var trainPipeline: ClipPipeline?
     public var testPipeline: ClipPipeline?
@@ -68,7 +69,7 @@ public struct DataSection: Codable, Sendable, Equatable {
         trainList = try c.decode(String.self, forKey: .trainList)
         valList = try c.decodeIfPresent(String.self, forKey: .valList)
         root = try c.decodeIfPresent(String.self, forKey: .root)
-        modality = try c.decodeIfPresent(String.self, forKey: .modality) ?? "rgb"
+        modality = try c.decodeIfPresent(Modality.self, forKey: .modality) ?? .rgb
         sampler = try c.decodeIfPresent(FrameSampler.self, forKey: .sampler)
         trainPipeline = try c.decodeIfPresent(ClipPipeline.self, forKey: .trainPipeline)
         testPipeline = try c.decodeIfPresent(ClipPipeline.self, forKey: .testPipeline)
@@ -169,8 +170,8 @@ public struct EvalSection: Codable, Sendable, Equatable {
     public var interval = 1
     public var clips = 1
     public var crops = 1
-    /// Average the views' softmax scores (`score`) or their logits.
-    public var average: ViewAveraging = .score
+    /// Average the views' probabilities (`prob`) or their raw scores (`score`), as MMAction2's `average_clips`.
+    public var average: ViewAveraging = .prob
 
     enum CodingKeys: String, CodingKey, CaseIterable { case interval, clips, crops, average }
 
@@ -181,7 +182,7 @@ public struct EvalSection: Codable, Sendable, Equatable {
         interval = try c.decodeIfPresent(Int.self, forKey: .interval) ?? 1
         clips = try c.decodeIfPresent(Int.self, forKey: .clips) ?? 1
         crops = try c.decodeIfPresent(Int.self, forKey: .crops) ?? 1
-        average = try c.decodeIfPresent(ViewAveraging.self, forKey: .average) ?? .score
+        average = try c.decodeIfPresent(ViewAveraging.self, forKey: .average) ?? .prob
     }
 }
 

@@ -111,6 +111,22 @@ public final class ResNet2D: VideoModel {
     /// [N, C, K, H, W] → [N, classes]
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
 
+    /// 3 for RGB frames, 2L for a stack of L flow frames.
+    public override var inputChannels: Int { config.inputChannels }
+
+    /// A torchvision image ResNet (or an RGB TSN): every tensor of the same key and shape loads,
+    /// and a flow model's `conv1` is built from the RGB one (cross-modality). Returns the keys
+    /// left as initialised (a classifier for other classes).
+    public override func importImageWeights(_ state: [String: Tensor]) throws -> [String] {
+        let report = try load(state, strict: false) { report in
+            let left = Set(report.missing.map(\.key) + report.mismatched.map(\.key))
+            guard !left.contains("conv1.weight"), stateDict().count - left.count > 1 else {
+                throw ImageWeightsError.notAResNet(depth: config.depth, width: config.width)
+            }
+        }
+        return report.missing.map(\.key) + report.mismatched.map(\.key)
+    }
+
     /// Cross-modality initialisation (Wang et al. 2016): an RGB `conv1.weight` [O, 3, 7, 7] loaded
     /// into a flow model becomes its mean over the three input channels, repeated for each of the
     /// model's 2L channels, so an ImageNet or RGB checkpoint starts the temporal stream.

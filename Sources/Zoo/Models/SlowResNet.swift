@@ -73,6 +73,11 @@ public final class SlowResNet: VideoModel {
 
     /// [N, 3, T, H, W] → [N, classes]
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
+
+    /// A torchvision image ResNet inflated into the 3D kernels (`Inflation`).
+    public override func importImageWeights(_ state: [String: Tensor]) throws -> [String] {
+        try Inflation.inflate(state, into: self)
+    }
 }
 
 /// PyTorchVideo's stage of bottleneck blocks, under `res_blocks.0`, `res_blocks.1`, …: conv_a

@@ -94,6 +94,9 @@ public final class TimeSformer: VideoModel {
     /// [N, 3, T, H, W] → [N, classes]
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
 
+    /// A timm ViT (`loadImageViT`).
+    public override func importImageWeights(_ state: [String: Tensor]) throws -> [String] { try loadImageViT(state) }
+
     /// Resamples position and time embeddings saved for another image size or frame count to this
     /// model's, by nearest neighbour as the reference does at run time; everything else passes through.
     public override func adaptStateDict(_ dict: [String: Tensor]) -> [String: Tensor] {

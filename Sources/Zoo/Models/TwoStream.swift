@@ -39,7 +39,15 @@ public final class TwoStream: VideoModel {
     }
 
     /// Channels per segment: 3 + 2L.
-    public var inputChannels: Int { 3 + flow.config.inputChannels }
+    public override var inputChannels: Int { 3 + flow.config.inputChannels }
+
+    /// The fused scores, and the `rgb` and `flow` streams' logits.
+    public override func outputs(_ x: Tensor) -> ModelOutputs {
+        let (a, b) = streams(x)
+        return ModelOutputs(main: fuse(rgb: a, flow: b), streams: [("rgb", a), ("flow", b)])
+    }
+
+    public override func configure(fusion: Fusion) { self.fusion = fusion }
 
     /// [N, 3 + 2L, K, H, W] → the RGB part [N, 3, K, H, W] and the flow part [N, 2L, K, H, W].
     public func split(_ x: Tensor) -> (rgb: Tensor, flow: Tensor) {

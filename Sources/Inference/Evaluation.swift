@@ -1,0 +1,125 @@
+import Clips
+import Engine
+import Foundation
+import Support
+import Zoo
+
+/// What the model said about one validation video.
+public struct VideoPrediction: Codable, Sendable, Equatable {
+    public var video: String
+    public var label: Int
+    public var predicted: Int
+    public var correct: Bool
+    public var labels: [LabelScore]
+}
+
+/// The outcome of evaluating a model on a list.
+public struct EvaluationResult: Sendable {
+    public var metrics: ClassificationMetrics
+    public var videos: [VideoPrediction]
+    public var classNames: [String]
+    public var views: ViewPlan
+    public var failed: [LoadFailure]
+    public var seconds: Double
+    /// A two-stream model's streams on their own ("rgb", "flow"); this result is their fusion.
+    public var streams: [String: EvaluationResult] = [:]
+
+    /// Writes `metrics.json`, `confusion.csv`, `confusion.svg` and `predictions.json` into `dir`.
+    public func write(to dir: URL) throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        struct Summary: Encodable {
+            let top1: Double, top5: Double, meanClassAccuracy: Double, videos: Int, failed: [String]
+            let views: String, averaging: ViewAveraging, perClassAccuracy: [String: Double]
+            enum CodingKeys: String, CodingKey {
+                case top1, top5, meanClassAccuracy = "mean_class_accuracy", videos, failed, views, averaging
+                case perClassAccuracy = "per_class_accuracy"
+            }
+        }
+        var perClass: [String: Double] = [:]
+        for (i, a) in metrics.perClassAccuracy.enumerated() { if let a { perClass[classNames[i]] = a } }
+        let summary = Summary(top1: metrics.top1, top5: metrics.top5, meanClassAccuracy: metrics.meanClassAccuracy,
+                              videos: metrics.count, failed: failed.map(\.description),
+                              views: views.views, averaging: views.averaging, perClassAccuracy: perClass)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(encoder.encode(summary), to: dir.appendingPathComponent("metrics.json"))
+        try AtomicFile.write(encoder.encode(videos), to: dir.appendingPathComponent("predictions.json"))
+        try AtomicFile.write(Data(metrics.confusionCSV(classNames: classNames).utf8), to: dir.appendingPathComponent("confusion.csv"))
+        let svg = SVGPlot.confusion(metrics.confusion, classNames: classNames,
+                                    title: String(format: "Confusion (top-1 %.1f%%, %d videos)", 100 * metrics.top1, metrics.count))
+        try AtomicFile.write(Data(svg.utf8), to: dir.appendingPathComponent("confusion.svg"))
+        for (name, stream) in streams { try stream.write(to: dir.appendingPathComponent(name)) }
+    }
+}
+
+/// Multi-view evaluation over an annotation list.
+public enum Evaluator {
+    /// Decodes every video's views on `workers` threads ahead of the model, scores them through
+    /// the plan (`ViewPlan.scores`, at most `batchSize` views per forward pass) and measures the
+    /// model's main output and each of its streams.
+    public static func run(model: VideoModel, list: AnnotationList, root: DataRoot, plan: ViewPlan, classNames: [String],
+                           batchSize: Int = 8, workers: Int = 2,
+                           progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationResult {
+        let start = Date()
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        var options = ClipLoader.Options()
+        options.batchSize = max(1, batchSize / plan.count)
+        options.workers = workers
+        options.shuffle = false
+        let loader = ClipLoader(list: list, root: root, recipe: plan.recipe, options: options)
+        var main: [[Float]] = [], streams: [String: [[Float]]] = [:], streamOrder: [String] = []
+        var labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
+        for batch in loader.epoch(0) {
+            failed += batch.failed
+            let scores = try plan.scores(model, samples: batch.clips, maxViews: batchSize)
+            main += scores.main
+            for (name, rows) in scores.streams {
+                if streams[name] == nil { streamOrder.append(name) }
+                streams[name, default: []] += rows
+            }
+            labels += batch.labels
+            paths += batch.paths
+            progress?(labels.count + failed.count, list.count)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        func result(_ scores: [[Float]]) throws -> EvaluationResult {
+            let k = classNames.count
+            let metrics = try ClassificationMetrics(scores: scores, labels: labels, classes: k)
+            let videos = zip(paths, zip(labels, scores)).map { path, pair in
+                let top = LabelScore.top(min(5, k), of: pair.1, names: classNames)
+                return VideoPrediction(video: path, label: pair.0, predicted: top[0].index, correct: top[0].index == pair.0, labels: top)
+            }
+            return EvaluationResult(metrics: metrics, videos: videos, classNames: classNames, views: plan, failed: failed, seconds: seconds)
+        }
+        var fused = try result(main)
+        for name in streamOrder { fused.streams[name] = try result(streams[name]!) }
+        return fused
+    }
+
+    /// Evaluates a predictor on the list at `listPath` (paths relative to `root`, by default
+    /// the list's folder), checking its labels against the model's classes.
+    public static func run(_ predictor: Predictor, listPath: String, root: String? = nil, batchSize: Int = 8, workers: Int = 2,
+                           progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationResult {
+        let listURL = URL(fileURLWithPath: listPath)
+        let list = try AnnotationList.readList(listURL, classes: predictor.classNames)
+        if let bad = list.items.first(where: { $0.label >= predictor.classNames.count }) {
+            throw EvaluationError.labelOutOfRange(list: listPath, video: bad.path, label: bad.label, classes: predictor.classNames.count)
+        }
+        let dataRoot = DataRoot(root.map { URL(fileURLWithPath: $0) } ?? listURL.deletingLastPathComponent())
+        return try run(model: predictor.model, list: list, root: dataRoot, plan: predictor.plan, classNames: predictor.classNames,
+                       batchSize: batchSize, workers: workers, progress: progress)
+    }
+}
+
+public enum EvaluationError: Error, CustomStringConvertible, Equatable {
+    case labelOutOfRange(list: String, video: String, label: Int, classes: Int)
+
+    public var description: String {
+        switch self {
+        case .labelOutOfRange(let list, let video, let label, let classes):
+            "\(list): \(video) has label \(label) but the model has \(classes) classes"
+        }
+    }
+}

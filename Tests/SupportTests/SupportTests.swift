@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import Support
+
+@Suite struct AtomicFileTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("support-\(UUID().uuidString)")
+
+    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+
+    @Test func writesAndReplacesWholeFiles() throws {
+        let url = folder.appendingPathComponent("a.txt")
+        try AtomicFile.write(Data("first".utf8), to: url)
+        try AtomicFile.write(Data("second".utf8), to: url)
+        #expect(try String(contentsOf: url, encoding: .utf8) == "second")
+        // No temporary file is left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["a.txt"])
+    }
+
+    @Test func aFailedStreamLeavesTheOldFile() throws {
+        struct Stop: Error {}
+        let url = folder.appendingPathComponent("b.bin")
+        try AtomicFile.write(Data([1, 2, 3]), to: url)
+        #expect(throws: AtomicFileError.self) {
+            try AtomicFile.write(to: url) { output in
+                try output.write(Data([9, 9]))
+                throw Stop()
+            }
+        }
+        #expect(try Data(contentsOf: url) == Data([1, 2, 3]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["b.bin"])
+    }
+
+    @Test func streamsPieces() throws {
+        let url = folder.appendingPathComponent("c.bin")
+        try AtomicFile.write(to: url) { output in
+            for i in 0..<4 { try output.write(Data(repeating: UInt8(i), count: 3)) }
+        }
+        #expect(try Data(contentsOf: url) == Data([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]))
+    }
+
+    @Test func anUnwritableFolderIsATypedError() {
+        let url = folder.appendingPathComponent("missing/d.txt")
+        #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: url) }
+    }
+
+    @Test func linksReplaceAtomically() throws {
+        let target = folder.appendingPathComponent("t.bin"), alias = folder.appendingPathComponent("alias.bin")
+        try AtomicFile.write(Data([7]), to: target)
+        try AtomicFile.write(Data([1]), to: alias)
+        try AtomicFile.link(target, as: alias)
+        #expect(try Data(contentsOf: alias) == Data([7]))
+    }
+}
+
+@Suite struct ParallelTests {
+    @Test(arguments: [(0, 3), (1, 3), (7, 3), (10, 4), (5, 9)])
+    func chunksCoverEveryIndexOnce(count: Int, chunks: Int) {
+        let seen = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(count, 1))
+        defer { seen.deallocate() }
+        seen.initialize(repeating: 0)
+        let box = UnsafeSendable(seen)
+        var calls = 0
+        Parallel.forChunks(count, chunks: chunks) { _, range in
+            for i in range { box.value[i] += 1 }
+        }
+        for i in 0..<count { calls += seen[i] }
+        #expect(calls == count)
+        #expect((0..<count).allSatisfy { seen[$0] == 1 })
+    }
+
+    @Test func seriallyUsesOneWorker() {
+        #expect(Parallel.serially { Parallel.workers } == 1)
+    }
+}
+
+@Suite struct LineTests {
+    @Test func bufferCutsAtNewlines() {
+        var buffer = LineBuffer()
+        buffer.append(Data("ab\ncd".utf8))
+        #expect(buffer.nextLine() == Data("ab".utf8))
+        #expect(buffer.nextLine() == nil)
+        buffer.append(Data("e\n\nf".utf8))
+        #expect(buffer.nextLine() == Data("cde".utf8))
+        #expect(buffer.nextLine() == Data())
+        #expect(buffer.rest() == Data("f".utf8))
+        #expect(buffer.rest() == nil)
+    }
+
+    @Test func tailReadsOnlyCompleteNewLines() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tail-\(UUID().uuidString).jsonl")
+        try Data("one\ntw".utf8).write(to: url)
+        var tail = FileTail(file: url)
+        #expect(tail.readLines() == [Data("one".utf8)])
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("o\nthree\n".utf8))
+        try handle.close()
+        #expect(tail.readLines() == [Data("two".utf8), Data("three".utf8)])
+        #expect(tail.readLines() == [])
+    }
+
+    @Test func readerReturnsTheLastLineWithoutNewline() throws {
+        let pipe = Pipe()
+        pipe.fileHandleForWriting.write(Data("x\ny".utf8))
+        try pipe.fileHandleForWriting.close()
+        var reader = LineReader(pipe.fileHandleForReading)
+        #expect(reader.next() == Data("x".utf8))
+        #expect(reader.next() == Data("y".utf8))
+        #expect(reader.next() == nil)
+    }
+}
+
+@Suite struct JSONValueTests {
+    @Test func roundTripsAndReadsMembers() throws {
+        let text = #"{"a":[1,2.5,"s",true,null],"b":{"c":18446744073}}"#
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(value["b"]?["c"] == .integer(18_446_744_073))
+        #expect(value["a"] == .array([.integer(1), .number(2.5), .string("s"), .bool(true), .null]))
+        let again = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        #expect(again == value)
+    }
+
+    @Test func stopFlagIsSetOnce() {
+        let flag = StopFlag()
+        #expect(!flag.isSet)
+        flag.set()
+        #expect(flag.isSet)
+    }
+}
