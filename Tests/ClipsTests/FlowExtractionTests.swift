@@ -119,8 +119,8 @@ import Video
                                   pipeline: ClipPipeline([], normalization: Normalization(.flow)))
         var rng = Xoshiro(seed: 1)
         let reader = try VideoReader(path: path)
-        let both = try recipe.twoStreamSample(reader, options: .init(), rgb: Normalization(.imagenet), using: &rng)
-        let flow = try recipe.liveFlowSample(reader, options: .init(), using: &rng)
+        let both = try recipe.twoStreamSample(reader, options: .init(), rgb: Normalization(.imagenet), threads: 2, using: &rng)
+        let flow = try recipe.liveFlowSample(reader, options: .init(), threads: 2, using: &rng)
         #expect(both.shape == [2, 7, 1, 48, 64] && flow.shape == [2, 4, 1, 48, 64])
         #expect(both.sliced(axis: 1, start: 3, end: 7).scalars == flow.scalars)
         let starts = recipe.sampler.indices(frameCount: 8, startIndex: 0, using: &rng).map { $0[0] }

@@ -19,7 +19,7 @@ import Video
 
     static func recipe(_ transforms: [ClipTransform] = [], segments: Int = 2, length: Int = 2) -> SampleRecipe {
         SampleRecipe(sampler: .flowStack(length: length, segments: segments, testMode: true),
-                     pipeline: ClipPipeline(transforms, normalization: Normalization(.flow)), flow: FlowFrames())
+                     pipeline: ClipPipeline(transforms, normalization: Normalization(.flow)), source: .flow(FlowFrames()))
     }
 
     /// Element [view, channel, 0, row, column] of a flow sample.

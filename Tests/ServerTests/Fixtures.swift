@@ -7,6 +7,7 @@ import Server
 import Synth
 import Testing
 import Training
+@testable import Inference
 import Video
 
 /// Everything the server tests share, made once per test process: a tiny synthetic dataset

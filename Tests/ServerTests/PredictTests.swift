@@ -5,6 +5,7 @@ import NIOCore
 import Server
 import Testing
 import Training
+@testable import Inference
 import Zoo
 
 /// `POST /v1/predict` in process: answers, model choice, parameters, and every refusal.

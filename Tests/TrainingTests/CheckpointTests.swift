@@ -5,6 +5,7 @@ import TensorIO
 import Testing
 import Zoo
 @testable import Training
+@testable import Inference
 
 @Suite struct CheckpointTests {
     func url() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("motive-ckpt-\(UUID().uuidString).safetensors") }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Training
+@testable import Inference
 
 @Suite struct ConfigTests {
     static let minimal = """
@@ -40,7 +41,7 @@ import Testing
         let c = try ConfigLoader.parse(yaml)
         #expect(c.data.sampler?.clipLength == 8 && c.data.root == "data" && c.data.batchSize == 4)
         #expect(c.optimizer.type == .adamw && c.optimizer.noDecayNormBias && c.schedule.milestones == [10, 15])
-        #expect(c.train.clipNorm == 40 && c.train.seed == 7 && c.eval.clips == 10 && c.eval.average == .logit)
+        #expect(c.train.clipNorm == 40 && c.train.seed == 7 && c.eval.clips == 10 && c.eval.average == .score)
         #expect(c.output.dir == "runs/x")
     }
 
@@ -157,7 +158,7 @@ import Testing
         }
         #expect((try? ConfigLoader.parse(Self.minimal + "\n  sampler: {clip_len: 1, num_clips: 4}")) != nil)
         let ok = try? ConfigLoader.parse(Self.minimal, overrides: ["train.compute=data_parallel", "output.model_name=motion-v2", "eval.average=logit"])
-        #expect(ok?.train.compute == .dataParallel && ok?.output.modelName == "motion-v2" && ok?.eval.average == .logit)
+        #expect(ok?.train.compute == .dataParallel && ok?.output.modelName == "motion-v2" && ok?.eval.average == .score)
     }
 
     static let flow = """
@@ -171,7 +172,7 @@ import Testing
     /// Flow models take flow data, with the preset's stack length and no colour steps.
     @Test func flowConfigsAreChecked() throws {
         let ok = try ConfigLoader.parse(Self.flow + "\n  sampler: {clip_len: 5, num_clips: 4}")
-        #expect(ok.data.modality == "flow")
+        #expect(ok.data.modality == .flow)
         #expect(throws: ConfigError.invalidValue(path: "data.modality", value: "rgb",
                                                  expected: "flow, as tsn_r18_flow_tiny takes stacks of optical flow")) {
             try ConfigLoader.parse(Self.flow, overrides: ["data.modality=rgb"])

@@ -3,6 +3,7 @@ import Foundation
 import TensorIO
 import Testing
 import Training
+@testable import Inference
 
 /// `motive convert` and `motive predict --weights` end to end, through the real binary: a
 /// torch.save checkpoint gives the same logits loaded directly, converted, or as safetensors,

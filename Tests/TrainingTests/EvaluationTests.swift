@@ -5,6 +5,7 @@ import Testing
 import Video
 import Zoo
 @testable import Training
+@testable import Inference
 
 /// A stand-in model whose logits are known: it reads the mean brightness of each view and
 /// votes for the class whose index is that brightness / 64 (0–3), with logit 4, others 0.
@@ -46,7 +47,7 @@ final class BrightnessModel: VideoModel {
         }
         try list.write(to: dir.appendingPathComponent("val.txt"), atomically: true, encoding: .utf8)
         let annotations = try AnnotationList.readVideoList(dir.appendingPathComponent("val.txt"))
-        let input = InputSpec(frames: 4, size: 16, normalization: "kinetics", clipLength: 4, frameInterval: 1, clips: 1)
+        let input = InputSpec(frames: 4, size: 16, normalization: .kinetics, clipLength: 4, frameInterval: 1, clips: 1)
         let plain = ClipPipeline([.resizeShortSide(side: 16), .threeCrop(size: .square(16))],
                                  normalization: Normalization(mean: [0, 0, 0], std: [1, 1, 1], inputScale: 1 / 255))
         let plan = ViewPlan(input: input, clips: 2, crops: 3, pipeline: plain)
@@ -75,7 +76,7 @@ final class BrightnessModel: VideoModel {
 
     /// A segment model's 2 clips of 3 segments: 6 evenly spaced frames dealt into 2 interleaved views.
     @Test func segmentViewsInterleave() {
-        let input = InputSpec(frames: 3, size: 8, normalization: "imagenet", clipLength: 1, frameInterval: 1, clips: 3)
+        let input = InputSpec(frames: 3, size: 8, normalization: .imagenet, clipLength: 1, frameInterval: 1, clips: 3)
         let plan = ViewPlan(input: input, clips: 2, crops: 1)
         #expect(plan.sampler.clipCount == 6 && plan.sampler.testMode)
         // Sample k holds the value k: [B=1, V'=6, C=1, L=1, H=1, W=1]
@@ -87,10 +88,10 @@ final class BrightnessModel: VideoModel {
 
     /// Averaging softmax scores and averaging logits differ, as they should.
     @Test func scoreAndLogitAveraging() {
-        let input = InputSpec(frames: 1, size: 8, normalization: "imagenet", clipLength: 1, frameInterval: 1, clips: 1)
+        let input = InputSpec(frames: 1, size: 8, normalization: .imagenet, clipLength: 1, frameInterval: 1, clips: 1)
         let logits = Tensor([10, 0, 0, 1], shape: [2, 2])      // view 1 sure of class 0, view 2 mildly class 1
-        let byScore = ViewPlan(input: input, clips: 2, crops: 1, averaging: .score).combine(logits)[0]
-        let byLogit = ViewPlan(input: input, clips: 2, crops: 1, averaging: .logit).combine(logits)[0]
+        let byScore = ViewPlan(input: input, clips: 2, crops: 1, averaging: .prob).combine(logits)[0]
+        let byLogit = ViewPlan(input: input, clips: 2, crops: 1, averaging: .score).combine(logits)[0]
         let s1 = Float(1 / (1 + exp(-10.0))), s2 = Float(1 / (1 + exp(1.0)))
         #expect(abs(byScore[0] - (s1 + s2) / 2) < 1e-6)
         #expect(abs(byLogit[0] - Float(1 / (1 + exp(-4.5)))) < 1e-6)     // mean logits (5, 0.5) → softmax
@@ -112,17 +113,17 @@ final class BrightnessModel: VideoModel {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("motive-pred-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: file) }
         try trainer.save(to: file)
-        let predictor = try Predictor(checkpoint: file, views: (clips: 1, crops: 3))
+        let predictor = try Predictor.load(.checkpoint(file.path), ViewOverrides(views: (clips: 1, crops: 3))).predictor
         #expect(predictor.classNames == ["translate_left", "translate_right"])
         let video = try data.root.resolve(data.train.items[0].path)
         let reader = try VideoReader(path: video.path)
-        let result = try predictor.labels(reader, topK: 5)
+        let result = try predictor.predict(reader, PredictionRequest(topK: 5))
         #expect(result.labels.count == 2 && abs(result.scores.reduce(0, +) - 1) < 1e-5)
         #expect(result.labels[0].score >= result.labels[1].score)
         // 8 frames at 25 fps = 0.32 s: windows of 0.16 s every 0.08 s start at 0, 0.08, 0.16.
-        let timeline = try predictor.timeline(reader, window: 0.16, stride: 0.08, topK: 1)
+        let timeline = try #require(try predictor.predict(reader, PredictionRequest(topK: 1, timeline: (0.16, 0.08))).timeline)
         #expect(timeline.map(\.start).map { ($0 * 100).rounded() } == [0, 8, 16])
         #expect(timeline.allSatisfy { $0.labels.count == 1 && abs($0.end - $0.start - 0.16) < 1e-6 })
-        #expect(throws: PredictionError.self) { try predictor.timeline(reader, window: 0, stride: 1) }
+        #expect(throws: PredictionError.self) { try predictor.predict(reader, PredictionRequest(timeline: (0, 1))) }
     }
 }

@@ -5,6 +5,7 @@ import TensorIO
 import Testing
 import Video
 @testable import Training
+@testable import Inference
 @testable import Zoo
 
 /// The temporal stream end to end: videos of textures sliding right or left, their flow extracted
@@ -86,12 +87,12 @@ import Video
         // by computing their flow.
         let file = Self.root.appendingPathComponent("flow-model.safetensors")
         try trainer.save(to: file)
-        let predictor = try Predictor(checkpoint: file)
-        #expect(predictor.flowOptions == FlowExtractionOptions())
+        let predictor = try Predictor.load(.checkpoint(file.path)).predictor
+        #expect(predictor.plan.flowOptions == FlowExtractionOptions())
         #expect(try Checkpoint.read(file).info.flow == FlowExtractionOptions())
         for item in try AnnotationList.readList(Self.root.appendingPathComponent("flow/train.txt")).items {
             let video = Self.root.appendingPathComponent("videos/\(item.path).mp4").path
-            let labels = try predictor.labels(VideoReader(path: video), topK: 1)
+            let labels = try predictor.predict(file: video, PredictionRequest(topK: 1))
             #expect(labels.labels.first?.label == data.classNames[item.label], "\(video): \(labels.labels)")
         }
     }
@@ -103,8 +104,7 @@ import Video
         var rng = Xoshiro(seed: 0)
         let stored = try recipe.load(Annotation(path: "c0_1", label: 0, frameCount: 7), root: DataRoot(Self.root.appendingPathComponent("flow")),
                                      using: &rng)
-        let live = try recipe.liveFlowSample(VideoReader(path: Self.root.appendingPathComponent("videos/c0_1.mp4").path),
-                                             options: FlowExtractionOptions(), using: &rng)
+        let live = try recipe.sample(VideoReader(path: Self.root.appendingPathComponent("videos/c0_1.mp4").path), using: &rng)
         #expect(live.shape == stored.shape)
         let meanDifference = zip(live.scalars, stored.scalars).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(live.count)
         #expect(meanDifference < 0.02, "mean difference \(meanDifference) (1 byte is 0.0078)")
@@ -129,14 +129,14 @@ import Video
         let fusion = TwoStream.Fusion(rgbWeight: 1, flowWeight: 2, softmax: true)
         let (model, info) = try TwoStreamJoin.join(rgb: rgb, flow: flow, fusion: fusion)
         #expect(info.preset == "two_stream_tsn_tiny" && info.fusion == fusion && info.flow == FlowExtractionOptions())
-        #expect(info.classNames == ["right", "left"] && info.input.normalization == "imagenet")
+        #expect(info.classNames == ["right", "left"] && info.input.normalization == .imagenet)
         #expect(throws: TwoStreamJoin.JoinError.noTwoStreamPreset(rgb: "tsn_r18_flow_tiny", flow: "tsn_r18_flow_tiny")) {
             try TwoStreamJoin.join(rgb: flow, flow: flow)
         }
 
         let file = Self.root.appendingPathComponent("two-stream.safetensors")
         try Checkpoint.save(model: model, info: info, to: file)
-        let predictor = try Predictor(checkpoint: file)
+        let predictor = try Predictor.load(.checkpoint(file.path)).predictor
         #expect((predictor.model as? TwoStream)?.fusion == fusion)
         let video = try VideoReader(path: Self.root.appendingPathComponent("videos/c0_0.mp4").path)
         let sample = try predictor.sample(video)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Training
+@testable import Inference
 
 @Suite struct MetricsTests {
     // 6 videos, 7 classes; classes 4, 5 and 6 have no videos. Ranks are 0-based, ties go to the lower index.

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 @testable import Training
+@testable import Inference
 
 @Suite struct SVGPlotTests {
     /// Parses `svg` (throws when it is not well-formed XML) and returns the elements named `name`.

@@ -5,6 +5,7 @@ import Testing
 import Video
 import Zoo
 @testable import Training
+@testable import Inference
 
 /// The job configs shipped in Models/configs (one per full-size zoo preset, with the reference
 /// recipes): each loads through its `_base_` chain, names a zoo preset and validates, and its
@@ -34,7 +35,7 @@ import Zoo
     @Test func everyFullSizePresetHasOne() {
         let names = Set(Self.configs)
         // Two-stream presets are not trained by one job: their streams are (`motive two-stream`).
-        for preset in ModelZoo.presets where !preset.name.hasSuffix("_tiny") && !preset.input.isTwoStream {
+        for preset in ModelZoo.presets where !preset.name.hasSuffix("_tiny") && preset.input.modality != .twoStream {
             #expect(names.contains("\(preset.name).yaml"), "Models/configs/\(preset.name).yaml is missing")
         }
     }
@@ -57,7 +58,7 @@ import Zoo
         let sampler = try #require(config.data.sampler)
         #expect(sampler.clipLength == input.clipLength && sampler.frameInterval == input.frameInterval
                 && sampler.clipCount == input.clips && !sampler.testMode)
-        let normalization = Normalization(try #require(Normalization.Preset(rawValue: input.normalization)))
+        let normalization = Normalization(input.normalization)
         let train = try #require(config.data.trainPipeline)
         let test = try #require(config.data.testPipeline)
         #expect(train.normalization == normalization && test.normalization == normalization)

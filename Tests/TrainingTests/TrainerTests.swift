@@ -5,6 +5,7 @@ import Synth
 import Testing
 import Video
 @testable import Training
+@testable import Inference
 @testable import Zoo
 
 /// A tiny synthetic dataset (2 motion classes × 4 videos of 8 frames at 64²), made once.

@@ -41,6 +41,6 @@ import NN
         #expect(ModelZoo.twoStreamPreset(rgb: "tsn_r18_tiny", flow: "tsn_r18_flow_tiny")?.name == "two_stream_tsn_tiny")
         #expect(ModelZoo.twoStreamPreset(rgb: "tsm_r50", flow: "tsn_r50_flow") == nil)
         let input = try? ModelZoo.preset(named: "two_stream_tsn_r50").input
-        #expect(input?.channels == 13 && input?.isTwoStream == true && input?.shape == [1, 13, 3, 224, 224])
+        #expect(input?.channels == 13 && input?.modality == .twoStream && input?.shape == [1, 13, 3, 224, 224])
     }
 }
