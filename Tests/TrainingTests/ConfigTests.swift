@@ -23,7 +23,7 @@ import Testing
         let c = try ConfigLoader.parse(Self.minimal)
         #expect(c.model.preset == "r2plus1d_18_tiny" && c.model.classes == 10)
         #expect(c.optimizer.type == .sgd && c.optimizer.lr == 0.01 && c.schedule.policy == .cosine)
-        #expect(c.data.batchSize == 8 && c.output.keepLast == 3 && c.eval.average == .score)
+        #expect(c.data.batchSize == 8 && c.output.keepLast == 3 && c.eval.average == .prob)
     }
 
     @Test func fullConfigDecodesEveryKey() throws {
