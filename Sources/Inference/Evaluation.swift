@@ -71,7 +71,8 @@ public enum Evaluator {
         let loader = ClipLoader(list: list, root: root, recipe: plan.recipe, options: options)
         var main: [[Float]] = [], streams: [String: [[Float]]] = [:], streamOrder: [String] = []
         var labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
-        for batch in loader.epoch(0) {
+        let stream = loader.epoch(0)
+        while let batch = stream.next() {
             failed += batch.failed
             let scores = try plan.scores(model, samples: batch.clips, maxViews: batchSize)
             main += scores.main
@@ -83,6 +84,8 @@ public enum Evaluator {
             paths += batch.paths
             progress?(labels.count + failed.count, list.count)
         }
+        failed += stream.unreported
+        guard !labels.isEmpty else { throw EvaluationError.nothingLoaded(failed) }
         let seconds = Date().timeIntervalSince(start)
         func result(_ scores: [[Float]]) throws -> EvaluationResult {
             let k = classNames.count
@@ -113,13 +116,16 @@ public enum Evaluator {
     }
 }
 
-public enum EvaluationError: Error, CustomStringConvertible, Equatable {
+public enum EvaluationError: Error, CustomStringConvertible {
     case labelOutOfRange(list: String, video: String, label: Int, classes: Int)
+    case nothingLoaded([LoadFailure])
 
     public var description: String {
         switch self {
         case .labelOutOfRange(let list, let video, let label, let classes):
             "\(list): \(video) has label \(label) but the model has \(classes) classes"
+        case .nothingLoaded(let failures):
+            "no video of the list could be loaded" + (failures.isEmpty ? "" : ":\n  " + failures.prefix(20).map(\.description).joined(separator: "\n  "))
         }
     }
 }

@@ -93,6 +93,11 @@ public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable 
     private let work: WorkQueue
     private let batchCount: Int
     private var nextBatch = 0
+    /// Failures of batches that had no good video, reported with the next batch returned.
+    private var carried: [LoadFailure] = []
+    /// Failures no returned batch carried (the epoch's last batches failed whole): read once
+    /// iteration has ended.
+    public private(set) var unreported: [LoadFailure] = []
     private var scheduledBatches = 0
     private var started = false
 
@@ -127,7 +132,8 @@ public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable 
             work.enqueue(queued)
             let range = positions(ofBatch: b)
             let results = work.take(range)
-            var clips: [Tensor] = [], labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
+            var clips: [Tensor] = [], labels: [Int] = [], paths: [String] = [], failed = carried
+            carried = []
             for (position, result) in zip(range, results) {
                 let item = loader.list.items[work.order[position]]
                 switch result {
@@ -135,13 +141,16 @@ public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable 
                 case .failure(let f): failed.append(f)
                 }
             }
-            // A batch of only bad videos is skipped, never fatal.
+            // A batch of only bad videos is skipped, never fatal; its failures go with the next one.
             if !clips.isEmpty {
                 if nextBatch == batchCount { work.stop() }
                 return ClipBatchResult(clips: ClipBatch.stack(clips), labels: labels, paths: paths, failed: failed)
             }
+            carried = failed
         }
         work.stop()
+        unreported += carried
+        carried = []
         return nil
     }
 }
