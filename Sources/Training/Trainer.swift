@@ -39,27 +39,13 @@ public struct EpochStats: Sendable, Codable, Equatable {
     public var seconds: Double
     public var failed: Int
     public var learningRate: Double = 0
-    /// False when the epoch stopped early (an interrupt); `epoch` is then the one in progress.
+    /// False when the epoch stopped early (an interrupt). `epoch` is 1-based either way: the
+    /// epoch these figures are of, finished or not.
     public var complete = true
 
     enum CodingKeys: String, CodingKey {
         case epoch, loss, top1, clips, seconds, failed, learningRate = "lr", complete
     }
-}
-
-/// Where a running epoch is, after each batch.
-public struct StepProgress: Sendable {
-    public var epoch: Int
-    public var epochs: Int
-    public var batch: Int
-    public var batches: Int
-    public var step: Int
-    public var loss: Double
-    public var top1: Double
-    public var clipsPerSecond: Double
-    public var learningRate: Double
-    /// Seconds left in this epoch at the current speed.
-    public var epochETA: Double
 }
 
 /// Trains a zoo model on a job config: epochs of shuffled batches from a `ClipLoader`,
@@ -273,12 +259,12 @@ public final class Trainer {
             correct += Self.correct(logits, loaded.labels)
             seen += loaded.labels.count
             let elapsed = Date().timeIntervalSince(start)
-            onStep?(StepProgress(epoch: epoch, epochs: config.schedule.epochs, batch: batch, batches: steps, step: step,
-                                 loss: lossSum / Double(seen), top1: Double(correct) / Double(seen),
-                                 clipsPerSecond: Double(seen) / max(elapsed, 1e-9), learningRate: lr,
+            onStep?(StepProgress(epoch: epoch + 1, epochs: config.schedule.epochs, batch: batch, batches: steps, step: step,
+                                 loss: lossSum / Double(seen), top1: Double(correct) / Double(seen), learningRate: lr,
+                                 clipsPerSecond: Double(seen) / max(elapsed, 1e-9),
                                  epochETA: elapsed / Double(batch - batchInEpoch) * Double(steps - batch)))
             if batch < steps && batch % accumulate == 0 && shouldStop() {
-                return finish(EpochStats(epoch: epoch, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
+                return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
                                          clips: seen, seconds: elapsed, failed: failed, learningRate: lr, complete: false), batch: batch)
             }
         }

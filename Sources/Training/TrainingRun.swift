@@ -24,19 +24,6 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// What a run reports while it trains.
-public enum RunEvent: Sendable {
-    case started(preset: String, videos: Int, classes: Int, directory: URL, fromEpoch: Int)
-    case note(String)
-    case step(StepProgress, eta: Double)
-    case evaluating(epoch: Int)
-    case epoch(EpochRecord)
-    case checkpoint(URL)
-    /// Stopped on request after saving; `resume` is the command that continues it.
-    case interrupted(epoch: Int, batch: Int, resume: String)
-    case finished(last: URL, best: URL?)
-}
-
 /// A training job with its run directory:
 ///
 ///     config.yaml           the resolved config
@@ -86,31 +73,31 @@ public final class TrainingRun {
         let config = trainer.config, epochs = config.schedule.epochs
         let bestMetric = BestMetric(rawValue: config.output.saveBestBy) ?? .top1
         trainer.shouldStop = { [stopFlag] in stopFlag.isSet }
-        events(.started(preset: trainer.preset.name, videos: trainer.data.train.count, classes: trainer.data.classNames.count,
-                        directory: directory, fromEpoch: trainer.epoch))
-        log("start", ["preset": trainer.preset.name, "epoch": trainer.epoch, "step": trainer.step, "videos": trainer.data.train.count])
-        for note in trainer.notes { events(.note(note)); log("note", ["message": note]) }
+        /// Every event goes to `events`; those a reader of the run needs also to `log.jsonl`.
+        func emit(_ event: RunEvent, logged: Bool = true) {
+            if logged { append(event.line(time: Date())) }
+            events(event)
+        }
+        emit(.started(preset: trainer.preset.name, videos: trainer.data.train.count, classes: trainer.data.classNames.count,
+                      directory: directory.path, fromEpoch: trainer.epoch, step: trainer.step))
+        for note in trainer.notes { emit(.note(note)) }
         let averageEpoch = history.isEmpty ? nil : history.map(\.seconds).reduce(0, +) / Double(history.count)
         trainer.onStep = { [self] progress in
+            var progress = progress
             let perEpoch = averageEpoch ?? progress.epochETA / Double(max(progress.batches - progress.batch, 1)) * Double(progress.batches)
-            let eta = progress.epochETA + Double(epochs - progress.epoch - 1) * perEpoch
-            events(.step(progress, eta: eta))
-            if progress.batch % logEvery == 0 || progress.batch == progress.batches {
-                log("step", ["epoch": progress.epoch + 1, "batch": progress.batch, "batches": progress.batches, "step": progress.step,
-                             "loss": progress.loss, "top1": progress.top1, "lr": progress.learningRate,
-                             "clips_per_s": progress.clipsPerSecond, "eta_s": eta])
-            }
+            progress.etaSeconds = progress.epochETA + Double(epochs - progress.epoch) * perEpoch
+            emit(.step(progress), logged: progress.batch % logEvery == 0 || progress.batch == progress.batches)
         }
         defer { trainer.onStep = nil }
         while trainer.epoch < epochs {
             let stats: EpochStats
             do { stats = try trainer.trainEpoch() } catch {
-                log("error", ["message": "\(error)"])
+                emit(.failed("\(error)"))
                 throw error
             }
             guard stats.complete else {
-                try trainer.save(to: file("last.safetensors"))
-                reportInterrupted(events)
+                try trainer.save(to: file(CheckpointLocator.resumeName))
+                emit(interrupted())
                 return
             }
             var record = EpochRecord(epoch: stats.epoch, trainLoss: stats.loss, trainTop1: stats.top1, learningRate: stats.learningRate,
@@ -119,7 +106,7 @@ public final class TrainingRun {
             let last = stats.epoch == epochs
             var evaluation: EvaluationResult?
             if trainer.data.val != nil && (stats.epoch % config.eval.interval == 0 || last) {
-                events(.evaluating(epoch: stats.epoch))
+                emit(.evaluating(epoch: stats.epoch), logged: false)
                 evaluation = try trainer.evaluate()
                 if let m = evaluation?.metrics {
                     (record.valTop1, record.valTop5, record.valMeanClassAccuracy) = (m.top1, m.top5, m.meanClassAccuracy)
@@ -134,25 +121,22 @@ public final class TrainingRun {
             history.append(record)
             try writeReports()
             if last, let evaluation { try evaluation.write(to: file("eval")) }
-            log("epoch", record)
-            events(.epoch(record))
-            events(.checkpoint(checkpoint))
+            emit(.epoch(record))
+            emit(.checkpoint(checkpoint.path), logged: false)
             if stopFlag.isSet && !last {
-                reportInterrupted(events)
+                emit(interrupted())
                 return
             }
         }
         let best = FileManager.default.fileExists(atPath: file("best.safetensors").path) ? file("best.safetensors") : nil
-        log("finished", ["last": file("last.safetensors").path, "best": best?.path ?? ""])
-        events(.finished(last: file("last.safetensors"), best: best))
+        emit(.finished(last: file("last.safetensors").path, best: best?.path))
     }
 
-    /// Logs and reports a stop on request: where the run stands (the batch is 0 at an epoch's
-    /// end) and the command that continues it.
-    private func reportInterrupted(_ events: (RunEvent) -> Void) {
-        let resume = "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)"
-        log("interrupted", ["epoch": trainer.epoch + 1, "batch": trainer.batchInEpoch, "resume": resume])
-        events(.interrupted(epoch: trainer.epoch + 1, batch: trainer.batchInEpoch, resume: resume))
+    /// A stop on request: where the run stands (the batch is 0 at an epoch's end) and the
+    /// command that continues it.
+    private func interrupted() -> RunEvent {
+        .interrupted(epoch: trainer.epoch + 1, batch: trainer.batchInEpoch,
+                     resume: "motive train \(configFile ?? "CONFIG.yaml") --resume \(directory.path)")
     }
 
     /// Deletes epoch checkpoints beyond the newest `keep` (best and last are links and survive).
@@ -182,37 +166,21 @@ public final class TrainingRun {
         try AtomicFile.write(Data(svg.utf8), to: file("curves.svg"))
     }
 
-    /// Appends one event to `log.jsonl`.
-    func log(_ event: String, _ fields: [String: Any]) {
-        var object = fields
-        object["event"] = event
-        object["time"] = Date().timeIntervalSince1970
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        append(data)
-    }
-
-    func log<T: Encodable>(_ event: String, _ value: T) {
-        guard let data = try? JSONEncoder().encode(value),
-              let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
-        log(event, fields)
-    }
-
     private func append(_ line: Data) {
         let url = file("log.jsonl")
         if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
         guard let handle = try? FileHandle(forWritingTo: url) else { return }
         defer { try? handle.close() }
         _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: line + Data("\n".utf8))
+        try? handle.write(contentsOf: line)
     }
 
     /// The epoch records of an earlier run in `directory`, from its `log.jsonl` (the last record per epoch).
     public static func readHistory(directory: URL) -> [EpochRecord] {
-        guard let text = try? String(contentsOf: directory.appendingPathComponent("log.jsonl"), encoding: .utf8) else { return [] }
+        guard let text = try? Data(contentsOf: directory.appendingPathComponent("log.jsonl")) else { return [] }
         var byEpoch: [Int: EpochRecord] = [:]
-        for line in text.split(separator: "\n") {
-            guard line.contains("\"event\":\"epoch\""), let record = try? JSONDecoder().decode(EpochRecord.self, from: Data(line.utf8)) else { continue }
-            byEpoch[record.epoch] = record
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            if case .epoch(let record)? = RunEvent.decode(Data(line)) { byEpoch[record.epoch] = record }
         }
         return byEpoch.keys.sorted().map { byEpoch[$0]! }
     }

@@ -40,14 +40,14 @@ final class TrainingDisplay {
 
     func show(_ event: RunEvent) {
         switch event {
-        case .started(let preset, let videos, let classes, let dir, let from):
-            say("training \(preset) on \(videos) videos of \(classes) classes → \(dir.path)" + (from > 0 ? " (resuming after epoch \(from))" : ""))
+        case .started(let preset, let videos, let classes, let dir, let from, _):
+            say("training \(preset) on \(videos) videos of \(classes) classes → \(dir)" + (from > 0 ? " (resuming after epoch \(from))" : ""))
         case .note(let text):
             say(text)
-        case .step(let p, let eta):
+        case .step(let p):
             let text = String(format: "epoch %d/%d %@ %d/%d  loss %.4f  top-1 %.3f  %.1f clips/s  ETA %@",
-                              p.epoch + 1, p.epochs, bar(p.batch, p.batches), p.batch, p.batches, p.loss, p.top1,
-                              p.clipsPerSecond, duration(eta))
+                              p.epoch, p.epochs, bar(p.batch, p.batches), p.batch, p.batches, p.loss, p.top1,
+                              p.clipsPerSecond, duration(p.etaSeconds ?? 0))
             if tty {
                 FileHandle.standardError.write(Data(("\r" + text + "\u{1B}[K").utf8))
             } else if Date().timeIntervalSince(lastPlain) >= 10 {
@@ -65,13 +65,13 @@ final class TrainingDisplay {
             if r.best { line += "  (best)" }
             if r.failed > 0 { line += "  (\(r.failed) videos failed to load)" }
             say(line)
-        case .checkpoint:
-            break
+        case .checkpoint, .ready, .failed:
+            break                                       // a failure is thrown, and printed as the command's error
         case .interrupted(let epoch, let batch, let resume):
             if tty { FileHandle.standardError.write(Data("\n".utf8)) }
             say("stopped in epoch \(epoch) after batch \(batch); saved. Resume with:\n  \(resume)")
         case .finished(let last, let best):
-            say("done: \(last.path)" + (best.map { "\nbest: \($0.path)" } ?? ""))
+            say("done: \(last)" + (best.map { "\nbest: \($0)" } ?? ""))
         }
     }
 

@@ -10,7 +10,7 @@ import Training
 final class JobBoard: Sendable {
     private struct State {
         var records: [String: JobRecord] = [:]
-        var progress: [String: JobProgress] = [:]
+        var progress: [String: StepProgress] = [:]
         var nextNumber = 1
         /// The running job and, once its process has started, what stops it.
         var running: (id: String, stop: (any JobStopper)?)?
@@ -153,7 +153,7 @@ final class JobBoard: Sendable {
     }
 
     /// A training event of the running job.
-    func record(_ event: JobEvent, job id: String) {
+    func record(_ event: RunEvent, job id: String) {
         state.withLockedValue { s in
             switch event {
             case .step(let progress):
@@ -165,7 +165,7 @@ final class JobBoard: Sendable {
                 record.step = s.progress[id]?.step ?? record.step
                 record.lastEpoch = epoch
                 persist(&s, record)
-            case .started, .interrupted, .finished, .failed:
+            default:
                 break
             }
         }

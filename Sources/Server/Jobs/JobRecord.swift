@@ -41,26 +41,6 @@ public struct JobRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// Where a running job is, from its step events (not stored: a restart starts it afresh).
-public struct JobProgress: Codable, Sendable, Equatable {
-    /// The epoch in progress (1-based) and the batch within it.
-    public var epoch: Int
-    public var epochs: Int
-    public var batch: Int
-    public var batches: Int
-    public var step: Int
-    /// Running averages over the epoch so far.
-    public var loss: Double
-    public var top1: Double
-    public var learningRate: Double
-    public var clipsPerSecond: Double
-    public var etaSeconds: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case epoch, epochs, batch, batches, step, loss, top1, learningRate = "lr", clipsPerSecond = "clips_per_s", etaSeconds = "eta_s"
-    }
-}
-
 /// What `GET /v1/jobs/{id}` returns.
 public struct JobView: Codable, Sendable, Equatable {
     public var id: String
@@ -74,7 +54,7 @@ public struct JobView: Codable, Sendable, Equatable {
     public var epoch: Int
     public var epochs: Int
     public var step: Int
-    public var progress: JobProgress?
+    public var progress: StepProgress?
     public var lastEpoch: EpochRecord?
     public var etaSeconds: Double?
     public var attempts: Int
@@ -87,7 +67,7 @@ public struct JobView: Codable, Sendable, Equatable {
         case attempts, cancelRequested = "cancel_requested", error
     }
 
-    init(_ record: JobRecord, progress: JobProgress?) {
+    init(_ record: JobRecord, progress: StepProgress?) {
         let live = record.state == .running ? progress : nil
         id = record.id
         state = record.state

@@ -1,5 +1,6 @@
 import Foundation
 import Support
+import Training
 import Logging
 import ServiceLifecycle
 
@@ -88,9 +89,9 @@ final class JobWorker: Service, Sendable {
         var finished: String?, failure: String?
         var lines = LineReader(events.fileHandleForReading)
         while let line = lines.next() {
-            guard let event = JobEvent.decode(line) else { continue }
+            guard let event = RunEvent.decode(line) else { continue }
             board.record(event, job: job.id)
-            if case .finished(let checkpoint) = event { finished = checkpoint }
+            if case .ready(let checkpoint) = event { finished = checkpoint }
             if case .failed(let message) = event { failure = message }
         }
         process.waitUntilExit()

@@ -12,7 +12,7 @@ import Glibc
 
 /// The child side of a job: `motive serve run-job JOB_FOLDER` trains the job of
 /// `JOB_FOLDER/job.json` in its run directory (resuming from `last.safetensors` when an earlier
-/// attempt left one) and reports `JobEvent`s on stdout.
+/// attempt left one) and reports its `RunEvent`s on stdout, one JSON line each, as `log.jsonl` holds them.
 ///
 /// Jobs train in a process of their own because the engine stops the process on a shape error
 /// (`ensure`), and some configs that pass validation reach one (a crop larger than the frame,
@@ -26,7 +26,7 @@ public enum TrainingJobProcess {
         // SIGPIPE): the run notices its parent is gone and saves a checkpoint.
         signal(SIGPIPE, SIG_IGN)
         let output = FileHandle.standardOutput
-        func emit(_ event: JobEvent) { try? output.write(contentsOf: event.line) }
+        func emit(_ event: RunEvent) { try? output.write(contentsOf: event.line()) }
         // Listen for stop requests before anything slow, so that none is missed.
         let triggers = StopRequests()
         defer { triggers.cancel() }
@@ -42,21 +42,21 @@ public enum TrainingJobProcess {
             let resumable = CheckpointLocator.resumable(in: directory) != nil
             let run = try TrainingRun(config: record.config, directory: directory, resume: resumable ? directory : nil)
             if triggers.forward(to: run.stopFlag) {
-                emit(.interrupted)                             // stopped before the first step
+                emit(.interrupted(epoch: run.trainer.epoch + 1, batch: 0, resume: ""))    // stopped before the first step
                 return 0
             }
             var checkpoint: URL?
             try run.run { event in
-                if let jobEvent = JobEvent(event) { emit(jobEvent) }
-                if case .finished(let last, let best) = event { checkpoint = best ?? last }
+                emit(event)
+                if case .finished(let last, let best) = event { checkpoint = URL(fileURLWithPath: best ?? last) }
             }
             guard let checkpoint else { return 0 }            // interrupted: already reported
             try smokeTest(checkpoint, data: record.config.data, scratch: jobFolder)
             let relative = checkpoint.standardizedFileURL.path.replacingOccurrences(of: jobFolder.standardizedFileURL.path + "/", with: "")
-            emit(.finished(checkpoint: relative))
+            emit(.ready(checkpoint: relative))
             return 0
         } catch {
-            emit(.failed(message: "\(error)"))
+            emit(.failed("\(error)"))
             return 1
         }
     }
