@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/motive-tvl1-bench}
 pairs=${2:-8}
-step=${3:-0.5}
+step=${3:-0.8}
 python=${PYTHON:-python3}
 mkdir -p "$dir"
 "$python" bench/tvl1_opencv.py prepare "$dir" --pairs "$pairs" --scale-step "$step"

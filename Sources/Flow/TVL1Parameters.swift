@@ -1,8 +1,8 @@
-/// Settings of the duality-based TV-L1 solver, named as OpenCV's
-/// `cv::optflow::DualTVL1OpticalFlow::create()` and defaulted as it is except for `scaleStep`:
-/// Motive halves the size per pyramid level (0.5), OpenCV shrinks it by 0.8. Five levels of 0.5
-/// reach 1/16 of the frame, so large motions are still found, and the coarse levels cost little.
-/// Pass `scaleStep: 0.8` to reproduce OpenCV's own default.
+/// Settings of the duality-based TV-L1 solver, named and defaulted as OpenCV's
+/// `cv::optflow::DualTVL1OpticalFlow::create()` (and the denseflow tool that MMAction2's flow
+/// datasets come from), so flow from Motive mixes with flow extracted there. `scaleStep: 0.5`
+/// halves each pyramid level instead: five levels then reach 1/16 of the frame, for large
+/// motions, at about half the cost.
 ///
 /// `lambda` weighs the data term against smoothness (smaller is smoother); `theta` couples the
 /// two half-problems; `tau` is the dual step (stable for ≤ 0.25). Each pyramid scale is warped
@@ -19,7 +19,7 @@ public struct TVL1Parameters: Sendable, Equatable, Codable {
     public var epsilon: Double
     public var innerIterations: Int
     public var outerIterations: Int
-    /// Size ratio between consecutive pyramid levels, in (0, 1). Motive's default is 0.5, OpenCV's 0.8.
+    /// Size ratio between consecutive pyramid levels, in (0, 1); 0.8 as OpenCV.
     public var scaleStep: Double
     public var gamma: Double
     /// Odd median kernel applied to the flow before each outer iteration; 1 (or 0) disables it.
@@ -30,7 +30,7 @@ public struct TVL1Parameters: Sendable, Equatable, Codable {
 
     public init(tau: Double = 0.25, lambda: Double = 0.15, theta: Double = 0.3, scales: Int = 5, warps: Int = 5,
                 epsilon: Double = 0.01, innerIterations: Int = 30, outerIterations: Int = 10,
-                scaleStep: Double = 0.5, gamma: Double = 0, medianFiltering: Int = 5, useInitialFlow: Bool = false) {
+                scaleStep: Double = 0.8, gamma: Double = 0, medianFiltering: Int = 5, useInitialFlow: Bool = false) {
         self.tau = tau
         self.lambda = lambda
         self.theta = theta

@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// Creating it loads the models (the models folder, then succeeded jobs) and the job records;
 /// `makeApplication` gives the Hummingbird application, which `run` serves until SIGTERM or
 /// SIGINT. Its services: the inference pool (threads that decode and run models, away from the
-/// event loops) and the job worker (one training process at a time, `motive serve run-job`).
+/// event loops) and the job worker (one training process at a time, started through `ServerOptions.jobLauncher`).
 public final class MotiveServer: Sendable {
     public let options: ServerOptions
     public let metrics = ServerMetrics()
@@ -87,7 +87,7 @@ public final class MotiveServer: Sendable {
             router: makeRouter().router,
             server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
-            services: [pool, JobWorker(board: board, models: models, executable: options.jobExecutable, logger: logger)],
+            services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher, logger: logger)],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 await onListening(address?.ipAddress ?? self.options.host, address?.port ?? self.options.port)

@@ -23,9 +23,9 @@ public struct ServerOptions: Sendable {
     public var inferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     /// Seconds a client is told to wait after a 503.
     public var retryAfterSeconds = 1
-    /// The `motive` executable that trains jobs (`motive serve run-job`): by default this
-    /// process's own executable.
-    public var jobExecutable = ServerOptions.currentExecutable
+    /// How a job's training process is started: the command-line tool provides it (its own
+    /// executable and verb). Without one, submitted jobs fail with a clear message.
+    public var jobLauncher: JobLauncher?
 
     /// The running executable (on Linux through /proc, which names it even when started by a relative path).
     public static var currentExecutable: URL {
@@ -37,5 +37,16 @@ public struct ServerOptions: Sendable {
     public init(stateDirectory: URL, dataRoot: URL) {
         self.stateDirectory = stateDirectory
         self.dataRoot = dataRoot
+    }
+}
+
+/// The command that trains one job in a process of its own (`TrainingJobProcess` on the other
+/// side): `executable`, `arguments`, then the job's folder.
+public struct JobLauncher: Sendable, Equatable {
+    public var executable: URL
+    public var arguments: [String]
+
+    public init(executable: URL, arguments: [String]) {
+        (self.executable, self.arguments) = (executable, arguments)
     }
 }

@@ -27,7 +27,7 @@ struct FlowCommand: ParsableCommand {
     @Option(name: .customLong("short-side"), help: "Or: scale frames down so their short side is at most this.") var shortSide: Int?
     @Option(help: "Flow from frame k to frame k + step.") var step = 1
     @Option(help: "Videos processed at once with --list (each then gets cores / jobs threads).") var jobs = 1
-    @Option(name: .customLong("scale-step"), help: "TV-L1 pyramid ratio (OpenCV's default is 0.8).") var scaleStep = 0.5
+    @Option(name: .customLong("scale-step"), help: "TV-L1 pyramid ratio (0.8, as OpenCV and denseflow; 0.5 halves each level).") var scaleStep = 0.8
 
     func options() throws -> FlowExtractionOptions {
         guard size == nil || shortSide == nil else { throw CLIError("give --size or --short-side, not both") }

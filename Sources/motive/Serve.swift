@@ -47,6 +47,7 @@ struct Serve: ParsableCommand {
         options.maxConcurrentPredictions = maxConcurrent
         options.requestTimeout = requestTimeout
         if let inferenceThreads { options.inferenceThreads = inferenceThreads }
+        options.jobLauncher = RunJob.launcher
         let server = try MotiveServer(options: options, logger: Logger(label: "motive"))
         // The root command is synchronous: serve on Swift's concurrency pool and wait here.
         let outcome = ServeOutcome()
@@ -70,6 +71,11 @@ extension Serve {
             commandName: "run-job", abstract: "Train one job of the server's state folder (started by the server).", shouldDisplay: false)
 
         @Argument(help: "The job's folder, <state-dir>/jobs/<id>.") var jobFolder: String
+
+        /// This executable with this verb: how the server starts a job's process.
+        static var launcher: JobLauncher {
+            JobLauncher(executable: ServerOptions.currentExecutable, arguments: ["serve", configuration.commandName ?? "run-job"])
+        }
 
         func run() throws {
             let status = TrainingJobProcess.run(jobFolder: URL(fileURLWithPath: jobFolder))

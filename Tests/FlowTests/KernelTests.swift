@@ -67,11 +67,11 @@ import Testing
     }
 
     @Test func pyramidSizesFollowOpenCV() {
-        let p = TVL1Parameters(scaleStep: 0.8)                 // OpenCV's default step
+        let p = TVL1Parameters()                               // OpenCV's default step, 0.8
         #expect(Workspace(size: Size(width: 160, height: 120), parameters: p, threads: 1).levels
                 == [Size(width: 160, height: 120), Size(width: 128, height: 96), Size(width: 102, height: 77),
                     Size(width: 82, height: 62), Size(width: 66, height: 50)])
-        let half = TVL1Parameters()                            // Motive's: 0.5
+        let half = TVL1Parameters(scaleStep: 0.5)
         #expect(Workspace(size: Size(width: 160, height: 120), parameters: half, threads: 1).levels
                 == [Size(width: 160, height: 120), Size(width: 80, height: 60), Size(width: 40, height: 30)])
         // 20×15 would have a side under 16, so the pyramid stops at 40×30.

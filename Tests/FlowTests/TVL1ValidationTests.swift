@@ -7,7 +7,7 @@ import Testing
         #expect(p.tau == 0.25 && p.lambda == 0.15 && p.theta == 0.3 && p.scales == 5 && p.warps == 5)
         #expect(p.epsilon == 0.01 && p.innerIterations == 30 && p.outerIterations == 10)
         // OpenCV's DualTVL1OpticalFlow_create() has 0.8 (OpenCV 4 and 5); Motive halves per level.
-        #expect(p.scaleStep == 0.5 && p.gamma == 0 && p.medianFiltering == 5 && !p.useInitialFlow)
+        #expect(p.scaleStep == 0.8 && p.gamma == 0 && p.medianFiltering == 5 && !p.useInitialFlow)
     }
 
     @Test(arguments: [

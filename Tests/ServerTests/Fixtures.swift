@@ -78,7 +78,7 @@ enum Fixture {
         options.modelsDirectory = modelsDirectory
         options.port = 0
         options.inferenceThreads = 1
-        if let motive = motiveExecutable { options.jobExecutable = motive }
+        if let motive = motiveExecutable { options.jobLauncher = JobLauncher(executable: motive, arguments: ["serve", "run-job"]) }
         configure(&options)
         return options
     }

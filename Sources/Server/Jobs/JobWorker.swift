@@ -5,19 +5,19 @@ import Logging
 import ServiceLifecycle
 
 /// Runs queued jobs one at a time, oldest first, each in a training process of its own
-/// (`motive serve run-job`, see `TrainingJobProcess`) watched from a thread. On shutdown it asks
+/// (started by the `JobLauncher` the tool provides; see `TrainingJobProcess`) watched from a thread. On shutdown it asks
 /// the running job to stop: the process saves `last.safetensors` after its current step and the
 /// job goes back to the queue, to resume on the next start.
 final class JobWorker: Service, Sendable {
     let board: JobBoard
     let models: ModelRegistry
-    let executable: URL
+    let launcher: JobLauncher?
     let logger: Logger
 
-    init(board: JobBoard, models: ModelRegistry, executable: URL, logger: Logger) {
+    init(board: JobBoard, models: ModelRegistry, launcher: JobLauncher?, logger: Logger) {
         self.board = board
         self.models = models
-        self.executable = executable
+        self.launcher = launcher
         self.logger = logger
     }
 
@@ -68,9 +68,10 @@ final class JobWorker: Service, Sendable {
     private func supervise(_ job: JobRecord) -> JobBoard.RunOutcome {
         let folder = board.store.folder(of: job.id)
         let errorLog = folder.appendingPathComponent("stderr.log")
+        guard let launcher else { return .failed("this server was started without a way to run training processes") }
         let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "run-job", folder.path]
+        process.executableURL = launcher.executable
+        process.arguments = launcher.arguments + [folder.path]
         process.standardInput = FileHandle.nullDevice
         let events = Pipe()
         process.standardOutput = events
@@ -81,7 +82,7 @@ final class JobWorker: Service, Sendable {
             process.standardError = errors
             try process.run()
         } catch {
-            return .failed("cannot start the training process \(executable.path): \(error)")
+            return .failed("cannot start the training process \(launcher.executable.path): \(error)")
         }
         let stopper = ChildProcessStopper(process)
         defer { stopper.exited() }

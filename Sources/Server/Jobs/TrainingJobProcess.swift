@@ -10,7 +10,7 @@ import Training
 import Glibc
 #endif
 
-/// The child side of a job: `motive serve run-job JOB_FOLDER` trains the job of
+/// The child side of a job (started through the server's `JobLauncher`): trains the job of
 /// `JOB_FOLDER/job.json` in its run directory (resuming from `last.safetensors` when an earlier
 /// attempt left one) and reports its `RunEvent`s on stdout, one JSON line each, as `log.jsonl` holds them.
 ///
