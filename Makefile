@@ -5,6 +5,9 @@ DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Numeric code is far too slow unoptimised, so tests run as an optimised build with testing enabled.
 TEST_FLAGS := -c release -Xswiftc -enable-testing
+# In CI the release build takes the test build's flags, so that the quickstart check after
+# `make test` (.ci/quickstart.sh runs `make serve`) reuses the build instead of building again.
+RELEASE_FLAGS := $(if $(CI),$(TEST_FLAGS),-c release)
 # OpenBLAS chooses its kernels from the CPU model and falls back to slow SSE3 kernels on models it
 # does not know. The executables then restart with the best kernels the CPU flags allow
 # (Engine's BLASCore); tests get the same kernels here. A value already set is kept.
@@ -33,7 +36,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 # The tests (and SwiftPM) write their temporary files under a fresh TMPDIR, removed afterwards
 # whether they pass or not, so runs leave nothing behind in /tmp.

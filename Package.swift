@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Training", "Synth", "Video", "Zoo"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Clips", "Zoo"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "Synth"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Yams",

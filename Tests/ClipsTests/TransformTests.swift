@@ -235,14 +235,18 @@ nonisolated(unsafe) var globalFree = Xoshiro(seed: 0)
     @Test func multiViewTestingStacksClipMajor() {
         var rng = Xoshiro(seed: 0)
         let clips = [still(width: 64, height: 48, frames: 2, seed: 1), still(width: 64, height: 48, frames: 2, seed: 2)]
-        let out = ClipPipeline.testThreeCrop(size: 32)(clips, using: &rng)
+        let threeCrop = ClipPipeline([.resizeShortSide(side: 32), .threeCrop(size: .square(32))], normalization: Normalization(.imagenet))
+        let out = threeCrop(clips, using: &rng)
         #expect(out.shape == [6, 3, 2, 32, 32])
-        let centre = ClipPipeline.testCentre(size: 28)(clips[0], using: &rng)
+        let centreCrop = ClipPipeline([.resizeShortSide(side: 32), .centreCrop(size: .square(28))], normalization: Normalization(.imagenet))
+        let centre = centreCrop(clips[0], using: &rng)
         #expect(centre.shape == [1, 3, 2, 28, 28])
     }
 
     @Test func roundTripsThroughJSON() throws {
-        let p = ClipPipeline.trainTSN(flow: .alternatingFrames)
+        let p = ClipPipeline([.resizeShortSide(side: 256), .multiScaleCrop(MultiScaleCrop(inputSize: .square(224))),
+                              .resize(size: .square(224)), .flip(HorizontalFlip(flow: .alternatingFrames))],
+                             normalization: Normalization(.flow))
         let data = try JSONEncoder().encode(p)
         #expect(try JSONDecoder().decode(ClipPipeline.self, from: data) == p)
         let json = #"""

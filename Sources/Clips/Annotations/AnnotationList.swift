@@ -84,10 +84,6 @@ extension AnnotationList {
         try parseVideoList(read(url), file: url.path, classes: classes)
     }
 
-    public static func readRawframeList(_ url: URL, classes: [String] = []) throws(AnnotationError) -> AnnotationList {
-        try parseRawframeList(read(url), file: url.path, classes: classes)
-    }
-
     public static func readClassNames(_ url: URL) throws(AnnotationError) -> [String] {
         parseClassNames(try read(url))
     }

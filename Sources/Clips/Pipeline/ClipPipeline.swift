@@ -35,26 +35,3 @@ public struct ClipPipeline: Codable, Sendable, Equatable {
         ClipBatch.stack(clips.flatMap { views($0, using: &rng) }, normalization)
     }
 }
-
-extension ClipPipeline {
-    /// TSN / I3D training: multi-scale crop, resize to `size`, flip, ImageNet normalisation.
-    public static func trainTSN(size: Int = 224, flow: FlowLayout? = nil) -> ClipPipeline {
-        ClipPipeline([.resizeShortSide(side: 256),
-                      .multiScaleCrop(MultiScaleCrop(inputSize: .square(size))),
-                      .resize(size: .square(size)),
-                      .flip(HorizontalFlip(flow: flow))],
-                     normalization: Normalization(flow == nil ? .imagenet : .flow))
-    }
-
-    /// Single-view testing: short side 256 (or `size` · 8/7), centre crop.
-    public static func testCentre(size: Int = 224, normalization: Normalization.Preset = .imagenet) -> ClipPipeline {
-        ClipPipeline([.resizeShortSide(side: size * 8 / 7), .centreCrop(size: .square(size))],
-                     normalization: Normalization(normalization))
-    }
-
-    /// Three-crop testing (SlowFast, X3D): short side `size`, three `size`² crops.
-    public static func testThreeCrop(size: Int = 256, normalization: Normalization.Preset = .imagenet) -> ClipPipeline {
-        ClipPipeline([.resizeShortSide(side: size), .threeCrop(size: .square(size))],
-                     normalization: Normalization(normalization))
-    }
-}

@@ -17,7 +17,6 @@ public final class Tensor: @unchecked Sendable {
     /// The first element. The pointer does not keep the tensor alive: hold the tensor in a
     /// variable for as long as the pointer is used (not `make().data[i]`).
     public var data: UnsafeMutablePointer<Float> { storage.pointer }
-    public var isLeaf: Bool { node == nil && !graphReleased }
 
     /// Wraps existing storage; `shape` must account for every element.
     public init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {

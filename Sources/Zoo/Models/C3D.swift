@@ -11,7 +11,7 @@ import NN
 /// With `batchNorm` (MMAction2's `norm_cfg=BN3d`) each conv loses its bias and is followed by a
 /// batch norm, under MMAction2's ConvModule keys: `conv1a.conv`, `conv1a.bn`.
 public final class C3D: VideoModel {
-    public struct Config: Codable, Sendable, Equatable {
+    public struct Config: Sendable, Equatable {
         public var classes = 487
         /// Channel multiplier on 64/128/256/512 (1 for the paper's network).
         public var width: Float = 1

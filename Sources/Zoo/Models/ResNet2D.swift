@@ -10,7 +10,7 @@ import NN
 /// `temporalShift` (TSM), every block first shifts 1/8 of its input channels one segment forward
 /// and 1/8 one segment back along the K segments of a clip (the residual shift of Lin et al.).
 public final class ResNet2D: VideoModel {
-    public struct Config: Codable, Sendable, Equatable {
+    public struct Config: Sendable, Equatable {
         public var depth = 50
         public var segments = 8
         public var temporalShift = false
@@ -20,25 +20,12 @@ public final class ResNet2D: VideoModel {
         /// 3 for RGB frames, 2L for stacks of L flow frames.
         public var inputChannels = 3
         public init() {}
-
-        enum CodingKeys: String, CodingKey { case depth, segments, temporalShift, width, classes, dropout, inputChannels }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            depth = try c.decode(Int.self, forKey: .depth)
-            segments = try c.decode(Int.self, forKey: .segments)
-            temporalShift = try c.decode(Bool.self, forKey: .temporalShift)
-            width = try c.decode(Int.self, forKey: .width)
-            classes = try c.decode(Int.self, forKey: .classes)
-            dropout = try c.decode(Float.self, forKey: .dropout)
-            inputChannels = try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? 3
-        }
     }
 
     public let config: Config
     let conv1: Conv
     let bn1: BatchNorm
-    let stages: [Stage]
+    let stages: [TorchvisionStage]
     let head: ClassifierHead
 
     public init(_ config: Config, using rng: inout Xoshiro) {
@@ -55,7 +42,7 @@ public final class ResNet2D: VideoModel {
         conv1 = Conv(config.inputChannels, w, kernelSize: [7, 7], stride: [2, 2], padding: [3, 3], bias: false, using: &rng)
         bn1 = BatchNorm(w)
         var inplanes = w
-        var stages: [Stage] = []
+        var stages: [TorchvisionStage] = []
         for (s, count) in layout.blocks.enumerated() {
             let planes = w << s, out = planes * expansion
             var blocks: [ResidualBlock] = []
@@ -82,7 +69,7 @@ public final class ResNet2D: VideoModel {
                                             shiftSegments: config.temporalShift ? config.segments : nil))
             }
             inplanes = out
-            stages.append(Stage(blocks))
+            stages.append(TorchvisionStage(blocks))
         }
         self.stages = stages
         head = ClassifierHead(features: w * 8 * expansion, classes: config.classes, dropout: config.dropout, using: &rng)

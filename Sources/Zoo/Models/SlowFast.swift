@@ -11,7 +11,7 @@ import NN
 /// 7×1×1 conv with temporal stride α (then BN, ReLU) carries it into the slow pathway, whose
 /// features it is concatenated to. Head: both pathways average-pooled, concatenated, `proj`.
 public final class SlowFast: VideoModel {
-    public struct Config: Codable, Sendable, Equatable {
+    public struct Config: Sendable, Equatable {
         public var alpha = 4
         public var betaInverse = 8
         public var fusionKernel = 7
@@ -25,7 +25,7 @@ public final class SlowFast: VideoModel {
 
     struct Pathway {
         let stemConv: Conv, stemNorm: BatchNorm
-        let stages: [ResNetStage]
+        let stages: [PyTorchVideoStage]
     }
 
     struct Fusion {
@@ -46,12 +46,12 @@ public final class SlowFast: VideoModel {
         for (p, (width, stemT)) in [(slowWidth, 1), (fastWidth, 5)].enumerated() {
             let stemConv = Conv(3, width, kernelSize: [stemT, 7, 7], stride: [1, 2, 2], padding: [stemT / 2, 3, 3], bias: false, using: &rng)
             var dimIn = width
-            var stages: [ResNetStage] = []
+            var stages: [PyTorchVideoStage] = []
             for (s, count) in config.blocks.enumerated() {
                 // The slow pathway also takes the fused fast features of the previous stage.
                 if p == 0 { dimIn += fusionOut(fastWidth << (s == 0 ? 0 : s + 1)) }
                 let inner = width << s, t = temporal[p][s]
-                stages.append(ResNetStage(depth: count, dimIn: dimIn, inner: inner, stride: s == 0 ? 1 : 2,
+                stages.append(PyTorchVideoStage(depth: count, dimIn: dimIn, inner: inner, stride: s == 0 ? 1 : 2,
                                           temporalKernel: { _ in t }, using: &rng))
                 dimIn = inner * 4
             }

@@ -11,7 +11,7 @@ import NN
 /// block), conv_b 1×3×3 carries the spatial stride, conv_c 1×1×1. C2D and I3D halve T with a
 /// 2×1×1 max pool after the first stage. Head: global average pool, dropout, `proj`.
 public final class SlowResNet: VideoModel {
-    public struct Config: Codable, Sendable, Equatable {
+    public struct Config: Sendable, Equatable {
         public var stemTemporalKernel = 1
         /// conv_a's temporal kernel per stage; a stage's list cycles over its blocks.
         public var temporalKernels: [[Int]] = [[1], [1], [3], [3]]
@@ -26,7 +26,7 @@ public final class SlowResNet: VideoModel {
     public let config: Config
     let stemConv: Conv
     let stemNorm: BatchNorm
-    let stages: [ResNetStage]
+    let stages: [PyTorchVideoStage]
     let head: ClassifierHead
 
     public init(_ config: Config, using rng: inout Xoshiro) {
@@ -35,11 +35,11 @@ public final class SlowResNet: VideoModel {
         stemConv = Conv(3, w, kernelSize: [kt, 7, 7], stride: [1, 2, 2], padding: [kt / 2, 3, 3], bias: false, using: &rng)
         stemNorm = BatchNorm(w)
         var dimIn = w
-        var stages: [ResNetStage] = []
+        var stages: [PyTorchVideoStage] = []
         for (s, count) in config.blocks.enumerated() {
             let inner = w << s, out = inner * 4, stride = s == 0 ? 1 : 2
             let kernels = config.temporalKernels[s]
-            stages.append(ResNetStage(depth: count, dimIn: dimIn, inner: inner, stride: stride,
+            stages.append(PyTorchVideoStage(depth: count, dimIn: dimIn, inner: inner, stride: stride,
                                       temporalKernel: { kernels[$0 % kernels.count] }, using: &rng))
             dimIn = out
         }
@@ -83,7 +83,7 @@ public final class SlowResNet: VideoModel {
 /// PyTorchVideo's stage of bottleneck blocks, under `res_blocks.0`, `res_blocks.1`, …: conv_a
 /// kT×1×1 (kT from `temporalKernel(block)`), conv_b 1×3×3 with the stage's spatial stride on the
 /// first block, conv_c 1×1×1 to 4·inner channels; a strided 1×1×1 shortcut where the shape changes.
-final class ResNetStage: Layer {
+final class PyTorchVideoStage: Layer {
     let blocks: [ResidualBlock]
 
     static let keys = BlockKeys(convs: ["branch2.conv_a", "branch2.conv_b", "branch2.conv_c"],

@@ -24,7 +24,7 @@ import NN
 /// sizes and lengths resample them by nearest neighbour at run time, and a state dict saved at
 /// another size or length is resampled the same way when it loads (`adaptStateDict`).
 public final class TimeSformer: VideoModel {
-    public struct Config: Codable, Sendable, Equatable {
+    public struct Config: Sendable, Equatable {
         public var classes = 400
         /// Frames and image size the embeddings are stored for.
         public var frames = 8

@@ -8,8 +8,8 @@ import NN
 /// Stem: 3×7×7 conv (R3D, MC3) or 1×7×7 then 3×1×1 through 45 channels (R(2+1)D); four stages
 /// of basic blocks with 64·2ⁱ channels, stride 2 from the second stage on; global pool; `fc`.
 public final class VideoResNet: VideoModel {
-    public struct Config: Codable, Sendable, Equatable {
-        public enum Stem: String, Codable, Sendable { case basic, r2plus1d }
+    public struct Config: Sendable, Equatable {
+        public enum Stem: String, Sendable { case basic, r2plus1d }
         public var blocks: [Int] = [2, 2, 2, 2]
         public var convs: [ConvKind] = [.full3D, .full3D, .full3D, .full3D]
         public var stem: Stem = .basic
@@ -21,7 +21,7 @@ public final class VideoResNet: VideoModel {
 
     public let config: Config
     let stem: Sequential
-    let stages: [Stage]
+    let stages: [TorchvisionStage]
     let head: ClassifierHead
 
     public init(_ config: Config, using rng: inout Xoshiro) {
@@ -40,7 +40,7 @@ public final class VideoResNet: VideoModel {
                               BatchNorm(w), ReLU())
         }
         var inplanes = w
-        var stages: [Stage] = []
+        var stages: [TorchvisionStage] = []
         for (s, (count, kind)) in zip(config.blocks, config.convs).enumerated() {
             let planes = w << s, stride = s == 0 ? 1 : 2
             var blocks: [ResidualBlock] = []
@@ -60,7 +60,7 @@ public final class VideoResNet: VideoModel {
                 blocks.append(ResidualBlock(units: units, shortcut: shortcut, keys: .torchvisionVideo))
             }
             inplanes = planes
-            stages.append(Stage(blocks))
+            stages.append(TorchvisionStage(blocks))
         }
         self.stages = stages
         head = ClassifierHead(features: w << 3, classes: config.classes, dropout: config.dropout, using: &rng)

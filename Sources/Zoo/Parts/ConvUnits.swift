@@ -39,8 +39,6 @@ public enum ConvKind: String, Codable, Sendable {
         case .image2D: [stride, stride]
         }
     }
-
-    var pointwiseKernel: [Int] { self == .image2D ? [1, 1] : [1, 1, 1] }
 }
 
 /// conv → BN (→ ReLU): the unit blocks and stems are built from.

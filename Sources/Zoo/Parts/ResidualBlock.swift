@@ -67,7 +67,7 @@ final class ResidualBlock: Layer {
 
 /// Stages of residual blocks registered as `layer1`, `layer2`, … with blocks `0`, `1`, …
 /// (torchvision's layout).
-final class Stage: Layer {
+final class TorchvisionStage: Layer {
     let blocks: [ResidualBlock]
 
     init(_ blocks: [ResidualBlock]) {
