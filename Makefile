@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 # In CI the release build takes the test build's flags, so that the quickstart check after
 # `make test` (.ci/quickstart.sh runs `make serve`) reuses the build instead of building again.
-RELEASE_FLAGS := $(if $(CI),$(TEST_FLAGS),-c release)
+RELEASE_FLAGS := $(if $(CI),$(TEST_FLAGS) --build-tests,-c release)
 # OpenBLAS chooses its kernels from the CPU model and falls back to slow SSE3 kernels on models it
 # does not know. The executables then restart with the best kernels the CPU flags allow
 # (Engine's BLASCore); tests get the same kernels here. A value already set is kept.
