@@ -38,11 +38,13 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-# The tests (and SwiftPM) write their temporary files under a fresh TMPDIR, removed afterwards
-# whether they pass or not, so runs leave nothing behind in /tmp.
+# The build runs with the usual TMPDIR: SwiftPM's compile commands name their temporary files, so
+# a new TMPDIR each time would rebuild everything. The tests then write their temporary files
+# under a fresh TMPDIR, removed afterwards whether they pass or not, so runs leave nothing in /tmp.
 test: deps
 	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
-	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS)
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 bench: deps
 	$(SWIFT) run -c release motive-bench kernels

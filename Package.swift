@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
-            "Engine", "NN", "Video", "Clips", "Flow",
+            "Engine", "NN", "Video", "Clips", "Flow", "Support",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),

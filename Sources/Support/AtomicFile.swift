@@ -7,8 +7,9 @@ import Darwin
 
 /// Files that are either the old version or the new one, never a mix. Every file Motive writes
 /// goes through here: the bytes go to a hidden temporary name in the same folder, are flushed to
-/// disk (a crash after the rename could otherwise leave the new name on empty data), and the
-/// temporary file is renamed over the target, which is atomic within one folder on POSIX.
+/// disk (a crash after the rename could otherwise leave the new name on empty data), the
+/// temporary file is renamed over the target, which is atomic within one folder on POSIX, and
+/// the folder is flushed too, so that the rename itself survives a power loss.
 public enum AtomicFile {
     /// An open temporary file; `write` appends to it.
     public struct Output {
@@ -79,6 +80,15 @@ public enum AtomicFile {
             unlink(temp)
             throw AtomicFileError(path: url.path, reason: reason)
         }
+        syncFolder(of: url)
+    }
+
+    /// Flushes the folder holding `url`, which makes a rename inside it durable.
+    static func syncFolder(of url: URL) {
+        let fd = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
     }
 
     /// Makes `alias` another name of `target` (a hard link), replacing any earlier `alias`
@@ -101,6 +111,7 @@ public enum AtomicFile {
             unlink(temp.path)
             throw AtomicFileError(path: alias.path, reason: String(cString: strerror(errno)))
         }
+        syncFolder(of: alias)
     }
 }
 

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// NumPy `.npy` files: a magic string, a version, a Python-dict header (`descr`, `fortran_order`,
 /// `shape`), then the raw array. Reads little-endian float32, float64, int64 and int32 arrays in C
@@ -82,7 +83,7 @@ public enum NPY {
         var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
         bytes += Array(header.utf8)
         bytes += UnsafeRawBufferPointer(start: t.data, count: t.count * 4)
-        do { try Data(bytes).write(to: url, options: .atomic) } catch { throw .io("cannot write \(url.path): \(error.localizedDescription)") }
+        do { try AtomicFile.write(Data(bytes), to: url) } catch { throw .io("\(error)") }
     }
 
     /// The text after `'key':` up to the next top-level comma (shape tuples keep their commas).

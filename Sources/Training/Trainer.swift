@@ -229,6 +229,7 @@ public final class Trainer {
             lr = Double(schedule.learningRate(at: Double(epoch) + Double(batch) / Double(steps)))
             optimizer.learningRate = Float(lr)
             let input = try Self.modelInput(loaded.clips)
+            try model.check(input: input)                       // a typed error, not a failed engine check
             var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
             let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
             let scale = 1 / Float(accumulate)
@@ -313,6 +314,7 @@ public final class Trainer {
         // A stream of its own (epoch number offset), so training's order is untouched.
         for loaded in loader.epoch(1_000_000 + epoch) where seen < batches {
             let input = try Self.modelInput(loaded.clips)
+            try model.check(input: input)                       // a typed error, not a failed engine check
             _ = GradMode.noGrad { GlobalRandom.withSeed(seed(forStep: seen, salt: 0x42_4E)) { model(input) } }
             seen += 1
         }

@@ -15,10 +15,16 @@ open class VideoModel: Layer {
     /// Checks a batch of views before the forward pass, so that a wrong input is a typed error at
     /// the model's boundary rather than a failed invariant deep in an op.
     public func check(input x: Tensor) throws(ModelInputError) {
+        let model = String(describing: type(of: self))
         guard x.rank == 5, x.shape[1] == inputChannels, x.shape.allSatisfy({ $0 > 0 }) else {
-            throw ModelInputError(model: String(describing: type(of: self)), shape: x.shape, channels: inputChannels)
+            throw ModelInputError(model: model, shape: x.shape, expected: "views [N, \(inputChannels), T, H, W] (N, T, H, W > 0)")
         }
+        if let expected = inputProblem(x) { throw ModelInputError(model: model, shape: x.shape, expected: expected) }
     }
+
+    /// What this model needs of a rank-5 input with the right channels beyond that (its
+    /// segments, or a fixed clip size), said as the expected shape; nil when `x` fits.
+    open func inputProblem(_ x: Tensor) -> String? { nil }
 
     /// The main output and any named streams' logits, each [N, classes]. A two-stream model
     /// reports its `rgb` and `flow` streams beside their fusion; other models have no streams.
@@ -52,11 +58,10 @@ public struct ModelOutputs {
 public struct ModelInputError: Error, CustomStringConvertible, Equatable {
     public let model: String
     public let shape: [Int]
-    public let channels: Int
+    /// The input the model takes, in N, C, T, H, W.
+    public let expected: String
 
-    public var description: String {
-        "\(model) takes views [N, \(channels), T, H, W] (N, T, H, W > 0), got \(shape)"
-    }
+    public var description: String { "\(model) takes \(expected), got \(shape)" }
 }
 
 public enum ImageWeightsError: Error, CustomStringConvertible, Equatable {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Clips
 import Engine
 import Foundation
+import Support
 import Video
 
 /// `motive-bench video`: clips per second for TSN 8-segment sampling and a dense 16-frame clip on
@@ -54,7 +55,7 @@ struct VideoDecode: ParsableCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(plan).write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("clips.json")))
+        try AtomicFile.write(encoder.encode(plan), to: URL(fileURLWithPath: out).appendingPathComponent("clips.json"))
     }
 
     /// 10 s at 25 fps: drifting colour gradients, moving discs and film grain, so that the encoder

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Clips
 import Foundation
+import Support
 import Synth
 import Video
 
@@ -94,7 +95,7 @@ struct Import: ParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         func write(_ text: String, _ name: String) throws {
-            try text.write(toFile: (out as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+            try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: out).appendingPathComponent(name))
         }
         try write(trainList.text, "train.txt")
         try write(valList.text, "val.txt")

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Video
 
 /// Minimal PNG writer for `motive frames`: 8-bit RGB, filter 0, deflate "stored" blocks.
@@ -20,7 +21,7 @@ enum ImageFile {
         appendChunk("IHDR", header, to: &png)
         appendChunk("IDAT", zlibStored(raw), to: &png)
         appendChunk("IEND", [], to: &png)
-        try Data(png).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AtomicFile.write(Data(png), to: URL(fileURLWithPath: path))
     }
 
     private static func zlibStored(_ data: [UInt8]) -> [UInt8] {

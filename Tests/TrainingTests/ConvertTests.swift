@@ -4,34 +4,14 @@ import TensorIO
 import Testing
 import Training
 @testable import Inference
+import Zoo
 
-/// `motive convert` and `motive predict --weights` end to end, through the real binary: a
-/// torch.save checkpoint gives the same logits loaded directly, converted, or as safetensors,
-/// and those of PyTorch (fixtures from Tests/Fixtures/make_keymap_fixtures.py).
+/// What `motive convert` and `motive predict --weights` call (`Checkpoint.convert`,
+/// `Predictor.load`): a torch.save checkpoint gives the same logits loaded directly, converted,
+/// or as safetensors, and those of PyTorch (fixtures from Tests/Fixtures/make_keymap_fixtures.py).
 @Suite(.serialized) struct ConvertTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ZooTests/Fixtures/keymaps")
-
-    /// The `motive` executable built next to this test bundle, or `MOTIVE_BINARY`.
-    static let motive: URL? = {
-        if let path = ProcessInfo.processInfo.environment["MOTIVE_BINARY"] { return URL(fileURLWithPath: path) }
-        for start in [URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), Bundle.main.bundleURL] {
-            var folder = start.deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = folder.appendingPathComponent("motive")
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue { return candidate }
-                folder.deleteLastPathComponent()
-            }
-        }
-        return nil
-    }()
-
-    struct Run {
-        let status: Int32
-        let output: String
-        let errors: String
-    }
 
     let folder: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("motive-convert-\(UUID().uuidString.prefix(8))")
@@ -39,28 +19,23 @@ import Training
         return url
     }()
 
-    func motive(_ arguments: [String]) throws -> Run {
-        let binary = try #require(Self.motive, "no motive executable next to the tests (set MOTIVE_BINARY)")
-        let out = folder.appendingPathComponent("stdout-\(UUID().uuidString.prefix(6))"), err = out.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: try String(contentsOf: out, encoding: .utf8),
-                   errors: try String(contentsOf: err, encoding: .utf8))
+    /// `motive predict --model MODEL [--weights W --from LAYOUT] CLIP.npy`: the clip's logits.
+    func logits(_ model: String, weights: String? = nil, from layout: String = "motive", clip: URL) throws -> [Float] {
+        let source: PredictorSource = FileManager.default.fileExists(atPath: model)
+            ? .checkpoint(model)
+            : .preset(name: model, weights: weights, layout: try KeyMaps.layout(named: layout), classes: nil, strict: true)
+        let model = try Predictor.load(source).predictor.model
+        let x = try NPY.read(clip)
+        return GradMode.noGrad { model(x) }.scalars
     }
 
-    /// The logits `motive predict` prints for one .npy clip.
-    func logits(_ arguments: [String]) throws -> [Float] {
-        let run = try motive(["predict"] + arguments)
-        #expect(run.status == 0, "predict \(arguments): \(run.errors)")
-        struct Output: Decodable { let logits: [[Float]] }
-        return try JSONDecoder().decode(Output.self, from: Data(run.output.utf8)).logits.flatMap { $0 }
+    /// `motive convert INPUT OUTPUT --from LAYOUT --model PRESET [--classes N] [--strict false]`.
+    @discardableResult
+    func convert(_ input: String, _ output: String, from layout: String, model: String, classes: Int? = nil,
+                 strict: Bool = true) throws -> ForeignWeights {
+        try Checkpoint.convert(readStateDict(URL(fileURLWithPath: input)), layout: KeyMaps.layout(named: layout),
+                               preset: ModelZoo.preset(named: model), classes: classes, classNames: nil, strict: strict,
+                               to: URL(fileURLWithPath: output))
     }
 
     /// x[i] = sin(0.05·i), as the fixtures' inputs.
@@ -83,22 +58,20 @@ import Training
     @Test func torchSaveWeightsGiveTheSameLogitsLoadedConvertedOrAsSafetensors() throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let pth = Self.fixtures.appendingPathComponent("torchvision_mc3_18_tiny.pth").path
-        let clip = try sinClip([1, 3, 8, 64, 64]).path
+        let clip = try sinClip([1, 3, 8, 64, 64])
 
-        let direct = try logits(["--model", "mc3_18_tiny", "--weights", pth, clip])
+        let direct = try logits("mc3_18_tiny", weights: pth, clip: clip)
 
         let converted = folder.appendingPathComponent("mc3.safetensors")
-        let run = try motive(["convert", pth, converted.path, "--from", "torchvision", "--model", "mc3_18_tiny"])
-        #expect(run.status == 0, "\(run.errors)")
-        #expect(run.output.contains("mc3_18_tiny, 10 classes"))
-        let viaCheckpoint = try logits(["--model", converted.path, clip])
+        #expect(try convert(pth, converted.path, from: "torchvision", model: "mc3_18_tiny").classes == 10)
+        let viaCheckpoint = try logits(converted.path, clip: clip)
 
         // The same state dict as plain safetensors, in our keys.
         let checkpoint = try Checkpoint.read(converted)
         #expect(checkpoint.info.preset == "mc3_18_tiny" && checkpoint.info.classNames.count == 10)
         let plain = folder.appendingPathComponent("plain.safetensors")
         try SafeTensors(checkpoint.model.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }).write(to: plain)
-        let viaSafetensors = try logits(["--model", "mc3_18_tiny", "--weights", plain.path, clip])
+        let viaSafetensors = try logits("mc3_18_tiny", weights: plain.path, clip: clip)
 
         #expect(direct.count == 10)
         #expect(direct == viaCheckpoint)
@@ -125,13 +98,12 @@ import Training
         }
         let weights = folder.appendingPathComponent("slowonly.safetensors")
         try SafeTensors(entries).write(to: weights)
-        let clip = try sinClip([1, 3, 8, 64, 64]).path
+        let clip = try sinClip([1, 3, 8, 64, 64])
 
-        let loaded = try logits(["--model", "slow_r50_tiny", "--weights", weights.path, "--from", "mmaction2", clip])
+        let loaded = try logits("slow_r50_tiny", weights: weights.path, from: "mmaction2", clip: clip)
         let converted = folder.appendingPathComponent("slow.safetensors")
-        let run = try motive(["convert", weights.path, converted.path, "--from", "mmaction2", "--model", "slow_r50_tiny"])
-        #expect(run.status == 0, "\(run.errors)")
-        #expect(try logits(["--model", converted.path, clip]) == loaded)
+        try convert(weights.path, converted.path, from: "mmaction2", model: "slow_r50_tiny")
+        #expect(try logits(converted.path, clip: clip) == loaded)
         #expect(loaded.count == 10 && loaded.contains { $0 != 0 })
     }
 
@@ -139,29 +111,33 @@ import Training
         defer { try? FileManager.default.removeItem(at: folder) }
         let pth = Self.fixtures.appendingPathComponent("torchvision_mc3_18_tiny.pth").path
         let out = folder.appendingPathComponent("out.safetensors").path
-        func refused(_ arguments: [String], _ message: String) throws {
-            let run = try motive(arguments)
-            #expect(run.status != 0, "\(arguments) succeeded")
-            #expect(run.errors.contains(message), "\(arguments): \(run.errors)")
+        func refused(_ message: String, _ body: () throws -> Void) {
+            do {
+                try body()
+                Issue.record("succeeded; expected an error naming \(message)")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
         }
-        try refused(["convert", pth, out, "--from", "caffe2", "--model", "mc3_18_tiny"], "unknown checkpoint layout \"caffe2\"")
-        try refused(["convert", pth, out, "--from", "torchvision", "--model", "mc3_19_tiny"], "unknown model \"mc3_19_tiny\"")
-        try refused(["convert", pth, out, "--from", "mmaction2", "--model", "mc3_18_tiny"], "no mmaction2 key map for mc3_18_tiny")
+        refused("unknown checkpoint layout \"caffe2\"") { try convert(pth, out, from: "caffe2", model: "mc3_18_tiny") }
+        refused("unknown model \"mc3_19_tiny\"") { try convert(pth, out, from: "torchvision", model: "mc3_19_tiny") }
+        refused("no mmaction2 key map for mc3_18_tiny") { try convert(pth, out, from: "mmaction2", model: "mc3_18_tiny") }
         // Every key of the torchvision file is foreign to PySlowFast's layout, and each is named.
-        try refused(["convert", pth, out, "--from", "pyslowfast", "--model", "slow_r50_tiny"], "\n  layer4.1.conv2.0.weight")
+        refused("\n  layer4.1.conv2.0.weight") { try convert(pth, out, from: "pyslowfast", model: "slow_r50_tiny") }
         // r3d's layers 2–4 have 3×3×3 kernels where mc3's have 1×3×3.
-        try refused(["convert", pth, out, "--from", "torchvision", "--model", "r3d_18_tiny"],
-                    "shape mismatch layer2.0.conv1.0.weight: model [32, 16, 3, 3, 3], weights [32, 16, 1, 3, 3]")
-        try refused(["convert", pth, out, "--from", "torchvision", "--model", "mc3_18_tiny", "--classes", "7"],
-                    "shape mismatch fc.weight: model [7, 128], weights [10, 128]")
-        try refused(["convert", folder.appendingPathComponent("absent.pth").path, out, "--from", "torchvision", "--model", "mc3_18_tiny"],
-                    "absent.pth")
-        try refused(["predict", "--model", "mc3_18_tiny", "--weights", pth, "--from", "tsm", "x.npy"], "no tsm key map for mc3_18_tiny")
+        refused("shape mismatch layer2.0.conv1.0.weight: model [32, 16, 3, 3, 3], weights [32, 16, 1, 3, 3]") {
+            try convert(pth, out, from: "torchvision", model: "r3d_18_tiny")
+        }
+        refused("shape mismatch fc.weight: model [7, 128], weights [10, 128]") {
+            try convert(pth, out, from: "torchvision", model: "mc3_18_tiny", classes: 7)
+        }
+        refused("absent.pth") { try convert(folder.appendingPathComponent("absent.pth").path, out, from: "torchvision", model: "mc3_18_tiny") }
+        refused("no tsm key map for mc3_18_tiny") { _ = try logits("mc3_18_tiny", weights: pth, from: "tsm", clip: folder.appendingPathComponent("x.npy")) }
         #expect(!FileManager.default.fileExists(atPath: out))
 
         // Not strict: the classifier of another size stays as initialised, the rest loads.
-        let lenient = try motive(["convert", pth, out, "--from", "torchvision", "--model", "mc3_18_tiny", "--classes", "7", "--strict", "false"])
-        #expect(lenient.status == 0 && lenient.errors.contains("not loaded: shape mismatch fc.weight"))
+        let lenient = try convert(pth, out, from: "torchvision", model: "mc3_18_tiny", classes: 7, strict: false)
+        #expect(lenient.warnings.contains { $0.contains("not loaded: shape mismatch fc.weight") })
         #expect(try Checkpoint.read(URL(fileURLWithPath: out)).info.classNames.count == 7)
     }
 }

@@ -91,3 +91,22 @@ import NN
         #expect(zip(again.scalars, offline.sliced(axis: 0, start: 0, end: 1).scalars).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 }
+
+/// Every preset accepts its own input shape at the model boundary, and a wrong one is a typed error.
+@Suite struct ModelInputCheckTests {
+    @Test func presetsAcceptTheirInputAndRefuseOthers() throws {
+        for preset in ModelZoo.presets where preset.name.hasSuffix("_tiny") {
+            let model = preset.build(classes: 2)
+            let shape = preset.input.shape
+            #expect(throws: Never.self, "\(preset.name)") { try model.check(input: Tensor.zeros(shape)) }
+            var wrongChannels = shape
+            wrongChannels[1] += 1
+            #expect(throws: ModelInputError.self, "\(preset.name)") { try model.check(input: Tensor.zeros(wrongChannels)) }
+            #expect(throws: ModelInputError.self, "\(preset.name)") { try model.check(input: Tensor.zeros(Array(shape.dropFirst()))) }
+        }
+        let tsn = try ModelZoo.preset(named: "tsn_r18_tiny")
+        var shape = tsn.input.shape
+        shape[2] += 1                                             // one segment too many
+        #expect(throws: ModelInputError.self) { try tsn.build(classes: 2).check(input: Tensor.zeros(shape)) }
+    }
+}

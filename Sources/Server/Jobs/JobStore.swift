@@ -30,7 +30,6 @@ struct JobStore: Sendable {
         let folder = folder(of: record.id)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(try Self.encoder.encode(record), to: folder.appendingPathComponent("job.json"))
-        Self.syncDirectory(folder)
     }
 
     /// Keeps the job's config as it was sent, next to its record.
@@ -69,13 +68,5 @@ struct JobStore: Sendable {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .iso8601
         return d
-    }
-
-    /// Makes a rename inside `folder` durable.
-    static func syncDirectory(_ folder: URL) {
-        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
     }
 }

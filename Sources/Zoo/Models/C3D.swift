@@ -105,4 +105,10 @@ public final class C3D: VideoModel {
 
     /// [N, 3, T, H, W] → [N, classes]
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
+
+    /// The fully connected layers (C3D) or the position and time embeddings (TimeSformer) fix the clip's size.
+    public override func inputProblem(_ x: Tensor) -> String? {
+        (x.shape[2], x.shape[3], x.shape[4]) == (config.frames, config.size, config.size)
+            ? nil : "clips [N, 3, \(config.frames), \(config.size), \(config.size)]"
+    }
 }

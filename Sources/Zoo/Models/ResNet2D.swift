@@ -101,6 +101,10 @@ public final class ResNet2D: VideoModel {
     /// 3 for RGB frames, 2L for a stack of L flow frames.
     public override var inputChannels: Int { config.inputChannels }
 
+    public override func inputProblem(_ x: Tensor) -> String? {
+        x.shape[2] == config.segments ? nil : "[N, \(config.inputChannels), \(config.segments) segments, H, W]"
+    }
+
     /// A torchvision image ResNet (or an RGB TSN): every tensor of the same key and shape loads,
     /// and a flow model's `conv1` is built from the RGB one (cross-modality). Returns the keys
     /// left as initialised (a classifier for other classes).
