@@ -98,7 +98,9 @@ public final class Predictor: @unchecked Sendable {
     /// model the flow computed from them. [V', C, L, H, W].
     public func sample(_ reader: VideoReader, window: Range<Int>? = nil) throws -> Tensor {
         var rng = Xoshiro(seed: 0)                          // test-mode sampling and crops draw nothing
-        return try plan.recipe.sample(reader, window: window, using: &rng)
+        var recipe = plan.recipe
+        recipe.flowThreads = Parallel.workers              // one video: live TV-L1 on every core (same flow either way)
+        return try recipe.sample(reader, window: window, using: &rng)
     }
 
     /// Class probabilities of the frames `window` of an open video (all of it by default).
