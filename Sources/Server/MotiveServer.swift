@@ -69,7 +69,7 @@ public final class MotiveServer: Sendable {
                       spool: spool, receiver: UploadReceiver(limit: options.maxUploadBytes, timeout: options.requestTimeout),
                       metrics: metrics, retryAfter: options.retryAfterSeconds).register(on: table)
         ModelRoutes(models: models).register(on: table)
-        JobRoutes(board: board, submission: submission, token: BearerToken(options.token)).register(on: table)
+        JobRoutes(board: board, models: models, submission: submission, token: BearerToken(options.token)).register(on: table)
         OperationRoutes(models: models, board: board, metrics: metrics).register(on: table)
         return (router, table.routes)
     }

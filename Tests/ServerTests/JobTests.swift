@@ -132,6 +132,32 @@ import Testing
 
     /// One job at a time, FIFO: a queued job cancels at once; a running one stops after its
     /// current step, then is cancelled; a finished one cannot be cancelled.
+    /// A job may not take a served model's name (the shipped `default` included) or another live job's.
+    @Test func modelNamesAreNotTakenOver() async throws {
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            let served = try await client.submitJob(Fixture.jobYAML(epochs: 50, extra: "\noutput: {model_name: default}\n"))
+            #expect(served.status == .conflict)
+            #expect(served.json["error"]["message"].string?.contains("'default' is already served") == true, "\(served.json.value ?? "")")
+            let name = "claimed-\(UUID().uuidString.prefix(6))"
+            let first = try await client.submitJob(Fixture.jobYAML(epochs: 50, extra: "\noutput: {model_name: \(name)}\n"))
+            #expect(first.status == .created)
+            let second = try await client.submitJob(Fixture.jobYAML(epochs: 1, extra: "\noutput: {model_name: \(name)}\n"))
+            #expect(second.status == .conflict)
+            let id = try #require(first.json["id"].string)
+            #expect(second.json["error"]["message"].string?.contains("belongs to job \(id)") == true, "\(second.json.value ?? "")")
+            _ = try await client.execute(uri: "/v1/jobs/\(id)", method: .delete)
+            try await client.waitForJob(id, in: ["cancelled", "succeeded", "failed"], timeout: 60)
+            // A cancelled job's name is free again.
+            let again = try await client.submitJob(Fixture.jobYAML(epochs: 50, extra: "\noutput: {model_name: \(name)}\n"))
+            #expect(again.status == .created)
+            if let next = again.json["id"].string {
+                _ = try await client.execute(uri: "/v1/jobs/\(next)", method: .delete)
+                try await client.waitForJob(next, in: ["cancelled", "succeeded", "failed"], timeout: 60)
+            }
+        }
+    }
+
     @Test func cancelQueuedAndRunning() async throws {
         let server = try Fixture.server(Fixture.options())
         try await server.makeApplication().test(.router) { client in

@@ -12,7 +12,8 @@ import Zoo
 /// The one predict path: the same video and checkpoint through `motive predict`'s entry
 /// (`Predictor.load` + `predict`), `POST /v1/predict` in process and `motive eval`'s entry
 /// (`Evaluator.run`) give identical scores, for an RGB model, a flow model (live TV-L1) and a
-/// two-stream model, with several views and a timeline.
+/// two-stream model, with several views and a timeline. "Identical" is to within 1e-6: the
+/// engine's parallel kernels may sum in another order from one forward pass to the next.
 @Suite struct OnePathTests {
     static let models: URL = {
         let folder = Fixture.scratch("one-path-models")
@@ -53,13 +54,12 @@ import Zoo
             let json = response.json
             let served = json["labels"].array.map { ($0["index"].int ?? -1, $0["score"].double ?? -1) }
             #expect(served.map(\.0) == cli.labels.map(\.index))
-            // The daemon's JSON carries each Float score as the shortest decimal that reads back as it.
-            #expect(served.map { Float($0.1) } == cli.labels.map { Float($0.score) }, "\(name): served \(served), predicted \(cli.labels)")
+            #expect(Self.same(served.map(\.1), cli.labels.map(\.score)), "\(name): served \(served), predicted \(cli.labels)")
             let windows = json["timeline"].array
             #expect(windows.count == timeline.count)
             for (w, entry) in zip(windows, timeline) {
                 #expect(w["start"].double == entry.start && w["end"].double == entry.end)
-                #expect(w["labels"].array.map { Float($0["score"].double ?? -1) } == entry.labels.map { Float($0.score) })
+                #expect(Self.same(w["labels"].array.map { $0["score"].double ?? -1 }, entry.labels.map(\.score)))
             }
         }
 
@@ -67,10 +67,17 @@ import Zoo
         let list = Fixture.scratch("one-path-\(name)").appendingPathComponent("val.txt")
         try FileManager.default.createDirectory(at: list.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("translate_left/translate_left_0000.mp4 0\n".utf8).write(to: list)
+        // Five views per forward pass: the evaluator's chunking is part of what is compared.
         let result = try Evaluator.run(predictor, listPath: list.path, root: Fixture.dataRoot.appendingPathComponent("videos").path, batchSize: 5)
         #expect(result.failed.isEmpty, "\(result.failed)")
         try #require(result.videos.count == 1)
-        #expect(result.videos[0].labels.map(\.score) == cli.labels.map(\.score))
+        #expect(result.videos[0].labels.map(\.index) == cli.labels.map(\.index))
+        #expect(Self.same(result.videos[0].labels.map(\.score), cli.labels.map(\.score)), "\(result.videos[0].labels) vs \(cli.labels)")
         if name == "two-stream" { #expect(Set(result.streams.keys) == ["rgb", "flow"]) }
+    }
+
+    /// The same scores, up to the order of a parallel sum.
+    static func same(_ a: [Double], _ b: [Double]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-6 }
     }
 }

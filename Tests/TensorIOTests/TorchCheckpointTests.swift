@@ -232,6 +232,34 @@ import Testing
         #expect(throws: WeightFileError.safetensors(.fileTooShort(byteCount: 3))) { try WeightFile.stateDict(data: Data([1, 2, 3])) }
     }
 
+    /// The format is decided on structure: a safetensors file whose header is 128, 384 or 640
+    /// bytes long starts with 0x80, pickle's PROTO opcode, and is still safetensors.
+    @Test(arguments: [128, 384, 640])
+    func safetensorsStartingWith0x80IsSafetensors(headerLength: Int) throws {
+        let tensor = Tensor([1, 2, 3], shape: [3])
+        var found: Data?
+        for n in 0..<700 where found == nil {
+            let data = try SafeTensors([("t", tensor)], metadata: ["p": String(repeating: "x", count: n)]).encoded()
+            if data.prefix(8).enumerated().reduce(0, { $0 | Int($1.element) << (8 * $1.offset) }) == headerLength { found = data }
+        }
+        let file = try #require(found)
+        #expect(file.first == 0x80)
+        #expect(WeightFile.format(of: file) == .safetensors)
+        #expect(try WeightFile.stateDict(data: file)["t"]?.scalars == [1, 2, 3])
+    }
+
+    @Test func formatBoundaries() throws {
+        #expect(WeightFile.format(of: Data([0x50, 0x4B, 0x03, 0x04, 0, 0])) == .torchZip)
+        for protocolNumber: UInt8 in 2...5 { #expect(WeightFile.format(of: Data([0x80, protocolNumber, 0x7D, 0x71])) == .pickle) }
+        // 0x80 with no valid protocol, and no plausible safetensors header: the safetensors reader explains.
+        #expect(WeightFile.format(of: Data([0x80, 0x00, 0, 0, 0, 0, 0, 0, 0x7B, 0x7D])) == .safetensors)
+        #expect(WeightFile.format(of: Data([0x80, 0x06])) == .safetensors)
+        // A header length past the end of the file is not safetensors' structure; a pickle then stays a pickle.
+        #expect(WeightFile.format(of: Data([0x80, 0x02, 0xFF, 0xFF, 0, 0, 0, 0, 0x7B, 0x7D])) == .pickle)
+        let legacy = try Data(contentsOf: Self.fixture("legacy.pth"))
+        #expect(WeightFile.format(of: legacy) == .pickle)
+    }
+
     /// A state dict read from a .pth writes out as safetensors and reads back the same.
     @Test func stateDictConvertsToSafetensors() throws {
         let state = try Self.checkpoint("tiny_model.pth").stateDict()

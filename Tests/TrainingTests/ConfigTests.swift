@@ -55,6 +55,23 @@ import Testing
         #expect(c.schedule.epochs == 3 && c.train.seed == 9 && c.data.batchSize == 2 && c.model.classes == 10)
     }
 
+    /// `.inf` and `.nan` decode from YAML; validation refuses them by key instead of failing later.
+    @Test func nonFiniteNumbersAreRefusedByKey() {
+        let cases: [(String, String, String)] = [
+            ("\noptimizer: {lr: .inf}", "optimizer.lr", "inf"),
+            ("\nschedule: {gamma: .nan}", "schedule.gamma", "nan"),
+            ("\noptimizer: {weight_decay: .inf}", "optimizer.weight_decay", "inf"),
+            ("\ntrain: {clip_norm: -.inf}", "train.clip_norm", "-inf"),
+            ("\n  train_pipeline: {transforms: [], normalization: {mean: [1, .nan, 3], std: [1, 1, 1]}}",
+             "data.train_pipeline.normalization.mean.1", "nan"),
+        ]
+        for (extra, path, value) in cases {
+            #expect(throws: ConfigError.invalidValue(path: path, value: value, expected: "a finite number"), "\(extra)") {
+                try ConfigLoader.parse(Self.minimal + extra)
+            }
+        }
+    }
+
     @Test func errorsNameTheKey() throws {
         #expect(throws: ConfigError.unknownKey(path: "optimizer.lrr", suggestion: "optimizer.lr")) {
             try ConfigLoader.parse(Self.minimal + "\noptimizer: {lrr: 0.1}\n")

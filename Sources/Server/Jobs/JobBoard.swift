@@ -72,9 +72,16 @@ final class JobBoard: Sendable {
 
     // MARK: Submitting and cancelling
 
-    /// Records a new queued job (its config already checked) and wakes the worker.
-    func submit(config: JobConfig, submittedYAML: String) throws -> JobRecord {
+    /// Records a new queued job (its config already checked) and wakes the worker. A model name
+    /// the job asks for must be free: not served (`isServed`, the shipped `default` included) and
+    /// not claimed by another job that is queued, running or succeeded.
+    func submit(config: JobConfig, submittedYAML: String, isServed: (String) -> Bool = { _ in false }) throws -> JobRecord {
         let record: JobRecord = try state.withLockedValue { s in
+            if let name = config.output.modelName {
+                let claim = s.records.values.first { $0.modelName == name && $0.state != .failed && $0.state != .cancelled }
+                if let claim { throw APIError.conflict("model name '\(name)' belongs to job \(claim.id); choose another output.model_name") }
+                if isServed(name) { throw APIError.conflict("model name '\(name)' is already served; choose another output.model_name") }
+            }
             let number = s.nextNumber
             let id = String(number)
             var config = config

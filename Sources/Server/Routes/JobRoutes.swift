@@ -6,6 +6,7 @@ import NIOFileSystem
 /// `/v1/jobs`: submit a training job, list, inspect, follow and cancel jobs.
 struct JobRoutes: Sendable {
     let board: JobBoard
+    let models: ModelRegistry
     let submission: JobSubmission
     let token: BearerToken?
     /// Largest job config accepted.
@@ -48,7 +49,7 @@ struct JobRoutes: Sendable {
             throw APIError.badRequest("send the job config (YAML, UTF-8) as the request body", code: "invalid_config")
         }
         let config = try submission.check(yaml)
-        let record = try board.submit(config: config, submittedYAML: yaml)
+        let record = try board.submit(config: config, submittedYAML: yaml) { models.model(named: $0) != nil }
         context.logger.info("job queued", metadata: ["job": .string(record.id), "preset": .string(config.model.preset)])
         struct Created: Encodable { let id: String; let state: JobState; let modelName: String
             enum CodingKeys: String, CodingKey { case id, state, modelName = "model_name" } }

@@ -12,10 +12,18 @@ public enum WeightFile {
         case safetensors
     }
 
-    /// "PK\u{3}\u{4}" starts a zip; 0x80 is pickle's PROTO opcode.
+    /// Decided on structure, not on one byte: "PK\u{3}\u{4}" starts a zip; a little-endian
+    /// header length that fits the file, followed by `{`, is safetensors (whose first byte is
+    /// 0x80 whenever the header is 128, 384, 640, … bytes long); pickle's PROTO opcode 0x80
+    /// followed by a protocol number 2–5 is a bare pickle.
     public static func format(of data: Data) -> Format {
         if data.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .torchZip }
-        if data.first == 0x80 { return .pickle }
+        if data.count >= 10 {
+            let base = data.startIndex
+            let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(data[base + $1]) << (8 * UInt64($1)) }
+            if length >= 2, length <= UInt64(data.count - 8), data[base + 8] == UInt8(ascii: "{") { return .safetensors }
+        }
+        if data.count >= 2, data[data.startIndex] == 0x80, (2...5).contains(data[data.startIndex + 1]) { return .pickle }
         return .safetensors
     }
 

@@ -186,6 +186,14 @@ public enum ConfigLoader {
         func require(_ ok: Bool, _ path: String, _ value: Any, _ expected: String) throws(ConfigError) {
             if !ok { throw .invalidValue(path: path, value: "\(value)", expected: expected) }
         }
+        // Every number must be finite (`.inf`, `.nan` decode from YAML): encoding refuses the first
+        // that is not and says where it is, whatever section holds it.
+        do { _ = try JSONEncoder().encode(c) } catch let EncodingError.invalidValue(value, context) {
+            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            throw .invalidValue(path: path, value: "\(value)", expected: "a finite number")
+        } catch {
+            throw .invalidValue(path: "(config)", value: "\(error)", expected: "a config that can be recorded")
+        }
         do { _ = try ModelZoo.preset(named: c.model.preset) } catch {
             let near = nearestMatch(c.model.preset, among: ModelZoo.presets.map(\.name))
             throw .invalidValue(path: "model.preset", value: c.model.preset,
