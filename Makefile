@@ -8,6 +8,10 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 # In CI the release build takes the test build's flags, so that the quickstart check after
 # `make test` (.ci/quickstart.sh runs `make serve`) reuses the build instead of building again.
 RELEASE_FLAGS := $(if $(CI),$(TEST_FLAGS) --build-tests,-c release)
+# SwiftPM's compile commands name their temporary files, so builds keep one TMPDIR inside .build:
+# a new one each time would rebuild everything, and /tmp would collect SwiftPM's leftovers.
+BUILD_TMP := $(CURDIR)/.build/tmp
+SWIFT_BUILD = mkdir -p $(BUILD_TMP) && TMPDIR=$(BUILD_TMP) $(SWIFT) build
 # OpenBLAS chooses its kernels from the CPU model and falls back to slow SSE3 kernels on models it
 # does not know. The executables then restart with the best kernels the CPU flags allow
 # (Engine's BLASCore); tests get the same kernels here. A value already set is kept.
@@ -33,17 +37,16 @@ deps:
 	else echo "deps: all Debian packages present"; fi
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT_BUILD)
 
 release: deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT_BUILD) $(RELEASE_FLAGS)
 
-# The build runs with the usual TMPDIR: SwiftPM's compile commands name their temporary files, so
-# a new TMPDIR each time would rebuild everything. The tests then write their temporary files
-# under a fresh TMPDIR, removed afterwards whether they pass or not, so runs leave nothing in /tmp.
+# The tests write their temporary files under a fresh TMPDIR, removed afterwards whether they
+# pass or not, so runs leave nothing in /tmp.
 test: deps
 	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
-	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT_BUILD) $(TEST_FLAGS) --build-tests
 	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 bench: deps

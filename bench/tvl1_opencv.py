@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import cv2
@@ -23,14 +22,23 @@ import numpy as np
 SIZE = (340, 256)
 
 
-def find_video(path):
+def find_video(path, directory):
+    """The given video; else vtest.avi of an installed opencv-doc; else one unpacked, once, into
+    DIR/opencv-doc (so nothing is left elsewhere in /tmp)."""
     if path:
         return path
-    work = tempfile.mkdtemp(prefix="opencv-doc-")
-    subprocess.run(["apt-get", "download", "opencv-doc"], cwd=work, check=True, stdout=subprocess.DEVNULL)
-    deb = glob.glob(os.path.join(work, "opencv-doc_*.deb"))[0]
-    subprocess.run(["dpkg-deb", "-x", deb, work], check=True)
-    return os.path.join(work, "usr/share/doc/opencv-doc/examples/data/vtest.avi")
+    installed = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+    if os.path.exists(installed):
+        return installed
+    work = os.path.join(directory, "opencv-doc")
+    video = os.path.join(work, "usr/share/doc/opencv-doc/examples/data/vtest.avi")
+    if not os.path.exists(video):
+        os.makedirs(work, exist_ok=True)
+        subprocess.run(["apt-get", "download", "opencv-doc"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        deb = glob.glob(os.path.join(work, "opencv-doc_*.deb"))[0]
+        subprocess.run(["dpkg-deb", "-x", deb, work], check=True)
+        os.remove(deb)
+    return video
 
 
 def parameters(scale_step):
@@ -61,7 +69,7 @@ def read_flo(path):
 
 def prepare(args):
     os.makedirs(args.dir, exist_ok=True)
-    capture = cv2.VideoCapture(find_video(args.video))
+    capture = cv2.VideoCapture(find_video(args.video, args.dir))
     frames = []
     while len(frames) < args.start + args.pairs + 1:
         ok, frame = capture.read()
