@@ -26,17 +26,13 @@ public struct TimelineEntry: Codable, Sendable, Equatable {
 }
 
 /// What a caller asks of one prediction, besides the video.
-public struct PredictionRequest: Sendable, Equatable {
+public struct PredictionRequest: Sendable {
     public var topK: Int
     /// Labels per window of `window` seconds every `stride` seconds, as well as for the whole video.
     public var timeline: (window: Double, stride: Double)?
 
     public init(topK: Int = 5, timeline: (window: Double, stride: Double)? = nil) {
         (self.topK, self.timeline) = (topK, timeline)
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.topK == b.topK && a.timeline?.window == b.timeline?.window && a.timeline?.stride == b.timeline?.stride
     }
 }
 

@@ -15,16 +15,12 @@ public enum PredictorSource: Sendable {
 }
 
 /// What a caller overrides of a model's own test settings.
-public struct ViewOverrides: Sendable, Equatable {
+public struct ViewOverrides: Sendable {
     public var views: (clips: Int, crops: Int)?
     public var averaging: ViewAveraging?
 
     public init(views: (clips: Int, crops: Int)? = nil, averaging: ViewAveraging? = nil) {
         (self.views, self.averaging) = (views, averaging)
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.views?.clips == b.views?.clips && a.views?.crops == b.views?.crops && a.averaging == b.averaging
     }
 }
 

@@ -75,7 +75,7 @@ final class JobBoard: Sendable {
     /// Records a new queued job (its config already checked) and wakes the worker. A model name
     /// the job asks for must be free: not served (`isServed`, the shipped `default` included) and
     /// not claimed by another job that is queued, running or succeeded.
-    func submit(config: JobConfig, submittedYAML: String, isServed: (String) -> Bool = { _ in false }) throws -> JobRecord {
+    func submit(config: JobConfig, submittedYAML: String, isServed: (String) -> Bool) throws -> JobRecord {
         let record: JobRecord = try state.withLockedValue { s in
             if let name = config.output.modelName {
                 let claim = s.records.values.first { $0.modelName == name && $0.state != .failed && $0.state != .cancelled }
