@@ -65,11 +65,16 @@ public final class MotiveServer: Sendable {
         router.add(middleware: TelemetryMiddleware(metrics: metrics))
         router.add(middleware: RequestIDMiddleware())
         let table = RouteTable(router: router)
-        PredictRoutes(models: models, pool: pool, gate: AdmissionGate(limit: options.maxConcurrentPredictions, metrics: metrics),
-                      spool: spool, receiver: UploadReceiver(limit: options.maxUploadBytes, timeout: options.requestTimeout),
+        if let token = BearerToken(options.token) { router.add(middleware: TokenGuard(token: token, scope: options.auth)) }
+        PredictRoutes(models: models, pool: pool,
+                      uploads: AdmissionGate(limit: options.maxConcurrentUploads, gauge: metrics.admittedUploads),
+                      gate: AdmissionGate(limit: options.maxConcurrentPredictions, gauge: metrics.admittedPredictions),
+                      spool: spool,
+                      receiver: UploadReceiver(limit: options.maxUploadBytes, timeout: options.requestTimeout,
+                                               minRate: options.minUploadBytesPerSecond),
                       metrics: metrics, retryAfter: options.retryAfterSeconds).register(on: table)
         ModelRoutes(models: models).register(on: table)
-        JobRoutes(board: board, models: models, submission: submission, token: BearerToken(options.token)).register(on: table)
+        JobRoutes(board: board, models: models, submission: submission).register(on: table)
         OperationRoutes(models: models, board: board, metrics: metrics).register(on: table)
         return (router, table.routes)
     }
@@ -83,9 +88,10 @@ public final class MotiveServer: Sendable {
     public func makeApplication(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in })
         -> some ApplicationProtocol {
         let idle = TimeAmount.seconds(Int64(options.requestTimeout.rounded(.up)) + 15)
+        let headerTimeout = TimeAmount.milliseconds(Int64(options.headerTimeout * 1000))
         return Application(
             router: makeRouter().router,
-            server: .http1(configuration: .init(idleTimeout: idle)),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout)], idleTimeout: idle)),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
             services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher, logger: logger)],
             onServerRunning: { channel in

@@ -10,6 +10,15 @@ info:
     Video action recognition: POST a video for labels, submit training jobs, serve the models
     they produce. Every error answers {"error": {"code", "message", "request_id"}}, and every
     response carries an X-Request-Id header (a plain id sent by the client is kept).
+
+    With a token (--token or MOTIVE_TOKEN), every /v1/jobs route needs the header
+    Authorization: Bearer <token>, reads included; with --auth all, /v1/predict and /v1/models
+    need it too. /healthz, /metrics and /openapi.yaml are always open. Without a token nothing
+    is guarded.
+
+    A request body may answer Expect: 100-continue; the server sends 100 Continue when it starts
+    reading the body, or its final answer instead when it refuses the request first. An answer
+    with Connection: close ends the connection; nothing else is read or answered on it.
 paths:
   /v1/predict:
     post:
@@ -17,7 +26,11 @@ paths:
       description: |
         The body is the raw video (Content-Type video/* or application/octet-stream) or a
         multipart/form-data body with the video in the field `video`. The upload streams to a
-        temporary file that is removed afterwards.
+        temporary file that is removed afterwards. It holds an upload place (--max-uploads) while
+        it arrives, and an inference place (--max-concurrent) only once it is complete. A body has
+        --request-timeout seconds plus one second per --min-upload-rate KB received (408 past it).
+        Needs the bearer token under --auth all.
+      security: [{bearer: []}, {}]
       parameters:
         - {name: model, in: query, schema: {type: string}, description: "A model name; default: the model `default`, else the only one"}
         - {name: top_k, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 5}}
@@ -42,14 +55,18 @@ paths:
         "413": {$ref: "#/components/responses/Error"}
         "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
         "503":
-          description: Too many predictions in progress (--max-concurrent)
+          description: Too many uploads being received (too_many_uploads, --max-uploads) or predictions waiting or running (overloaded, --max-concurrent)
           headers: {Retry-After: {schema: {type: integer}}}
           content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
   /v1/models:
     get:
       summary: List the served models
+      description: Needs the bearer token under --auth all.
+      security: [{bearer: []}, {}]
       responses:
+        "401": {$ref: "#/components/responses/Error"}
         "200":
           description: Models
           content:
@@ -60,8 +77,11 @@ paths:
   /v1/models/{name}:
     get:
       summary: One model
+      description: Needs the bearer token under --auth all.
+      security: [{bearer: []}, {}]
       parameters: [{name: name, in: path, required: true, schema: {type: string}}]
       responses:
+        "401": {$ref: "#/components/responses/Error"}
         "200": {description: The model, content: {application/json: {schema: {$ref: "#/components/schemas/Model"}}}}
         "404": {$ref: "#/components/responses/Error"}
   /v1/jobs:
@@ -70,8 +90,7 @@ paths:
       description: |
         The body is a job config in the trainer's YAML format (`motive config JOB.yaml` prints one
         resolved; _base_ is not read). Data paths are read from --data-root and must stay inside it
-        after symlinks; the server puts the run in its state directory. Needs the bearer token
-        when the server has one.
+        after symlinks; the server puts the run in its state directory.
       security: [{bearer: []}, {}]
       requestBody:
         required: true
@@ -90,7 +109,9 @@ paths:
         "413": {$ref: "#/components/responses/Error"}
     get:
       summary: List the jobs, oldest first
+      security: [{bearer: []}, {}]
       responses:
+        "401": {$ref: "#/components/responses/Error"}
         "200":
           description: Jobs
           content:
@@ -101,8 +122,10 @@ paths:
   /v1/jobs/{id}:
     get:
       summary: One job
+      security: [{bearer: []}, {}]
       parameters: [{$ref: "#/components/parameters/JobID"}]
       responses:
+        "401": {$ref: "#/components/responses/Error"}
         "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
         "404": {$ref: "#/components/responses/Error"}
     delete:
@@ -119,8 +142,10 @@ paths:
   /v1/jobs/{id}/log:
     get:
       summary: The run's log.jsonl (one JSON object per event)
+      security: [{bearer: []}, {}]
       parameters: [{$ref: "#/components/parameters/JobID"}]
       responses:
+        "401": {$ref: "#/components/responses/Error"}
         "200": {description: The log, content: {application/x-ndjson: {schema: {type: string}}}}
         "404": {$ref: "#/components/responses/Error"}
   /v1/jobs/{id}/events:
@@ -130,10 +155,12 @@ paths:
         One event per line of the run's log (named after its `event` field: start, step, epoch,
         checkpoint, interrupted, finished…, with the line number as id; Last-Event-ID skips lines
         already seen), an event `state` with the job at each change of state, and a last event `end`.
+      security: [{bearer: []}, {}]
       parameters:
         - {$ref: "#/components/parameters/JobID"}
         - {name: Last-Event-ID, in: header, schema: {type: integer}}
       responses:
+        "401": {$ref: "#/components/responses/Error"}
         "200": {description: Event stream, content: {text/event-stream: {schema: {type: string}}}}
         "404": {$ref: "#/components/responses/Error"}
   /healthz:
@@ -157,7 +184,7 @@ paths:
       summary: Prometheus metrics
       description: |
         motive_http_requests_total{route,method,status}, motive_http_request_duration_seconds{route},
-        motive_http_requests_in_flight, motive_predictions_in_progress,
+        motive_http_requests_in_flight, motive_uploads_in_progress, motive_predictions_in_progress,
         motive_prediction_stage_duration_seconds{stage}, motive_jobs_queue_length,
         motive_jobs_by_state{state}, motive_model_load_duration_seconds{model}.
       responses:

@@ -11,13 +11,24 @@ public struct ServerOptions: Sendable {
     public var stateDirectory: URL
     /// Every data path of a submitted job must resolve inside this folder.
     public var dataRoot: URL
-    /// When set, `POST` and `DELETE` on `/v1/jobs` need `Authorization: Bearer <token>`.
+    /// When set, the routes that `auth` names need `Authorization: Bearer <token>`.
     public var token: String?
+    /// Which routes the token guards.
+    public var auth = AuthScope.jobs
     public var maxUploadBytes = 200 << 20
-    /// Predictions admitted at once (uploading, waiting or running); past it, 503 with `Retry-After`.
+    /// Uploads received at once; past it, 503 with `Retry-After`.
+    public var maxConcurrentUploads = 32
+    /// Predictions admitted to inference at once (waiting or running, uploads complete); past it,
+    /// 503 with `Retry-After`.
     public var maxConcurrentPredictions = 16
-    /// Seconds a client may take to send a request body; past it, 408.
-    public var requestTimeout: Double = 60
+    /// Seconds a request body may take before the minimum rate applies: the body's deadline is
+    /// this plus one second for every `minUploadBytesPerSecond` bytes received. Past it, 408.
+    public var requestTimeout: Double = 30
+    /// The slowest upload accepted once `requestTimeout` is spent, in bytes per second.
+    public var minUploadBytesPerSecond = 32 << 10
+    /// Seconds a connection may take to send a request's headers, from its opening or from the
+    /// end of the previous response (so also how long an idle keep-alive connection stays open).
+    public var headerTimeout: Double = 20
     /// Threads that decode and run models. The engine already spreads each op over every core,
     /// so more threads than about half the cores mostly adds contention.
     public var inferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
@@ -37,6 +48,21 @@ public struct ServerOptions: Sendable {
     public init(stateDirectory: URL, dataRoot: URL) {
         self.stateDirectory = stateDirectory
         self.dataRoot = dataRoot
+    }
+}
+
+/// The routes a token guards. `/healthz`, `/metrics` and `/openapi.yaml` are always open.
+public enum AuthScope: String, Sendable, CaseIterable {
+    /// Every `/v1/jobs…` route, reads included.
+    case jobs
+    /// The job routes, predictions and `/v1/models…`.
+    case all
+
+    /// Whether a request to `path` needs the token under this scope.
+    public func guards(path: String) -> Bool {
+        func under(_ prefix: String) -> Bool { path == prefix || path.hasPrefix(prefix + "/") }
+        if under("/v1/jobs") { return true }
+        return self == .all && (under("/v1/predict") || under("/v1/models"))
     }
 }
 

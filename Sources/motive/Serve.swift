@@ -19,18 +19,25 @@ struct Serve: ParsableCommand {
     @Option(help: "A folder of models: each subfolder holding a checkpoint is a model named after it.") var models: String?
     @Option(help: "Job records, run directories and the upload spool.") var stateDir = "motive-state"
     @Option(help: "Data paths of submitted jobs are read from and confined to this folder.") var dataRoot = "."
-    @Option(help: "Bearer token for POST/DELETE /v1/jobs (default: the environment's MOTIVE_TOKEN; none: open).") var token: String?
+    @Option(help: "Bearer token for the routes --auth names (default: the environment's MOTIVE_TOKEN; none: open).") var token: String?
+    @Option(help: "Routes the token guards: jobs (every /v1/jobs route) or all (also predictions and models).") var auth = AuthScope.jobs
     @Option(name: .customLong("max-upload-mb"), help: "Largest video upload, in MB.") var maxUploadMB = 200
-    @Option(help: "Predictions admitted at once; past it, 503 with Retry-After.") var maxConcurrent = 16
-    @Option(help: "Seconds a client may take to send its request body; past it, 408.") var requestTimeout: Double = 60
+    @Option(help: "Uploads received at once; past it, 503 with Retry-After.") var maxUploads = 32
+    @Option(help: "Predictions waiting for or running inference at once (uploads complete); past it, 503 with Retry-After.") var maxConcurrent = 16
+    @Option(help: "Seconds a request body may take, plus one second per --min-upload-rate KB received; past it, 408.") var requestTimeout: Double = 30
+    @Option(help: "Slowest upload accepted once --request-timeout is spent, in KB/s.") var minUploadRate = 32
+    @Option(help: "Seconds a connection may take to send a request's headers (also the keep-alive idle time).") var headerTimeout: Double = 20
     @Option(help: "Threads that decode and run models (default: half the cores).") var inferenceThreads: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard maxUploadMB >= 1 else { throw ValidationError("--max-upload-mb must be ≥ 1") }
+        guard (1...(1 << 20)).contains(maxUploadMB) else { throw ValidationError("--max-upload-mb must be 1…1048576") }
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1") }
-        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        guard maxUploads >= 1 else { throw ValidationError("--max-uploads must be ≥ 1") }
+        guard requestTimeout > 0, requestTimeout <= 86400 else { throw ValidationError("--request-timeout must be in (0, 86400] seconds") }
+        guard headerTimeout > 0, headerTimeout <= 3600 else { throw ValidationError("--header-timeout must be in (0, 3600] seconds") }
+        guard (1...(1 << 20)).contains(minUploadRate) else { throw ValidationError("--min-upload-rate must be 1…1048576 KB/s") }
         if let inferenceThreads, inferenceThreads < 1 { throw ValidationError("--inference-threads must be ≥ 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
     }
@@ -44,8 +51,12 @@ struct Serve: ParsableCommand {
         options.modelsDirectory = models.map { URL(fileURLWithPath: $0) }
         options.token = token ?? ProcessInfo.processInfo.environment["MOTIVE_TOKEN"]
         options.maxUploadBytes = maxUploadMB << 20
+        options.auth = auth
+        options.maxConcurrentUploads = maxUploads
         options.maxConcurrentPredictions = maxConcurrent
         options.requestTimeout = requestTimeout
+        options.minUploadBytesPerSecond = minUploadRate << 10
+        options.headerTimeout = headerTimeout
         if let inferenceThreads { options.inferenceThreads = inferenceThreads }
         options.jobLauncher = RunJob.launcher
         let server = try MotiveServer(options: options, logger: Logger(label: "motive"))
@@ -63,6 +74,8 @@ struct Serve: ParsableCommand {
         if let error = outcome.error { throw error }
     }
 }
+
+extension AuthScope: ExpressibleByArgument {}
 
 extension Serve {
     /// `motive serve run-job JOB_FOLDER`: the training process of one job, started by the server.

@@ -109,7 +109,7 @@ import Testing
         }
     }
 
-    /// With a token, submitting and cancelling need it; reading does not.
+    /// With a token, submitting, reading and cancelling jobs need it.
     @Test func tokenGuardsSubmitAndCancel() async throws {
         let server = try Fixture.server(Fixture.options { $0.token = "s3cret" })
         try await server.makeApplication().test(.router) { client in
@@ -122,11 +122,12 @@ import Testing
             let created = try await client.submitJob(yaml, token: "s3cret")
             #expect(created.status == .created)
             let id = try #require(created.json["id"].string)
-            #expect(try await client.execute(uri: "/v1/jobs", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer s3cret"]).status == .ok)
             #expect(try await client.execute(uri: "/v1/jobs/\(id)", method: .delete).status == .unauthorized)
             let cancelled = try await client.execute(uri: "/v1/jobs/\(id)", method: .delete, headers: [.authorization: "Bearer s3cret"])
             #expect(cancelled.status == .ok || cancelled.status == .accepted)
-            try await client.waitForJob(id, in: ["cancelled"])
+            try await client.waitForJob(id, in: ["cancelled"], token: "s3cret")
         }
     }
 

@@ -63,10 +63,10 @@ import Testing
         }
     }
 
-    /// Past --max-concurrent predictions, 503 with Retry-After; the refused request does not
-    /// disturb the admitted one.
-    @Test func overloadIs503WithRetryAfter() async throws {
-        try await server { $0.maxConcurrentPredictions = 1; $0.requestTimeout = 30 }.makeApplication().test(.live) { client in
+    /// Past --max-uploads uploads in progress, 503 with Retry-After; the refused request does
+    /// not disturb the admitted one.
+    @Test func uploadsPastTheLimitAre503() async throws {
+        try await server { $0.maxConcurrentUploads = 1; $0.requestTimeout = 30 }.makeApplication().test(.live) { client in
             let port = try #require(client.port)
             let video = Array(Fixture.bytes(Fixture.video()).readableBytesView)
             let holder = try RawConnection(port: port)
@@ -84,13 +84,13 @@ import Testing
             var admitted = false
             for _ in 0..<500 where !admitted {
                 let metrics = try await client.execute(uri: "/metrics", method: .get).text
-                admitted = metrics.contains("motive_predictions_in_progress 1.0")
+                admitted = metrics.contains("motive_uploads_in_progress 1.0")
                 if !admitted { try await Task.sleep(for: .milliseconds(20)) }
             }
             #expect(admitted)
             let refused = try await client.execute(uri: "/v1/predict", method: .post, headers: .contentType("video/mp4"),
                                                    body: ByteBuffer(bytes: video))
-            #expect(refused.status == .serviceUnavailable && refused.errorCode == "overloaded")
+            #expect(refused.status == .serviceUnavailable && refused.errorCode == "too_many_uploads")
             #expect(refused.headers[.retryAfter] == "1")
             release.signal()
             let first = try await held.value

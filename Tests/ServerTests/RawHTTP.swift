@@ -59,6 +59,27 @@ final class RawConnection: @unchecked Sendable {
         return true
     }
 
+    /// Whether an answer is waiting to be read (or the server has closed).
+    var hasData: Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) > 0
+    }
+
+    /// Closes the sending side: the server reads the end of the stream.
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// What arrives until `marker` has been seen (or the server closes, or 20 s pass).
+    func read(until marker: String) -> String {
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: data, as: UTF8.self).contains(marker) {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Everything until the server closes the connection (or 20 s pass).
     func readToEnd() -> String {
         var data = [UInt8]()

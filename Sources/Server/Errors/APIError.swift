@@ -55,14 +55,25 @@ extension APIError {
         APIError(.unprocessableContent, code: "undecodable_video", reason)
     }
 
-    static func requestTimeout(seconds: Double) -> APIError {
+    static func requestTimeout(seconds: Double, minRate: Int) -> APIError {
         APIError(.requestTimeout, code: "request_timeout",
-                 "the request body did not arrive within \(formatSeconds(seconds)) (--request-timeout)", closesConnection: true)
+                 "the request body arrived too slowly: it may take \(formatSeconds(seconds)) (--request-timeout) plus one second "
+                 + "per \(minRate >> 10) KB received (--min-upload-rate)", closesConnection: true)
+    }
+
+    static func malformedBody(_ reason: String) -> APIError {
+        APIError(.badRequest, code: "malformed_body", "the request body ended early or is malformed (\(reason))", closesConnection: true)
     }
 
     static func overloaded(limit: Int, retryAfter: Int) -> APIError {
         APIError(.serviceUnavailable, code: "overloaded",
-                 "\(limit) predictions are already in progress (--max-concurrent); retry after \(retryAfter) s", retryAfter: retryAfter)
+                 "\(limit) predictions are already waiting or running (--max-concurrent); retry after \(retryAfter) s", retryAfter: retryAfter)
+    }
+
+    static func tooManyUploads(limit: Int, retryAfter: Int) -> APIError {
+        APIError(.serviceUnavailable, code: "too_many_uploads",
+                 "\(limit) uploads are already being received (--max-uploads); retry after \(retryAfter) s", retryAfter: retryAfter,
+                 closesConnection: true)
     }
 
     static func routeNotFound(_ method: HTTPRequest.Method, _ path: String) -> APIError {

@@ -1,15 +1,18 @@
+import Prometheus
 import NIOConcurrencyHelpers
 
-/// Admits at most `limit` predictions at once; the rest are refused at once (503), not queued,
-/// so a burst cannot pile up uploads on disk and work the server will answer too late.
+/// Admits at most `limit` requests to one stage at once (receiving uploads, or inference); the
+/// rest are refused at once (503), not queued, so a burst cannot pile up uploads on disk and
+/// work the server will answer too late.
 final class AdmissionGate: Sendable {
     let limit: Int
     private let count = NIOLockedValueBox(0)
-    private let metrics: ServerMetrics
+    /// How many are admitted now, exported as a metric.
+    private let gauge: Gauge
 
-    init(limit: Int, metrics: ServerMetrics) {
+    init(limit: Int, gauge: Gauge) {
         self.limit = max(1, limit)
-        self.metrics = metrics
+        self.gauge = gauge
     }
 
     /// Runs `body` when a place is free, else returns nil without running it.
@@ -20,10 +23,10 @@ final class AdmissionGate: Sendable {
             return true
         }
         guard admitted else { return nil }
-        metrics.admittedPredictions.increment()
+        gauge.increment()
         defer {
             count.withLockedValue { $0 -= 1 }
-            metrics.admittedPredictions.decrement()
+            gauge.decrement()
         }
         return try await body()
     }

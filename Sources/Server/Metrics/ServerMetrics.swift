@@ -6,6 +6,7 @@ public final class ServerMetrics: Sendable {
     let inFlight: Gauge
     let queueLength: Gauge
     let admittedPredictions: Gauge
+    let admittedUploads: Gauge
 
     static let latencyBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map { .milliseconds(Int64($0 * 1000)) }
 
@@ -13,7 +14,8 @@ public final class ServerMetrics: Sendable {
         inFlight = registry.makeGauge(descriptor: Self.name("http", "requests_in_flight", help: "HTTP requests being handled"))
         queueLength = registry.makeGauge(descriptor: Self.name("jobs", "queue_length", help: "Training jobs waiting to run"))
         admittedPredictions = registry.makeGauge(
-            descriptor: Self.name("predictions", "in_progress", help: "Predictions admitted (uploading, waiting or running)"))
+            descriptor: Self.name("predictions", "in_progress", help: "Predictions admitted to inference (waiting or running)"))
+        admittedUploads = registry.makeGauge(descriptor: Self.name("uploads", "in_progress", help: "Prediction uploads being received"))
     }
 
     static func name(_ subsystem: String, _ metric: String, unit: String = "", help: String) -> MetricNameDescriptor {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Names each request (`X-Request-Id`, adopted from the client when it sends a plain one) and
 /// turns every error into the JSON envelope `{"error": {"code", "message", "request_id"}}`.
@@ -21,8 +22,8 @@ struct RequestIDMiddleware: RouterMiddleware {
             if apiError.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": "\(error)"])
             }
+            // A response that says `Connection: close` ends the connection (`ConnectionGuard`).
             response = ErrorEnvelope.response(apiError, requestID: context.requestID)
-            if apiError.closesConnection { context.stopReading() }
         }
         response.headers[RequestIdentifier.header] = context.requestID
         return response
@@ -50,6 +51,8 @@ enum ErrorEnvelope {
             return .routeNotFound(request.method, request.uri.path)
         case let error as HTTPError:
             return APIError(error.status, code: code(for: error.status), error.body ?? error.status.reasonPhrase)
+        case let error as HTTPParserError:
+            return .malformedBody("\(error)")
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, code: "payload_too_large", "the request body is too large", closesConnection: true)
         default:

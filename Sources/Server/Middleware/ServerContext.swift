@@ -1,13 +1,14 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTPTypes
 
 /// The per-request context: Hummingbird's core storage plus the request id, which every log
 /// line of the request carries (`request_id`) and every response returns (`X-Request-Id`).
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String
-    /// The connection, so that an answer refusing a body can stop reading the rest of it.
+    /// The connection, for the interim `100 Continue`.
     let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
@@ -18,10 +19,12 @@ public struct ServerContext: RequestContext {
         logger[metadataKey: "request_id"] = .string(requestID)
     }
 
-    /// Stops reading the connection: the response still goes out, then the connection closes,
-    /// so an oversized or stalled body is not read to its end.
-    func stopReading() {
-        channel.close(mode: .input, promise: nil)
+    /// Answers `Expect: 100-continue` with `100 Continue`: called by a route just before it reads
+    /// the body, so a request refused earlier (401, 413) gets its final answer instead and the
+    /// client never sends the body.
+    func continueIfExpected(_ request: Request) {
+        guard request.headers[.expect]?.lowercased() == "100-continue" else { return }
+        channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .continue)), promise: nil)
     }
 
     /// Adopts an id sent by the client or a proxy (`X-Request-Id`), when it is a plain token.

@@ -7,6 +7,9 @@ import Training
 struct PredictRoutes: Sendable {
     let models: ModelRegistry
     let pool: InferencePool
+    /// Uploads being received (`--max-uploads`).
+    let uploads: AdmissionGate
+    /// Predictions waiting for or running inference, their uploads complete (`--max-concurrent`).
     let gate: AdmissionGate
     let spool: UploadSpool
     let receiver: UploadReceiver
@@ -46,14 +49,19 @@ struct PredictRoutes: Sendable {
             let labelRequest = try Self.labelRequest(query["top_k"].map(String.init), window: query["window"].map(String.init),
                                                      stride: query["stride"].map(String.init))
             let format = try UploadFormat.of(contentType: request.headers[.contentType])
-            let admitted = try await gate.withAdmission {
+            // An upload holds only an upload place while it arrives; it joins inference once complete,
+            // so slow senders cannot keep predictions out.
+            let received = try await uploads.withAdmission {
                 try await spool.withUploadPath { path in
-                    let bytes = try await receiver.receive(request, format: format, to: path)
+                    let bytes = try await receiver.receive(request, format: format, to: path, context: context)
                     bodyRead = true
                     context.logger.debug("upload received", metadata: ["bytes": .stringConvertible(bytes)])
-                    return try await pool.run { try VideoLabeler.label(file: path, with: predictor, labelRequest) }
+                    return try await gate.withAdmission {
+                        try await pool.run { try VideoLabeler.label(file: path, with: predictor, labelRequest) }
+                    }
                 }
             }
+            guard let admitted = received else { throw APIError.tooManyUploads(limit: uploads.limit, retryAfter: retryAfter) }
             guard let result = admitted else { throw APIError.overloaded(limit: gate.limit, retryAfter: retryAfter) }
             metrics.recordPredictionStage("decode", duration: .seconds(result.decodeSeconds))
             metrics.recordPredictionStage("infer", duration: .seconds(result.inferSeconds))
