@@ -73,10 +73,10 @@ final class Replicas: @unchecked Sendable {
         let bounds = (0...parts).map { n * $0 / parts }
         var logits = [Tensor?](repeating: nil, count: parts)
         var losses = [Float](repeating: 0, count: parts)
-        let inputBox = UnsafeBox(input), lossBox = UnsafeBox(loss)
+        let inputBox = UnsafeSendable(input), lossBox = UnsafeSendable(loss)
         logits.withUnsafeMutableBufferPointer { logitsOut in
             losses.withUnsafeMutableBufferPointer { lossOut in
-                let logitsBox = UnsafeBox(logitsOut), lossesBox = UnsafeBox(lossOut)
+                let logitsBox = UnsafeSendable(logitsOut), lossesBox = UnsafeSendable(lossOut)
                 DispatchQueue.concurrentPerform(iterations: parts) { r in
                     let range = bounds[r]..<bounds[r + 1]
                     let share = Float(range.count) / Float(n)
@@ -97,10 +97,4 @@ final class Replicas: @unchecked Sendable {
         for replica in models.dropFirst() { for p in replica.parameters() { p.zeroGrad() } }
         return (Tensor.concat(logits.map { $0! }, axis: 0), losses.reduce(0, +))
     }
-}
-
-/// Hands non-Sendable values to `concurrentPerform`; each iteration touches its own slots.
-struct UnsafeBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -120,8 +120,7 @@ public final class Trainer {
         loader = ClipLoader(list: data.train, root: data.root,
                             recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input),
                                                  source: input.modality == .flow ? .flow(FlowFrames()) : .rgb),
-                            options: options)
-        loader.onFailure = { [lastFailure] failure in lastFailure.value = failure }
+                            options: options, onFailure: { [lastFailure] failure in lastFailure.value = failure })
         if input.modality == .flow {
             let file = data.root.url.appendingPathComponent(FlowDataset.optionsFile)
             if let json = FileManager.default.contents(atPath: file.path) {

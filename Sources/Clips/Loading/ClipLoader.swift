@@ -4,7 +4,7 @@ import Foundation
 import Video
 
 /// One batch: B × V × C × T × H × W clips (V views per video) with their labels and paths.
-public struct ClipBatchResult: @unchecked Sendable {
+public struct ClipBatchResult: Sendable {
     public let clips: Tensor
     public let labels: [Int]
     public let paths: [String]
@@ -25,7 +25,7 @@ public struct LoadFailure: Error, Sendable, CustomStringConvertible {
 /// epoch order from (seed, epoch), so batches are the same whatever the thread timing. A video
 /// that fails is retried `retries` times, then left out of its batch and reported; it never
 /// stops the epoch.
-public final class ClipLoader: @unchecked Sendable {
+public final class ClipLoader: Sendable {
     public struct Options: Sendable {
         public var batchSize = 8
         public var workers = 2
@@ -42,15 +42,17 @@ public final class ClipLoader: @unchecked Sendable {
     public let recipe: SampleRecipe
     public let options: Options
     /// Called (from a worker thread) for each video that is left out.
-    public var onFailure: (@Sendable (LoadFailure) -> Void)?
+    public let onFailure: (@Sendable (LoadFailure) -> Void)?
 
-    public init(list: AnnotationList, root: DataRoot, recipe: SampleRecipe, options: Options) {
+    public init(list: AnnotationList, root: DataRoot, recipe: SampleRecipe, options: Options,
+                onFailure: (@Sendable (LoadFailure) -> Void)? = nil) {
         precondition(options.batchSize >= 1 && options.workers >= 1 && options.prefetch >= 1,
                      "ClipLoader: batchSize, workers and prefetch must be ≥ 1")
         self.list = list
         self.root = root
         self.recipe = recipe
         self.options = options
+        self.onFailure = onFailure
     }
 
     public var batchesPerEpoch: Int {
@@ -88,7 +90,7 @@ public final class ClipLoader: @unchecked Sendable {
 /// Batches of one epoch, in order. Iterating blocks until the next batch is ready; at most
 /// `prefetch` batches are queued for the `workers` decode loops ahead of the consumer.
 /// Dropping the stream (or finishing it) stops the workers.
-public final class BatchStream: Sequence, IteratorProtocol, @unchecked Sendable {
+public final class BatchStream: Sequence, IteratorProtocol {
     private let loader: ClipLoader
     private let work: WorkQueue
     private let batchCount: Int

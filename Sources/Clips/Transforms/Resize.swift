@@ -103,9 +103,3 @@ struct LinearTaps: Sendable {
         }
     }
 }
-
-/// Carries a pointer into a concurrent closure; writers touch disjoint ranges.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
