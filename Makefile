@@ -49,6 +49,23 @@ test: deps
 	$(SWIFT_BUILD) $(TEST_FLAGS) --build-tests
 	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS) --skip-build
 
+# Coverage-guided fuzzing (docs/development.md#fuzzing): one libFuzzer target per parser (Fuzz/),
+# added to the package by MOTIVE_FUZZ=1 and built with the address sanitizer in .build-fuzz, then
+# each run for FUZZ_SECONDS from its seeds in Tests/Fuzz (`make fuzz FUZZ_TARGETS=config` runs
+# one). A crash, hang or memory blow-up fails the run and prints the reproducer. The gold linker
+# warns about every local symbol of the sanitizer runtime; those lines are dropped.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors torch-zip unpickler config multipart annotations importers flo pgm video
+FUZZ_SCRATCH := $(CURDIR)/.build-fuzz
+.PHONY: fuzz
+fuzz: deps
+	mkdir -p $(FUZZ_SCRATCH)/tmp
+	set -o pipefail; for target in $(FUZZ_TARGETS); do \
+	  MOTIVE_FUZZ=1 TMPDIR=$(FUZZ_SCRATCH)/tmp $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) \
+	    -Xswiftc -sanitize=fuzzer,address --product fuzz-$$target 2>&1 | grep -v 'Cannot export local symbol' || exit 1; \
+	done
+	bash Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 bench: deps
 	$(SWIFT) run -c release motive-bench kernels
 

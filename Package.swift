@@ -97,3 +97,22 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets, one per parser (Fuzz/<name>, seeds in Tests/Fuzz/<name>), only with
+// MOTIVE_FUZZ=1: `make fuzz` builds them with -sanitize=fuzzer,address in .build-fuzz, and other
+// builds never see them.
+if Context.environment["MOTIVE_FUZZ"] == "1" {
+    let parsers: [(name: String, dependencies: [Target.Dependency])] = [
+        ("safetensors", ["TensorIO"]), ("torch-zip", ["TensorIO"]), ("unpickler", ["TensorIO"]), ("config", ["Training"]),
+        ("multipart", ["Server", .product(name: "NIOCore", package: "swift-nio")]), ("annotations", ["Clips"]),
+        ("importers", ["Clips"]), ("flo", ["Flow"]), ("pgm", ["Flow"]), ("video", ["Video"]),
+    ]
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzDriver", dependencies: ["CLibFuzzer"], path: "Fuzz/FuzzDriver"),
+    ]
+    package.targets += parsers.map { parser in
+        .executableTarget(name: "fuzz-\(parser.name)", dependencies: ["FuzzDriver"] + parser.dependencies,
+                          path: "Fuzz/\(parser.name)")
+    }
+}

@@ -105,6 +105,16 @@ func annotationError(_ body: () throws -> Void) -> AnnotationError? {
                 == .unknownClass("Bowling", file: dir.appendingPathComponent("trainlist03.txt").path, line: 1))
     }
 
+    /// A class listed twice in classInd.txt is malformed instead of trapping when the list is
+    /// indexed by name (found by fuzz-importers: Tests/Fuzz/importers/regression-ucf101-duplicate-class).
+    @Test func ucf101DuplicateClassIsMalformed() throws {
+        let dir = try scratchFolder(["classInd.txt": "1 Ey\n4 Ey\n3 AIp\n2 A\n", "trainlist01.txt": "Ey/v.avi 1\n",
+                                     "testlist01.txt": ""])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(annotationError { _ = try UCF101.split(1, in: dir) }
+                == .malformedLine(file: dir.appendingPathComponent("classInd.txt").path, line: 2, reason: "class Ey is listed twice"))
+    }
+
     @Test func hmdb51() throws {
         let dir = try scratchFolder([
             "brush_hair_test_split1.txt": "April_brush_hair_u_0.avi 1 \nBrushing_hair_1.avi 2 \nhair_2.avi 0 \n",
@@ -145,6 +155,22 @@ func annotationError(_ body: () throws -> Void) -> AnnotationError? {
         if case .malformedLine(_, 1, _) = annotationError({ _ = try Kinetics.parse("youtube_id,time_start,time_end\n") }) {} else {
             Issue.record("a header without label is malformed")
         }
+    }
+
+    /// A time that is not a number of seconds from 0 to 10⁹ makes its row malformed instead of
+    /// trapping in the conversion to Int (found by fuzz-importers:
+    /// Tests/Fuzz/importers/regression-kinetics-huge-time).
+    @Test func kineticsTimesOutOfRangeAreMalformed() throws {
+        for time in ["26666666666666666666666666666666666666667", "1e300", "1000000001", "-1", "nan", "inf", "-inf"] {
+            for (start, end) in [(time, "10"), ("0", time)] {
+                let csv = "label,youtube_id,time_start,time_end\nabseiling,6bJUbfpnQ,\(start),\(end)\n"
+                if case .malformedLine(_, 2, _) = annotationError({ _ = try Kinetics.parse(csv) }) {} else {
+                    Issue.record("time \(time) should make line 2 malformed")
+                }
+            }
+        }
+        #expect(try Kinetics.parse("label,youtube_id,time_start,time_end\na,b,0,1000000000\n").items
+                == [Annotation(path: "b_000000_1000000000.mp4", label: 0)])
     }
 
     @Test func somethingSomethingV2() throws {

@@ -16,12 +16,16 @@ public enum UCF101 {
         return (try list("trainlist0\(n).txt"), try list("testlist0\(n).txt"))
     }
 
-    /// `index name` lines, indices 1…N in any order.
-    static func parseClassIndex(_ text: String, file: String) throws(AnnotationError) -> [String] {
+    /// `index name` lines, indices 1…N in any order, each name once.
+    package static func parseClassIndex(_ text: String, file: String) throws(AnnotationError) -> [String] {
         var byIndex: [Int: String] = [:]
+        var names: Set<String> = []
         for (n, fields) in AnnotationList.lines(text) {
             guard fields.count == 2, let i = Int(fields[0]), i >= 1, byIndex[i] == nil else {
                 throw .malformedLine(file: file, line: n, reason: "expected 'index ClassName' with a new index from 1")
+            }
+            guard names.insert(fields[1]).inserted else {
+                throw .malformedLine(file: file, line: n, reason: "class \(fields[1]) is listed twice")
             }
             byIndex[i] = fields[1]
         }
@@ -32,7 +36,7 @@ public enum UCF101 {
         return (1...n).map { byIndex[$0]! }
     }
 
-    static func parseList(_ text: String, file: String, classes: [String]) throws(AnnotationError) -> AnnotationList {
+    package static func parseList(_ text: String, file: String, classes: [String]) throws(AnnotationError) -> AnnotationList {
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         var items: [Annotation] = []
         for (n, fields) in AnnotationList.lines(text) {
@@ -102,10 +106,11 @@ public enum Kinetics {
         }
         var parsed: [(line: Int, label: String, name: String)] = []
         for (n, f) in rows.dropFirst() {
-            guard f.count == header.count, let start = Double(f[cStart]), let end = Double(f[cEnd]), !f[cID].isEmpty else {
-                throw .malformedLine(file: file, line: n, reason: "expected \(header.count) fields with numeric times")
+            guard f.count == header.count, let start = seconds(f[cStart]), let end = seconds(f[cEnd]), !f[cID].isEmpty else {
+                throw .malformedLine(file: file, line: n,
+                                     reason: "expected \(header.count) fields with times of 0 to \(maxSeconds) seconds")
             }
-            let name = f[cID] + "_" + pad6(Int(start)) + "_" + pad6(Int(end)) + ".mp4"
+            let name = f[cID] + "_" + pad6(start) + "_" + pad6(end) + ".mp4"
             parsed.append((n, f[cLabel], name))
         }
         let names = classes ?? Set(parsed.map(\.label)).sorted()
@@ -118,6 +123,16 @@ public enum Kinetics {
             items.append(Annotation(path: path, label: label))
         }
         return AnnotationList(items: items, classes: names)
+    }
+
+    /// Times past this are taken as a corrupt row rather than a clip's bounds.
+    static let maxSeconds = 1_000_000_000
+
+    /// A time column's whole seconds; nil unless it is a number from 0 to `maxSeconds` (NaN,
+    /// infinities and huge values would trap in the conversion to Int).
+    static func seconds(_ field: String) -> Int? {
+        guard let value = Double(field), value >= 0, value <= Double(maxSeconds) else { return nil }
+        return Int(value)
     }
 
     static func pad6(_ v: Int) -> String {

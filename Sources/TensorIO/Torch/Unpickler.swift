@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 
 /// A restricted unpickler for what `torch.save` writes: Python's pickle stack machine with the
 /// opcodes of protocols 2 to 5 that data (not code) needs, and a fixed allowlist of globals
@@ -10,7 +11,7 @@ import Engine
 /// Containers live in an arena (`nodes`) and refer to one another by index: a deeply nested or
 /// self-referencing stream builds flat arrays, and only the final tree (`freeze`) is recursive,
 /// up to `maxDepth`.
-struct Unpickler {
+package struct Unpickler {
     /// Deeper containers are refused; checkpoints nest about five levels.
     static let maxDepth = 100
 
@@ -444,5 +445,36 @@ extension Unpickler {
 private extension UInt64 {
     init(bigEndianBytes bytes: ArraySlice<UInt8>) {
         self = bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+extension Unpickler {
+    /// Runs a bare pickle whose storages all read as zeros, within the element budget a file of
+    /// the pickle's size would get and at most that many bytes of storage in all (as if the file
+    /// held them): the unpickler on its own, for the fuzz target and tests.
+    package static func load(_ code: [UInt8]) throws(TorchError) -> PickleValue {
+        let budget = TorchCheckpoint.elementBudget(fileSize: code.count)
+        var loaded: [String: Data] = [:]
+        var total = 0
+        return try load(code, elementBudget: budget) { request throws(TorchError) -> TorchStorage in
+            let (size, overflow) = request.count.multipliedReportingOverflow(by: request.dtype.byteSize)
+            let bytes: Data
+            if let cached = loaded[request.key] {
+                bytes = cached
+            } else {
+                guard !overflow, size <= budget - total else {
+                    throw .storageSize(key: request.key, storage: request.typeName, expected: overflow ? .max : size,
+                                       found: max(budget - total, 0))
+                }
+                bytes = Data(count: size)
+                loaded[request.key] = bytes
+                total += size
+            }
+            guard bytes.count == size, !overflow else {
+                throw .storageSize(key: request.key, storage: request.typeName, expected: overflow ? .max : size,
+                                   found: bytes.count)
+            }
+            return TorchStorage(key: request.key, dtype: request.dtype, count: request.count, bytes: bytes)
+        }
     }
 }
