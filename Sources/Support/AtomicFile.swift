@@ -91,6 +91,28 @@ public enum AtomicFile {
         close(fd)
     }
 
+    /// Deletes the temporary files that `write` and `link` leave in `folder` when their process
+    /// dies mid-write (`kill -9`, a crash, a power loss): hidden names ending `.PID.RANDOM.tmp`
+    /// or `.PID.link` whose process no longer exists. A checkpoint's temporary file is as large as
+    /// the checkpoint, so a run killed repeatedly would otherwise fill its folder. Files of a
+    /// process that is still alive (another writer of the same folder) are kept.
+    @discardableResult
+    public static func removeLeftovers(in folder: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") {
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            let pidPart: Substring?
+            if name.hasSuffix(".tmp"), parts.count >= 5 { pidPart = parts[parts.count - 3] }
+            else if name.hasSuffix(".link"), parts.count >= 4 { pidPart = parts[parts.count - 2] }
+            else { pidPart = nil }
+            guard let pidPart, let pid = Int32(pidPart), pid > 0, pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if unlink(folder.appendingPathComponent(name).path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
     /// Makes `alias` another name of `target` (a hard link), replacing any earlier `alias`
     /// atomically; copies when the file system has no hard links.
     public static func link(_ target: URL, as alias: URL) throws(AtomicFileError) {

@@ -57,6 +57,7 @@ public final class TrainingRun {
         let data = try TrainingData.load(config.data, relativeTo: base)
         trainer = try Trainer(config: config, data: data, relativeTo: base)
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        AtomicFile.removeLeftovers(in: self.directory)          // a killed earlier attempt's half-written files
         if let checkpoint {
             guard FileManager.default.fileExists(atPath: checkpoint.path) else { throw CheckpointError.unreadable(path: checkpoint.path, reason: "no such file") }
             try trainer.resume(from: checkpoint)
@@ -113,15 +114,18 @@ public final class TrainingRun {
                     record.best = trainer.record(score: bestMetric.value(m))
                 }
             }
+            // A resume starts from `last.safetensors`, whose metadata carries the best score so
+            // far; so the epoch's best link and its record go to disk before it becomes `last`. A
+            // run killed in between redoes the epoch, and the same result replaces them.
             let checkpoint = file(String(format: "epoch_%04d.safetensors", stats.epoch))
             try trainer.save(to: checkpoint)
-            try AtomicFile.link(checkpoint, as: file("last.safetensors"))
             if record.best { try AtomicFile.link(checkpoint, as: file("best.safetensors")) }
-            try pruneCheckpoints(keep: config.output.keepLast)
             history.append(record)
             try writeReports()
             if last, let evaluation { try evaluation.write(to: file("eval")) }
             emit(.epoch(record))
+            try AtomicFile.link(checkpoint, as: file("last.safetensors"))
+            try pruneCheckpoints(keep: config.output.keepLast)
             emit(.checkpoint(checkpoint.path), logged: false)
             if stopFlag.isSet && !last {
                 emit(interrupted())

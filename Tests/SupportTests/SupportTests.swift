@@ -43,6 +43,18 @@ import Testing
         #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: url) }
     }
 
+    /// A process killed mid-write leaves its temporary file; the next writer of the folder
+    /// removes those of dead processes, and keeps a live process's and every other file.
+    @Test func leftoversOfDeadWritersAreRemoved() throws {
+        let dead = Int32.max                                // above any pid_max: no such process
+        let names = [".epoch_0003.safetensors.\(dead).12345.tmp", ".last.safetensors.\(dead).link",
+                     ".metrics.csv.\(getppid()).77.tmp", ".hidden", "notes.tmp", "last.safetensors"]
+        for name in names { try Data([1]).write(to: folder.appendingPathComponent(name)) }
+        let removed = AtomicFile.removeLeftovers(in: folder)
+        #expect(Set(removed) == [names[0], names[1]])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == Set(names.dropFirst(2)))
+    }
+
     @Test func linksReplaceAtomically() throws {
         let target = folder.appendingPathComponent("t.bin"), alias = folder.appendingPathComponent("alias.bin")
         try AtomicFile.write(Data([7]), to: target)

@@ -86,6 +86,25 @@ import Yams
         #expect(info.epoch == 2 && info.classNames == ["translate_left", "translate_right"] && info.config.flatMap { try? JSONDecoder().decode(JobConfig.self, from: JSONEncoder().encode($0)) } == config)
     }
 
+    /// An epoch's record (log.jsonl, metrics.csv) and its best link are on disk before its
+    /// checkpoint becomes `last.safetensors`, whose metadata a resume trusts: a run killed just
+    /// after that step loses nothing. Here the step itself fails (`last.safetensors` is a folder).
+    @Test func epochIsRecordedBeforeItBecomesLast() throws {
+        let dir = scratch()
+        let blocker = dir.appendingPathComponent("last.safetensors")
+        try FileManager.default.createDirectory(at: blocker.appendingPathComponent("x"), withIntermediateDirectories: true)
+        var config = try TinyDataset.config("\neval: {interval: 1}")
+        config.data.valList = TinyDataset.root.appendingPathComponent("train.txt").path
+        config.schedule.epochs = 2
+        let run = try TrainingRun(config: config, directory: dir)
+        #expect(throws: (any Error).self) { try run.run() }
+        #expect(TrainingRun.readHistory(directory: dir).map(\.epoch) == [1])
+        let csv = try String(contentsOf: dir.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 2)
+        let (info, _, _) = try Checkpoint.read(dir.appendingPathComponent("best.safetensors"))
+        #expect(info.epoch == 1)
+    }
+
     /// A stop request during a run saves `last.safetensors` and says how to resume; resuming
     /// the directory finishes the job with the same weights as a run that never stopped.
     @Test func stoppedRunResumesFromItsDirectory() throws {
