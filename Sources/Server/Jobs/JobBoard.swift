@@ -166,6 +166,15 @@ final class JobBoard: Sendable {
             case .step(let progress):
                 s.progress[id] = progress
                 s.version += 1
+            case .started(_, _, _, _, let fromEpoch, let step):
+                // A server killed while an epoch was reported never recorded it, and the next
+                // attempt resumes past it: the record catches up from the run's own log.
+                guard var record = s.records[id], fromEpoch > record.epoch else { return }
+                record.epoch = fromEpoch
+                record.step = max(record.step, step)
+                let history = TrainingRun.readHistory(directory: store.runDirectory(of: id))
+                record.lastEpoch = history.last { $0.epoch <= fromEpoch } ?? record.lastEpoch
+                persist(&s, record)
             case .epoch(let epoch):
                 guard var record = s.records[id] else { return }
                 record.epoch = epoch.epoch
