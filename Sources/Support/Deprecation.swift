@@ -1,9 +1,8 @@
 import Foundation
-import Synchronization
 
 /// Old spellings that still work for one release: each is reported once per process, on stderr.
 public enum Deprecation {
-    private static let seen = Mutex(Set<String>())
+    private static let seen = Locked(Set<String>())
 
     public static func warn(_ message: String) {
         let first = seen.withLock { $0.insert(message).inserted }

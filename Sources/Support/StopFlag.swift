@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,7 +8,7 @@ import Darwin
 
 /// A flag that one thread sets and another polls: how a long run is asked to stop.
 public final class StopFlag: Sendable {
-    private let value = Mutex(false)
+    private let value = Locked(false)
     public init() {}
     public var isSet: Bool { value.withLock { $0 } }
     public func set() { value.withLock { $0 = true } }
@@ -24,7 +23,7 @@ public final class StopSignals: @unchecked Sendable {
     /// Calls `onSignal(count)` on a background queue for every SIGINT/SIGTERM, `count` being
     /// how many have come so far; with `watchParent`, the parent's exit counts as one.
     public init(watchParent: Bool = false, _ onSignal: @escaping @Sendable (Int) -> Void) {
-        let count = Mutex(0)
+        let count = Locked(0)
         let fire: @Sendable () -> Void = {
             let n = count.withLock { value -> Int in
                 value += 1
@@ -44,7 +43,7 @@ public final class StopSignals: @unchecked Sendable {
             let parent = getppid()
             let timer = DispatchSource.makeTimerSource(queue: .global())
             timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
-            let fired = Mutex(false)
+            let fired = Locked(false)
             timer.setEventHandler {
                 guard getppid() != parent, fired.withLock({ f in defer { f = true }; return !f }) else { return }
                 fire()

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Support
 
 /// A seedable generator (xoshiro256**), so that initialisation, dropout and sampling are
 /// reproducible from a seed.
@@ -47,14 +47,14 @@ public struct Xoshiro: RandomNumberGenerator, Sendable {
 
 /// The process-wide generator used when no generator is passed explicitly.
 public enum GlobalRandom {
-    private static let state = Mutex(Xoshiro(seed: 0x5EED))
+    private static let state = Locked(Xoshiro(seed: 0x5EED))
 
     public static func seed(_ seed: UInt64) { state.withLock { $0 = Xoshiro(seed: seed) } }
 
     /// A generator that replaces the global one inside `withSeed`.
     final class Scoped: Sendable {
-        let state: Mutex<Xoshiro>
-        init(seed: UInt64) { state = Mutex(Xoshiro(seed: seed)) }
+        let state: Locked<Xoshiro>
+        init(seed: UInt64) { state = Locked(Xoshiro(seed: seed)) }
     }
 
     @TaskLocal static var scoped: Scoped?

@@ -1,3 +1,4 @@
+import Support
 import Synchronization
 
 /// A flat, owned Float32 buffer. Tensors that are views of one another (reshape) share a Storage.
@@ -80,7 +81,7 @@ public enum MemoryStats {
 /// and handed out again. `MemoryStats` counts only buffers in use, not the pool.
 public enum BufferPool {
     static let minimumBytes = 256 << 10
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
 
     struct Block: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
 

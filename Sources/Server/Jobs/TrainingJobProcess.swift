@@ -3,7 +3,6 @@ import Engine
 import Foundation
 import Inference
 import Support
-import Synchronization
 import Video
 import Training
 #if canImport(Glibc)
@@ -108,7 +107,7 @@ public enum TrainingJobProcess {
 final class StopRequests: Sendable {
     /// Whether a request has come, and the run's flag once there is a run.
     private final class State: Sendable {
-        let value = Mutex<(requested: Bool, target: StopFlag?)>((false, nil))
+        let value = Locked<(requested: Bool, target: StopFlag?)>((false, nil))
     }
     private let state = State()
     private let signals: StopSignals
