@@ -7,19 +7,19 @@ import ServiceLifecycle
 /// cores busy without oversubscribing them.
 public final class InferencePool: Service, @unchecked Sendable {
     private let condition = NSCondition()
-    private var queue: [() -> Void] = []
+    private var queue: [(() -> Void)?] = []
     private var head = 0
     private var stopping = false
-    private var threads: [Thread] = []
     public let threadCount: Int
 
     public init(threads: Int) {
         threadCount = max(1, threads)
         for i in 0..<threadCount {
-            let thread = Thread { self.workLoop() }      // the threads keep the pool alive until `shutdown`
+            // The threads keep the pool alive until `shutdown`; the pool keeps no reference to them,
+            // so once they have exited it is freed.
+            let thread = Thread { self.workLoop() }
             thread.name = "motive-inference-\(i)"
             thread.stackSize = 16 << 20
-            self.threads.append(thread)
             thread.start()
         }
     }
@@ -49,7 +49,8 @@ public final class InferencePool: Service, @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = queue[head]
+            let job = queue[head]!
+            queue[head] = nil       // what the job captured (a model, an upload) is not kept until compaction
             head += 1
             if head > 64 && head * 2 > queue.count {
                 queue.removeFirst(head)
