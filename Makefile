@@ -24,7 +24,7 @@ ifeq ($(origin OPENBLAS_CORETYPE),undefined)
   endif
 endif
 
-.PHONY: deps build release test bench synth synth-flow train-quickstart default-model serve clean
+.PHONY: deps build release test test-asan test-tsan bench synth synth-flow train-quickstart default-model serve clean
 
 deps:
 	@missing=""; \
@@ -48,6 +48,35 @@ test: deps
 	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
 	$(SWIFT_BUILD) $(TEST_FLAGS) --build-tests
 	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS) --skip-build
+
+# Sanitizer runs, by hand (too slow for `make test` and CI; docs/development.md#sanitizers). Each
+# sanitizer builds in a scratch path of its own with its own stable TMPDIR. The reports of every
+# process (the tests, and the job processes the daemon's tests start) are written to files in
+# <scratch>/reports; a run that leaves any fails and prints them. Tests/Sanitizers/lsan.supp lists
+# the leaks that are a dependency's, each with its reason.
+# $(1): address or thread; $(2): the scratch path; $(3): what `swift test` runs (filters).
+define sanitized_test
+	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
+	mkdir -p $(2)/tmp && TMPDIR=$(2)/tmp $(SWIFT) build $(TEST_FLAGS) --build-tests --sanitize=$(1) --scratch-path $(2)
+	rm -rf $(2)/reports && mkdir -p $(2)/reports
+	tmp=$$(mktemp -d -t motive-$(1).XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
+	  TMPDIR=$$tmp ASAN_OPTIONS=log_path=$(2)/reports/asan LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+	  TSAN_OPTIONS=log_path=$(2)/reports/tsan \
+	  $(SWIFT) test $(TEST_FLAGS) --sanitize=$(1) --scratch-path $(2) --skip-build --disable-xctest $(3); status=$$?; \
+	  if compgen -G "$(2)/reports/*" >/dev/null; then cat $(2)/reports/*; echo "sanitizer reports in $(2)/reports"; exit 1; fi; \
+	  exit $$status
+endef
+
+# The whole suite under the address sanitizer (with its leak checker).
+test-asan: deps
+	$(call sanitized_test,address,$(CURDIR)/.build-asan,)
+
+# The suites that share work between threads, under the thread sanitizer: the clip loader, flow
+# extraction with several jobs, TV-L1's parallel kernels, training (data-parallel replicas) and
+# the daemon (inference pool, job worker).
+TSAN_SUITES := ClipsTests\.(ClipLoaderTests|FlowExtractionTests)|FlowTests|TrainingTests|ServerTests
+test-tsan: deps
+	$(call sanitized_test,thread,$(CURDIR)/.build-tsan,--filter '$(TSAN_SUITES)')
 
 # Coverage-guided fuzzing (docs/development.md#fuzzing): one libFuzzer target per parser (Fuzz/),
 # added to the package by MOTIVE_FUZZ=1 and built with the address sanitizer in .build-fuzz, then
