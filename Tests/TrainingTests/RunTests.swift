@@ -154,7 +154,8 @@ import Yams
         let trainer = try Trainer(config: config, data: data)
         let before = trainer.model.namedParameters().map(\.1.scalars)
         var afterFirst: [[Float]] = []
-        trainer.onStep = { p in if p.batch == 1 { afterFirst = trainer.model.namedParameters().map(\.1.scalars) } }
+        let model = trainer.model                       // not `trainer`: the trainer holding a closure that holds it would never be freed
+        trainer.onStep = { p in if p.batch == 1 { afterFirst = model.namedParameters().map(\.1.scalars) } }
         try trainer.trainEpoch()
         #expect(trainer.step == 2)
         #expect(afterFirst == before, "no update after the first of two accumulated batches")
