@@ -60,7 +60,7 @@ define sanitized_test
 	mkdir -p $(2)/tmp && TMPDIR=$(2)/tmp $(SWIFT) build $(TEST_FLAGS) --build-tests --sanitize=$(1) --scratch-path $(2)
 	rm -rf $(2)/reports && mkdir -p $(2)/reports
 	tmp=$$(mktemp -d -t motive-$(1).XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && \
-	  TMPDIR=$$tmp ASAN_OPTIONS=log_path=$(2)/reports/asan LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+	  TMPDIR=$$tmp ASAN_OPTIONS=log_path=$(2)/reports/asan LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
 	  TSAN_OPTIONS=log_path=$(2)/reports/tsan \
 	  $(SWIFT) test $(TEST_FLAGS) --sanitize=$(1) --scratch-path $(2) --skip-build --disable-xctest $(3); status=$$?; \
 	  if compgen -G "$(2)/reports/*" >/dev/null; then cat $(2)/reports/*; echo "sanitizer reports in $(2)/reports"; exit 1; fi; \
