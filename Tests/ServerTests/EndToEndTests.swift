@@ -39,6 +39,9 @@ import Testing
             self.port = port
         }
 
+        /// A test that throws before `stop` must not leave the daemon running.
+        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
         /// SIGTERM, then the exit status (nil if it had to be killed).
         func stop() -> Int32? {
             process.terminate()
@@ -49,6 +52,7 @@ import Testing
                 process.waitUntilExit()
                 return nil
             }
+            process.waitUntilExit()     // lets Foundation finish with the process, which it otherwise never frees
             return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
         }
     }
