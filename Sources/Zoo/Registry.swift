@@ -265,7 +265,9 @@ public enum ModelZoo {
 
 /// The candidate closest to `name` by edit distance, if within `maxDistance` edits.
 public func nearestMatch(_ name: String, among candidates: [String], maxDistance: Int = 3) -> String? {
-    candidates.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= maxDistance ? $0 : nil }
+    // Names far longer than every candidate are more than maxDistance away; skip the quadratic work.
+    guard name.count <= (candidates.map(\.count).max() ?? 0) + maxDistance else { return nil }
+    return candidates.min { editDistance($0, name) < editDistance($1, name) }.flatMap { editDistance($0, name) <= maxDistance ? $0 : nil }
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.

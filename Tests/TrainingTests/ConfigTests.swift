@@ -72,6 +72,65 @@ import Testing
         }
     }
 
+    /// A few nested aliases stand for billions of nodes: refused by count, quickly, with a short message.
+    @Test func aliasBombIsRefused() {
+        var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...9 { yaml += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        yaml += Self.minimal.replacingOccurrences(of: "preset: r2plus1d_18_tiny", with: "preset: *a9")
+        let start = Date()
+        #expect(throws: ConfigError.invalidYAML(file: "<config>", reason: "the document has more than 100000 nodes once its aliases are expanded")) {
+            try ConfigLoader.parse(yaml)
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(throws: ConfigError.invalidYAML(file: "<config>", reason: "the document is larger than 1 MB")) {
+            try ConfigLoader.parse(Self.minimal + "\n# " + String(repeating: "x", count: 1 << 20))
+        }
+    }
+
+    /// Values quoted in messages are cut to 200 characters.
+    @Test func quotedValuesAreTruncated() throws {
+        let name = String(repeating: "p", count: 900_000)
+        do {
+            _ = try ConfigLoader.parse(Self.minimal.replacingOccurrences(of: "r2plus1d_18_tiny", with: name))
+            Issue.record("a 900 KB preset name was accepted")
+        } catch {
+            let message = "\(error)"
+            #expect(message.count < 600, "\(message.count) characters")
+            #expect(message.contains("(899800 more characters)"), "\(message.prefix(300))")
+        }
+    }
+
+    /// Sizes that decode but cannot fit in memory are refused by key, before any run; each of
+    /// these aborted the training process with "failed to allocate".
+    @Test func sizesAreBounded() throws {
+        let cases: [(String, String)] = [
+            ("preset: r2plus1d_18_tiny\n  classes: 10", "preset: r2plus1d_18_tiny\n  classes: 100000000"),
+            ("val_list: val.txt", "val_list: val.txt\n  sampler: {clip_len: 100000000}"),
+            ("val_list: val.txt", "val_list: val.txt\n  sampler: {clip_len: 1, num_clips: 1000000000}"),
+            ("val_list: val.txt", "val_list: val.txt\n  train_pipeline: {transforms: [{resize: {size: {width: 1000000, height: 1000000}}}], normalization: kinetics}"),
+            ("val_list: val.txt", "val_list: val.txt\n  test_pipeline: {transforms: [{resize_short_side: {side: 1000000}}], normalization: kinetics}"),
+            ("val_list: val.txt", "val_list: val.txt\neval: {clips: 1000000}"),
+            ("val_list: val.txt", "val_list: val.txt\n  batch_size: 4096\n  train_pipeline: {transforms: [{resize_short_side: {side: 4096}}], normalization: kinetics}"),
+            ("val_list: val.txt", "val_list: val.txt\n  test_pipeline: {transforms: [{resize_short_side: {side: 1024}}], normalization: kinetics}\neval: {clips: 100, crops: 10}"),
+        ]
+        let paths = ["model.classes", "data.sampler.clip_len", "data.sampler.num_clips", "data.train_pipeline", "data.test_pipeline",
+                     "eval.clips", "data", "eval"]
+        for ((from, to), path) in zip(cases, paths) {
+            let yaml = Self.minimal.replacingOccurrences(of: from, with: to)
+            do {
+                _ = try ConfigLoader.parse(yaml)
+                Issue.record("accepted: \(to)")
+            } catch let ConfigError.invalidValue(found, _, _) {
+                #expect(found == path, "\(to)")
+            } catch {
+                Issue.record("\(to): \(error)")
+            }
+        }
+        // A large but sane config still passes: a 16-clip batch of 32 frames at 256 pixels.
+        _ = try ConfigLoader.parse(Self.minimal + "\n  batch_size: 16\n  sampler: {clip_len: 32}\n"
+                                   + "  test_pipeline: {transforms: [{resize_short_side: {side: 256}}, {centre_crop: {size: 224}}], normalization: kinetics}\neval: {clips: 10, crops: 3}")
+    }
+
     @Test func errorsNameTheKey() throws {
         #expect(throws: ConfigError.unknownKey(path: "optimizer.lrr", suggestion: "optimizer.lr")) {
             try ConfigLoader.parse(Self.minimal + "\noptimizer: {lrr: 0.1}\n")

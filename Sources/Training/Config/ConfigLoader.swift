@@ -26,12 +26,38 @@ public enum ConfigLoader {
 
     // MARK: Files and inheritance
 
+    /// Largest config text read, in bytes.
+    public static let maxBytes = 1 << 20
+    /// Most nodes a config may have once its aliases are expanded: a few hundred in practice,
+    /// while a few nested aliases can stand for billions.
+    public static let maxNodes = 100_000
+
     static func compose(_ text: String, file: String) throws(ConfigError) -> Node {
-        do {
-            return try Yams.compose(yaml: text) ?? Node.mapping([:])
-        } catch {
-            throw .invalidYAML(file: file, reason: "\(error)")
+        guard text.utf8.count <= maxBytes else {
+            throw .invalidYAML(file: file, reason: "the document is larger than \(maxBytes >> 20) MB")
         }
+        let tree: Node
+        do {
+            tree = try Yams.compose(yaml: text) ?? Node.mapping([:])
+        } catch {
+            throw .invalidYAML(file: file, reason: ConfigError.quoted("\(error)"))
+        }
+        // Yams shares an alias's node rather than copying it, so composing is cheap; walking the
+        // expanded tree is not. Counting stops at the limit.
+        var count = 0
+        var pending = [tree]
+        while let node = pending.popLast() {
+            count += 1
+            guard count <= maxNodes else {
+                throw .invalidYAML(file: file, reason: "the document has more than \(maxNodes) nodes once its aliases are expanded")
+            }
+            switch node {
+            case .mapping(let map): for (key, value) in map { pending.append(key); pending.append(value) }
+            case .sequence(let items): pending.append(contentsOf: items)
+            default: break
+            }
+        }
+        return tree
     }
 
     /// The file's tree with its `_base_` chain merged underneath.
@@ -166,7 +192,7 @@ public enum ConfigLoader {
         case .valueNotFound(let type, let context):
             return .typeMismatch(path: path(context), value: "nothing", expected: expectation(type))
         case .dataCorrupted(let context):
-            return .invalidValue(path: path(context), value: value(at: context.codingPath), expected: context.debugDescription)
+            return .invalidValue(path: path(context), value: value(at: context.codingPath), expected: ConfigError.quoted(context.debugDescription))
         @unknown default: return .invalidValue(path: "", value: "", expected: "\(error)")
         }
     }
@@ -199,7 +225,7 @@ public enum ConfigLoader {
             throw .invalidValue(path: "model.preset", value: c.model.preset,
                                 expected: "a zoo preset" + (near.map { " (did you mean \($0)?)" } ?? "") + "; `motive models` lists them")
         }
-        if let classes = c.model.classes { try require(classes >= 1, "model.classes", classes, "≥ 1") }
+        if let classes = c.model.classes { try require((1...maxClasses).contains(classes), "model.classes", classes, "1…\(maxClasses)") }
         if let p = c.model.dropout { try require(p >= 0 && p < 1, "model.dropout", p, "in [0, 1)") }
         try require(c.data.modality != .twoStream, "data.modality", c.data.modality.rawValue, "rgb or flow")
         let input = (try? ModelZoo.preset(named: c.model.preset))?.input
@@ -238,8 +264,8 @@ public enum ConfigLoader {
             try require(multi == nil, "data.train_pipeline", multi.map(\.name) ?? "",
                         "one view per clip in training (three_crop and ten_crop are test-time views; eval.crops sets them)")
         }
-        try require(c.data.batchSize >= 1, "data.batch_size", c.data.batchSize, "≥ 1")
-        try require(c.data.workers >= 1, "data.workers", c.data.workers, "≥ 1")
+        try require((1...4096).contains(c.data.batchSize), "data.batch_size", c.data.batchSize, "1…4096")
+        try require((1...256).contains(c.data.workers), "data.workers", c.data.workers, "1…256")
         try require(c.optimizer.lr > 0, "optimizer.lr", c.optimizer.lr, "a positive number")
         try require(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1, "optimizer.momentum", c.optimizer.momentum, "in [0, 1)")
         try require(c.optimizer.weightDecay >= 0, "optimizer.weight_decay", c.optimizer.weightDecay, "≥ 0")
@@ -255,14 +281,62 @@ public enum ConfigLoader {
         try require(c.train.mixupAlpha >= 0 && c.train.cutmixAlpha >= 0, "train.mixup_alpha", c.train.mixupAlpha, "≥ 0")
         if let n = c.train.clipNorm { try require(n > 0, "train.clip_norm", n, "a positive number") }
         try require(c.eval.interval >= 1 && c.eval.clips >= 1 && c.eval.crops >= 1, "eval", "\(c.eval)", "interval, clips and crops ≥ 1")
+        try require(c.eval.clips <= 100, "eval.clips", c.eval.clips, "1…100")
         try require([1, 3, 10].contains(c.eval.crops), "eval.crops", c.eval.crops, "1, 3 or 10")
         try require(c.train.preciseBNBatches >= 0, "train.precise_bn_batches", c.train.preciseBNBatches, "≥ 0")
-        try require(c.output.keepLast >= 1, "output.keep_last", c.output.keepLast, "≥ 1")
+        try require((1...1000).contains(c.output.keepLast), "output.keep_last", c.output.keepLast, "1…1000")
         if let name = c.output.modelName {
             try require(!name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } && !name.hasPrefix("."),
                         "output.model_name", name, "1–64 letters, digits, '-', '_' or '.', not starting with '.'")
         }
         try require(BestMetric(rawValue: c.output.saveBestBy) != nil, "output.save_best_by", c.output.saveBestBy,
                     BestMetric.allCases.map(\.rawValue).joined(separator: ", "))
+        try checkSizes(c)
+    }
+
+    // MARK: Sizes
+
+    /// Most classes a model may have.
+    public static let maxClasses = 100_000
+    /// Most frames in one clip, and clips per video.
+    public static let maxClipFrames = 1024
+    /// The largest input one step may hold, as 32-bit floats: a training batch of clips, or the
+    /// views of one test video. Checked before the run, so a size that cannot fit is refused
+    /// here instead of aborting the training process.
+    public static let memoryBudget = 8 << 30
+
+    /// Every size in bounds, and the inputs within `memoryBudget`.
+    static func checkSizes(_ c: JobConfig) throws(ConfigError) {
+        func require(_ ok: Bool, _ path: String, _ value: Any, _ expected: String) throws(ConfigError) {
+            if !ok { throw .invalidValue(path: path, value: "\(value)", expected: expected) }
+        }
+        if let s = c.data.sampler {
+            try require(s.clipLength <= maxClipFrames, "data.sampler.clip_len", s.clipLength, "1…\(maxClipFrames)")
+            try require(s.clipCount <= maxClipFrames, "data.sampler.num_clips", s.clipCount, "1…\(maxClipFrames)")
+            try require(s.frameInterval <= maxClipFrames, "data.sampler.frame_interval", s.frameInterval, "1…\(maxClipFrames)")
+        }
+        for (key, pipeline) in [("data.train_pipeline", c.data.trainPipeline), ("data.test_pipeline", c.data.testPipeline)] {
+            guard let pipeline else { continue }
+            if let side = pipeline.largestSide {
+                try require(side <= ClipPipeline.maxSide, key, "a side of \(side) pixels", "sides of at most \(ClipPipeline.maxSide) pixels")
+            }
+            if let side = pipeline.smallestSide { try require(side >= 1, key, "a side of \(side) pixels", "sides of at least 1 pixel") }
+        }
+        guard let input = try? ModelZoo.preset(named: c.model.preset).input else { return }
+        let clipFrames = Double(c.data.sampler?.clipLength ?? input.clipLength)
+        let clipsPerVideo = Double(c.data.sampler?.clipsPerVideo ?? 1)
+        let channels = Double(input.modality == .flow ? 2 : 3)
+        func bytes(views: Double, frames: Double, side: Int) -> Double { views * frames * channels * Double(side) * Double(side) * 4 }
+        func shown(_ b: Double) -> String { String(format: "%.1f GB", b / Double(1 << 30)) }
+        let trainSide = max(c.data.trainPipeline?.largestSide ?? 0, input.size)
+        let train = bytes(views: Double(c.data.batchSize) * clipsPerVideo, frames: clipFrames, side: trainSide)
+        try require(train <= Double(memoryBudget), "data",
+                    "a training batch of \(shown(train)) (batch_size \(c.data.batchSize) × \(Int(clipsPerVideo)) clips × \(Int(clipFrames)) frames × \(trainSide)² pixels)",
+                    "at most \(shown(Double(memoryBudget))) as 32-bit floats: lower batch_size, the clip length or the frame size")
+        let testSide = max(c.data.testPipeline?.largestSide ?? 0, input.size)
+        let test = bytes(views: Double(c.eval.clips * c.eval.crops), frames: clipFrames, side: testSide)
+        try require(test <= Double(memoryBudget), "eval",
+                    "\(shown(test)) of views per test video (\(c.eval.clips) clips × \(c.eval.crops) crops × \(Int(clipFrames)) frames × \(testSide)² pixels)",
+                    "at most \(shown(Double(memoryBudget))) as 32-bit floats: fewer clips or crops, or smaller frames")
     }
 }
