@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "CFFmpegTests", dependencies: ["CFFmpeg"]),
         .testTarget(name: "VideoTests", dependencies: ["Video"]),
-        .testTarget(name: "ClipsTests", dependencies: ["Clips"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ClipsTests", dependencies: ["Clips", "Support"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),

@@ -15,15 +15,36 @@ public struct TrainingData: Sendable {
     public let classNames: [String]
 
     /// Reads `data.train_list` / `data.val_list` (video or rawframe lists), and `classes.txt`
-    /// beside the train list when there is one.
+    /// beside the train list when there is one. With `data.confinement` (the server's data root),
+    /// each of these, and every file read later through `root`, is opened at its real path only
+    /// when that lies inside the confinement.
     public static func load(_ c: DataSection, relativeTo base: URL? = nil) throws -> TrainingData {
-        func url(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL }
-        let trainURL = url(c.trainList)
-        let classesURL = trainURL.deletingLastPathComponent().appendingPathComponent("classes.txt")
-        let classes = FileManager.default.fileExists(atPath: classesURL.path) ? try AnnotationList.readClassNames(classesURL) : []
+        func url(_ path: String) throws -> URL {
+            let url = URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL
+            guard let confinement = c.confinement else { return url }
+            guard let real = confinement.check(url) else { throw TrainingError.outsideDataRoot(path) }
+            return real
+        }
+        let trainURL = try url(c.trainList)
+        // A link named classes.txt counts as one even when it dangles: whether its target exists
+        // outside the root must not show.
+        let listFolder = URL(fileURLWithPath: c.trainList, relativeTo: base).standardizedFileURL.deletingLastPathComponent()
+        let classesPath = listFolder.appendingPathComponent("classes.txt").path
+        let classesLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: classesPath)) != nil
+        let classes = FileManager.default.fileExists(atPath: classesPath) || classesLink
+            ? try AnnotationList.readClassNames(url(classesPath)) : []
         let train = try AnnotationList.readList(trainURL, classes: classes)
         let val = try c.valList.map { try AnnotationList.readList(url($0), classes: classes) }
-        let root = DataRoot(c.root.map { url($0) } ?? trainURL.deletingLastPathComponent())
+        let root = DataRoot(try c.root.map { try url($0) } ?? listFolder, confinedTo: c.confinement)
+        if let confinement = c.confinement {
+            // Every entry up front, so a job is refused before it runs; the loader checks again
+            // (and a frame folder's files) when it opens them.
+            for (list, items) in [(c.trainList, train.items), (c.valList ?? "", val?.items ?? [])] {
+                for (i, item) in items.enumerated() where confinement.check(root.url.appendingPathComponent(item.path)) == nil {
+                    throw TrainingError.outsideDataRoot("\(list) entry \(i + 1): \(item.path)")
+                }
+            }
+        }
         let count = max(classes.count, (train.items.map(\.label).max() ?? -1) + 1)
         return TrainingData(train: train, val: val, root: root,
                             classNames: classes.isEmpty ? (0..<count).map { "class_\($0)" } : classes)
@@ -122,7 +143,7 @@ public final class Trainer {
                                                  source: input.modality == .flow ? .flow(FlowFrames()) : .rgb),
                             options: options, onFailure: { [lastFailure] failure in lastFailure.value = failure })
         if input.modality == .flow {
-            let file = data.root.url.appendingPathComponent(FlowDataset.optionsFile)
+            let file = try data.root.resolve(FlowDataset.optionsFile)
             if let json = FileManager.default.contents(atPath: file.path) {
                 do { flowExtraction = try JSONDecoder().decode(FlowExtractionOptions.self, from: json) } catch {
                     throw TrainingError.badFlowOptions(path: file.path, reason: "\(error)")
@@ -392,6 +413,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case severalViews(views: Int, frames: Int)
     case noUsableVideos(epoch: Int, example: String)
     case badFlowOptions(path: String, reason: String)
+    /// A file the job reads (named as the config or the lists name it) leads outside the
+    /// server's data root, through a symlink or `..`.
+    case outsideDataRoot(String)
 
     public var description: String {
         switch self {
@@ -401,6 +425,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             "the lists have label \(label) but the model has \(classes) classes (set model.classes or fix classes.txt)"
         case .badInitialWeights(let path, let reason): "cannot start from \(path): \(reason)"
         case .badFlowOptions(let path, let reason): "\(path) (how the flow was extracted) is unreadable: \(reason)"
+        case .outsideDataRoot(let path): "\(path) is outside the data root"
         case .noUsableVideos(let epoch, let example):
             "no training video could be loaded in epoch \(epoch + 1); for example \(example)"
         case .severalViews(let views, let frames):

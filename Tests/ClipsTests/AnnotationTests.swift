@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Clips
+import Support
 
 /// A fresh temporary folder holding `files` (relative path → contents).
 func scratchFolder(_ files: [String: String]) throws -> URL {
@@ -61,6 +62,31 @@ func annotationError(_ body: () throws -> Void) -> AnnotationError? {
         let root = DataRoot(path: "/data/ucf")
         #expect(try root.resolve("a/b..c.mp4").path == "/data/ucf/a/b..c.mp4")
         #expect(annotationError { _ = try root.resolve("x/../../y") } != nil)
+    }
+
+    /// Confined, a root resolves symlinks: a file or a folder that leads outside is refused, and
+    /// so is a frame folder with one linked frame outside; links that stay inside give real paths.
+    @Test func confinedRootsDoNotFollowLinksOut() throws {
+        let base = URL(fileURLWithPath: ConfinedPath.resolve(try scratchFolder([
+            "root/frames/img_00001.jpg": "x", "root/frames/img_00002.jpg": "y", "root/bad-frames/img_00001.jpg": "x",
+            "root/a.mp4": "v", "outside/secret.mp4": "s", "outside/img.jpg": "s",
+        ]).path)!)
+        defer { try? FileManager.default.removeItem(at: base) }
+        let fm = FileManager.default
+        let folder = base.appendingPathComponent("root")
+        try fm.createSymbolicLink(atPath: folder.appendingPathComponent("out").path, withDestinationPath: "../outside")
+        try fm.createSymbolicLink(atPath: folder.appendingPathComponent("b.mp4").path, withDestinationPath: "a.mp4")
+        try fm.createSymbolicLink(atPath: folder.appendingPathComponent("bad-frames/img_00002.jpg").path,
+                                  withDestinationPath: base.appendingPathComponent("outside/img.jpg").path)
+        let root = DataRoot(folder, confinedTo: try #require(ConfinedPath(folder)))
+        #expect(try root.resolve("b.mp4").path == folder.path + "/a.mp4")
+        #expect(try root.resolve("frames").path == folder.path + "/frames")
+        #expect(annotationError { _ = try root.resolve("out/secret.mp4", file: "l.txt", line: 4) }
+                == .pathEscapesRoot("out/secret.mp4", file: "l.txt", line: 4))
+        #expect(annotationError { _ = try root.resolve("out/none.mp4") } != nil)
+        #expect(annotationError { _ = try root.resolve("bad-frames") } == .pathEscapesRoot("bad-frames/img_00002.jpg", file: "<path>", line: 0))
+        // Unconfined, the same root follows the link as before (a dataset symlinked in by its owner).
+        #expect(try DataRoot(folder).resolve("out/secret.mp4").path == folder.path + "/out/secret.mp4")
     }
 
     @Test func missingFilesAreReported() throws {

@@ -90,6 +90,54 @@ import Testing
         }
     }
 
+    /// Files read through a list are confined too: a classes.txt or a list entry that leads out of
+    /// the data root through a symlink is refused naming it, with the same answer whether or not
+    /// the target exists, and nothing of the target shows.
+    @Test func symlinksOutOfTheDataRootAreRefused() async throws {
+        let fm = FileManager.default
+        let outside = Fixture.scratch("outside")
+        try "leaked-class-a\nleaked-class-b\n".write(to: outside.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        try fm.copyItem(at: Fixture.video(), to: outside.appendingPathComponent("secret.mp4"))
+        let folder = Fixture.dataRoot.appendingPathComponent("links-\(UUID().uuidString.prefix(6))")
+        defer { try? fm.removeItem(at: folder) }
+        func make(_ name: String, list: String, classes: String?, links: [String: String] = [:]) throws -> String {
+            let sub = folder.appendingPathComponent(name)
+            try fm.createDirectory(at: sub, withIntermediateDirectories: true)
+            try list.write(to: sub.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+            if let classes { try fm.createSymbolicLink(atPath: sub.appendingPathComponent("classes.txt").path, withDestinationPath: classes) }
+            for (link, target) in links { try fm.createSymbolicLink(atPath: sub.appendingPathComponent(link).path, withDestinationPath: target) }
+            return Fixture.jobYAML().replacingOccurrences(of: "train_list: train.txt", with: "train_list: \(folder.lastPathComponent)/\(name)/train.txt")
+                .replacingOccurrences(of: "  val_list: val.txt\n", with: "")
+        }
+        let entry = "videos/translate_left/translate_left_0000.mp4"
+        let video = Fixture.video().path
+        let cases: [(String, String)] = [
+            (try make("classes", list: "\(entry) 0\n", classes: outside.appendingPathComponent("classes.txt").path), "classes.txt is outside the data root"),
+            (try make("dangling", list: "\(entry) 0\n", classes: outside.appendingPathComponent("none.txt").path), "classes.txt is outside the data root"),
+            (try make("entry", list: "link_out/secret.mp4 0\n", classes: nil, links: ["link_out": outside.path]),
+             "train.txt entry 1: link_out/secret.mp4 is outside the data root"),
+            (try make("missing-entry", list: "link_out/none.mp4 0\n", classes: nil, links: ["link_out": outside.path]),
+             "train.txt entry 1: link_out/none.mp4 is outside the data root"),
+        ]
+        // A link that stays inside the root is followed.
+        let inside = try make("inside", list: "in.mp4 0\n", classes: nil, links: ["in.mp4": video])
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            for (yaml, fragment) in cases {
+                let response = try await client.submitJob(yaml)
+                let message = response.json["error"]["message"].string ?? ""
+                #expect(response.status == .badRequest && response.errorCode == "invalid_data", "\(response.status) \(message)")
+                #expect(message.hasSuffix(fragment), "\(message)")
+                #expect(!message.contains("leaked") && !message.contains(outside.path), "\(message)")
+            }
+            let created = try await client.submitJob(inside)
+            #expect(created.status == .created, "\(created.json)")
+            let id = try #require(created.json["id"].string)
+            let job = try await client.waitForJob(id, in: ["failed", "succeeded"])
+            #expect(job["state"].string == "succeeded", "\(job)")
+        }
+    }
+
     /// Configs that pass validation but stop the engine (several views per training clip; a test
     /// crop larger than the frame, met only when the trained model labels a video) fail their
     /// job, in its own process, and the server carries on.
@@ -106,6 +154,44 @@ import Testing
             #expect(error.contains("no training video could be loaded") && error.contains("centre_crop"), "\(error)")
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             #expect(server.models.all.count == 2, "no model from a failed job")
+        }
+    }
+
+    /// A training process that dies of a signal (here SIGKILL, as the kernel's out-of-memory killer
+    /// sends) is reported by the signal's name and the last meaningful line it printed, not a scrap
+    /// of its crash dump. (The stand-in cannot use SIGABRT: a shell does not unblock it, and the
+    /// server's threads block it.)
+    @Test func deathBySignalIsNamed() async throws {
+        let script = """
+            echo 'training: failed to allocate 800000000000 bytes' >&2
+            echo 'Thread 0 crashed:' >&2
+            echo '0 0x00005555 in swift_slowAlloc at /x/y.swift:3' >&2
+            kill -KILL $$
+            """
+        let server = try Fixture.server(Fixture.options {
+            $0.jobLauncher = JobLauncher(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", script, "sh"])
+        })
+        try await server.makeApplication().test(.router) { client in
+            let id = try #require(try await client.submitJob(Fixture.jobYAML()).json["id"].string)
+            let job = try await client.waitForJob(id, in: ["failed", "succeeded"])
+            #expect(job["state"].string == "failed")
+            #expect(job["error"].string == "training process killed by SIGKILL: training: failed to allocate 800000000000 bytes",
+                    "\(job["error"].string ?? "")")
+        }
+    }
+
+    /// A training process that exits cleanly without finishing, and without being asked to stop,
+    /// fails the job instead of queueing it to run again forever.
+    @Test func cleanExitWithoutFinishingFails() async throws {
+        let server = try Fixture.server(Fixture.options {
+            $0.jobLauncher = JobLauncher(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", "echo 'no data, nothing to do' >&2", "sh"])
+        })
+        try await server.makeApplication().test(.router) { client in
+            let id = try #require(try await client.submitJob(Fixture.jobYAML()).json["id"].string)
+            let job = try await client.waitForJob(id, in: ["failed", "succeeded"], timeout: 30)
+            #expect(job["state"].string == "failed")
+            #expect(job["error"].string == "training process exited without finishing: no data, nothing to do")
+            #expect(job["attempts"].int == 1, "\(job)")
         }
     }
 

@@ -139,3 +139,55 @@ import Testing
         #expect(flag.isSet)
     }
 }
+
+@Suite struct ConfinedPathTests {
+    let base: URL
+    let root: URL
+    let outside: URL
+
+    init() throws {
+        base = URL(fileURLWithPath: ConfinedPath.resolve(FileManager.default.temporaryDirectory.path)!)
+            .appendingPathComponent("confined-\(UUID().uuidString)")
+        root = base.appendingPathComponent("root")
+        outside = base.appendingPathComponent("outside")
+        for folder in [root.appendingPathComponent("inner"), outside] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        }
+        try Data("secret".utf8).write(to: outside.appendingPathComponent("secret.txt"))
+        try Data("ok".utf8).write(to: root.appendingPathComponent("inner/ok.txt"))
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("out").path, withDestinationPath: outside.path)
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("out-relative").path, withDestinationPath: "../outside/secret.txt")
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("dangling-out").path, withDestinationPath: outside.appendingPathComponent("none").path)
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("in").path, withDestinationPath: "inner")
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("loop-a").path, withDestinationPath: "loop-b")
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("loop-b").path, withDestinationPath: "loop-a")
+    }
+
+    /// Links that lead outside are outside whether or not their targets exist; links that stay
+    /// inside resolve to their real paths; loops are refused.
+    @Test func symlinksAreFollowedWithoutOpening() throws {
+        defer { try? FileManager.default.removeItem(at: base) }
+        let confined = try #require(ConfinedPath(root))
+        #expect(confined.root == root.path)
+        func check(_ path: String) -> String? { confined.check(root.appendingPathComponent(path))?.path }
+        #expect(check("inner/ok.txt") == root.path + "/inner/ok.txt")
+        #expect(check("in/ok.txt") == root.path + "/inner/ok.txt")
+        #expect(check("in/../inner/missing.txt") == root.path + "/inner/missing.txt")
+        #expect(check("missing/deeper/x.mp4") == root.path + "/missing/deeper/x.mp4")
+        #expect(check("out/secret.txt") == nil)
+        #expect(check("out/none.txt") == nil)
+        #expect(check("out-relative") == nil)
+        #expect(check("dangling-out") == nil)
+        #expect(check("inner/../../outside/secret.txt") == nil)
+        #expect(check("loop-a/x") == nil)
+        // Climbing out through `..` and back in is inside.
+        #expect(check("../root/inner/ok.txt") == root.path + "/inner/ok.txt")
+        #expect(ConfinedPath(root.appendingPathComponent("missing")) == nil)
+        #expect(ConfinedPath(root.appendingPathComponent("inner/ok.txt")) == nil)
+        // A root reached through a link is stored as its real path.
+        #expect(ConfinedPath(root.appendingPathComponent("in"))?.root == root.path + "/inner")
+        // A sibling whose name starts with the root's is not inside it.
+        #expect(!confined.contains(root.path + "-evil/x"))
+    }
+}

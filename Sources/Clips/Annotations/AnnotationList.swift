@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// One labelled sample: a video file, or a folder of frames with its frame count, relative to a data root.
 public struct Annotation: Codable, Sendable, Hashable {
@@ -125,17 +126,38 @@ extension AnnotationList {
 
 // MARK: - Data root
 
-/// The folder that list paths are relative to. Paths may not leave it.
+/// The folder that list paths are relative to. Paths may not leave it as written; with a
+/// confinement (the server's data root), they may not leave that folder through symlinks either.
 public struct DataRoot: Sendable, Equatable {
     public let url: URL
+    /// Where every file read through this root must really be, symlinks resolved.
+    public let confinement: ConfinedPath?
 
-    public init(_ url: URL) { self.url = url.standardizedFileURL }
+    public init(_ url: URL, confinedTo confinement: ConfinedPath? = nil) {
+        self.url = url.standardizedFileURL
+        self.confinement = confinement
+    }
     public init(path: String) { self.init(URL(fileURLWithPath: path, isDirectory: true)) }
 
-    /// `relative` under the root, after checking it stays inside.
+    /// `relative` under the root, after checking it stays inside. When confined, the answer is
+    /// the real path, and a folder's entries are checked too (frame folders are read file by
+    /// file): one symlink among them that leads outside refuses the whole folder.
     public func resolve(_ relative: String, file: String = "<path>", line: Int = 0) throws(AnnotationError) -> URL {
         try Self.check(relative, file: file, line: line)
-        return url.appendingPathComponent(relative)
+        let url = url.appendingPathComponent(relative)
+        guard let confinement else { return url }
+        guard let real = confinement.check(url) else { throw .pathEscapesRoot(relative, file: file, line: line) }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: real.path, isDirectory: &isFolder), isFolder.boolValue,
+           let entries = try? FileManager.default.contentsOfDirectory(atPath: real.path) {
+            for entry in entries {
+                let path = real.appendingPathComponent(entry)
+                guard (try? FileManager.default.destinationOfSymbolicLink(atPath: path.path)) != nil,
+                      confinement.check(path) == nil else { continue }
+                throw .pathEscapesRoot(relative + "/" + entry, file: file, line: line)
+            }
+        }
+        return real
     }
 
     /// Rejects empty, absolute (`/…`, `~…`, `C:\…`) and `..`-climbing paths.

@@ -86,8 +86,9 @@ final class JobBoard: Sendable {
             let id = String(number)
             var config = config
             config.output.dir = store.runDirectory(of: id).path
-            let record = JobRecord(id: id, sequence: number, state: .queued, config: config,
+            var record = JobRecord(id: id, sequence: number, state: .queued, config: config,
                                    modelName: config.output.modelName ?? "job-\(id)", submittedAt: Date())
+            record.dataRoot = config.data.confinement
             try store.saveSubmittedConfig(submittedYAML, id: id)
             try store.save(record)
             s.nextNumber = number + 1

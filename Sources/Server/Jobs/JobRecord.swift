@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Support
 import Training
 
 /// Where a training job is in its life.
@@ -33,11 +34,14 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var lastEpoch: EpochRecord?
     /// The served checkpoint, relative to the job's folder (`run/best.safetensors`).
     public var checkpoint: String?
+    /// The server's data root when the job was submitted: the training process reads no file
+    /// whose real path lies outside it.
+    public var dataRoot: ConfinedPath?
 
     enum CodingKeys: String, CodingKey {
         case id, sequence, state, config, modelName = "model_name", submittedAt = "submitted_at", startedAt = "started_at"
         case finishedAt = "finished_at", attempts, cancelRequested = "cancel_requested", error, epoch, step
-        case lastEpoch = "last_epoch", checkpoint
+        case lastEpoch = "last_epoch", checkpoint, dataRoot = "data_root"
     }
 }
 

@@ -27,6 +27,7 @@ struct JobSubmission: Sendable {
         config.model.pretrained = try config.model.pretrained.map { path throws(APIError) in try data.resolveExisting(path, key: "model.pretrained") }
         config.model.inflateFrom = try config.model.inflateFrom.map { path throws(APIError) in try data.resolveExisting(path, key: "model.inflate_from") }
         if config.output.dir.hasPrefix("/") { _ = try state.resolveAnywhere(config.output.dir, key: "output.dir") }
+        config.data.confinement = data.confinement
         do {
             let lists = try TrainingData.load(config.data)
             if let classes = config.model.classes, let label = (lists.train.items.map(\.label) + (lists.val?.items.map(\.label) ?? [])).max(),

@@ -87,26 +87,42 @@ final class JobWorker: Service, Sendable {
         let stopper = ChildProcessStopper(process)
         defer { stopper.exited() }
         board.attach(stopper, to: job.id)
-        var finished: String?, failure: String?
+        var finished: String?, failure: String?, interrupted = false
         var lines = LineReader(events.fileHandleForReading)
         while let line = lines.next() {
             guard let event = RunEvent.decode(line) else { continue }
             board.record(event, job: job.id)
             if case .ready(let checkpoint) = event { finished = checkpoint }
             if case .failed(let message) = event { failure = message }
+            if case .interrupted = event { interrupted = true }
         }
         process.waitUntilExit()
         if let failure { return .failed(failure) }
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let how = process.terminationReason == .exit ? "exited with status \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
-            return .failed("the training process \(how): " + Self.reason(in: errorLog))
+            let how = process.terminationReason == .exit ? "exited with status \(process.terminationStatus)"
+                : "killed by \(Self.signalName(process.terminationStatus))"
+            let reason = Self.reason(in: errorLog)
+            return .failed("training process \(how)" + (reason.isEmpty ? "" : ": " + reason))
         }
-        return finished.map { .finished(checkpoint: $0) } ?? .stopped
+        if let finished { return .finished(checkpoint: finished) }
+        // A clean exit that neither finished nor was asked to stop would only run again, forever.
+        guard interrupted || stopper.stopRequested else {
+            let reason = Self.reason(in: errorLog)
+            return .failed("training process exited without finishing" + (reason.isEmpty ? "" : ": " + reason))
+        }
+        return .stopped
+    }
+
+    /// `SIGABRT` for 6.
+    static func signalName(_ signal: Int32) -> String {
+        let names: [Int32: String] = [SIGABRT: "SIGABRT", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGILL: "SIGILL", SIGBUS: "SIGBUS",
+                                      SIGFPE: "SIGFPE", SIGTRAP: "SIGTRAP", SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGPIPE: "SIGPIPE"]
+        return names[signal] ?? "signal \(signal)"
     }
 
     /// Why a training process died, from its stderr: the runtime's "Fatal error" line, else its
-    /// "Swift runtime failure" with the first frame of Motive's code; else the last lines. The
-    /// backtrace stays in the file.
+    /// "Swift runtime failure" with the first frame of Motive's code; else the last line that is
+    /// not part of a crash dump (at most 300 characters). The backtrace stays in the file.
     static func reason(in file: URL) -> String {
         let lines = ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         if let fatal = lines.last(where: { $0.contains("Fatal error") }) { return fatal }
@@ -116,7 +132,17 @@ final class JobWorker: Service, Sendable {
             let place = frame.flatMap { $0.components(separatedBy: " at /").last }.map { " at " + $0.split(separator: "/").suffix(3).joined(separator: "/") }
             return text + (place ?? "")
         }
-        return lines.suffix(5).joined(separator: "\n")
+        let meaningful = lines.last { line in
+            let text = line.trimmingCharacters(in: .whitespaces)
+            guard text.contains(where: \.isLetter) else { return false }
+            // Backtrace frames ("12 0x00005555 in foo at /x.swift:3", "#3 ..."), dump banners and registers.
+            if let first = text.first, first.isNumber || first == "#" { return false }
+            let dump = ["0x", "Thread ", "Backtrace", "💣", "Crashed", "Registers", "Images", "Press ", "***"]
+            return !dump.contains { text.hasPrefix($0) } && !text.contains(" at /")
+        }
+        guard let meaningful else { return "" }
+        let text = meaningful.trimmingCharacters(in: .whitespaces)
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 }
 
@@ -129,11 +155,16 @@ final class ChildProcessStopper: JobStopper, @unchecked Sendable {
     private let lock = NSLock()
     private var timer: (any DispatchSourceTimer)?
     private var done = false
+    private var requested = false
 
     init(_ process: Process) { self.process = process }
 
+    /// Whether `stop()` has been called.
+    var stopRequested: Bool { lock.withLock { requested } }
+
     func stop() {
         lock.withLock {
+            requested = true
             guard !done, timer == nil else { return }
             let pid = process.processIdentifier
             let timer = DispatchSource.makeTimerSource(queue: .global())

@@ -37,9 +37,11 @@ public enum TrainingJobProcess {
         do {
             let data = try Data(contentsOf: jobFolder.appendingPathComponent("job.json"))
             let record = try JobStore.decoder.decode(JobRecord.self, from: data)
+            var config = record.config
+            config.data.confinement = record.dataRoot
             let directory = jobFolder.appendingPathComponent("run")
             let resumable = CheckpointLocator.resumable(in: directory) != nil
-            let run = try TrainingRun(config: record.config, directory: directory, resume: resumable ? directory : nil)
+            let run = try TrainingRun(config: config, directory: directory, resume: resumable ? directory : nil)
             if triggers.forward(to: run.stopFlag) {
                 emit(.interrupted(epoch: run.trainer.epoch + 1, batch: 0, resume: ""))    // stopped before the first step
                 return 0
@@ -50,7 +52,7 @@ public enum TrainingJobProcess {
                 if case .finished(let last, let best) = event { checkpoint = URL(fileURLWithPath: best ?? last) }
             }
             guard let checkpoint else { return 0 }            // interrupted: already reported
-            try smokeTest(checkpoint, data: record.config.data, scratch: jobFolder)
+            try smokeTest(checkpoint, data: config.data, scratch: jobFolder)
             let relative = checkpoint.standardizedFileURL.path.replacingOccurrences(of: jobFolder.standardizedFileURL.path + "/", with: "")
             emit(.ready(checkpoint: relative))
             return 0

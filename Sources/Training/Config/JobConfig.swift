@@ -1,5 +1,6 @@
 import Clips
 import Inference
+import Support
 
 /// A training job, as written in YAML. Keys are snake_case; every section has defaults except
 /// `model.preset` and the data lists.
@@ -58,6 +59,9 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var testPipeline: ClipPipeline?
     public var batchSize = 8
     public var workers = 2
+    /// Not a config key: the folder every file of the job must really be in (the server sets its
+    /// data root here, so that symlinks under it cannot lead a job's reads elsewhere).
+    public var confinement: ConfinedPath?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case trainList = "train_list", valList = "val_list", root, modality, sampler
