@@ -138,7 +138,7 @@ open class Module {
     final func loadAdapted(_ dict: [String: Tensor], strict: Bool) throws(StateDictError) {
         let own = stateDict()
         let optional = optionalStateKeys()
-        var matched: [(target: Tensor, source: Tensor)] = []
+        var matched: [(key: String, target: Tensor, source: Tensor)] = []
         for (key, target) in own {
             guard let source = dict[key] else {
                 if strict && !optional.contains(key) { throw .missingKey(key) }
@@ -147,13 +147,20 @@ open class Module {
             guard source.shape == target.shape else {
                 throw .shapeMismatch(key: key, expected: target.shape, found: source.shape)
             }
-            matched.append((target, source))
+            matched.append((key, target, source))
         }
         if strict {
             let known = Set(own.map { $0.0 })
             if let extra = dict.keys.filter({ !known.contains($0) }).sorted().first { throw .unexpectedKey(extra) }
         }
-        for (target, source) in matched where target !== source { target.assign(source) }
+        // A NaN or an infinity would only surface later, as every prediction failing.
+        for (key, _, source) in matched {
+            let values = UnsafeBufferPointer(start: source.data, count: source.count)
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw .nonFinite(key: key, index: index, value: values[index])
+            }
+        }
+        for (_, target, source) in matched where target !== source { target.assign(source) }
     }
 
     /// Rewrites a state dict for this module before `loadStateDict` checks it: a model whose weights
@@ -198,6 +205,8 @@ public enum StateDictError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(key: String, expected: [Int], found: [Int])
     /// An ordered state dict lists this key twice.
     case duplicateKey(String)
+    /// The tensor under `key` holds a NaN or an infinity at flat `index`.
+    case nonFinite(key: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -206,6 +215,7 @@ public enum StateDictError: Error, Equatable, CustomStringConvertible {
         case .shapeMismatch(let key, let expected, let found):
             "shape mismatch for \"\(key)\": the module has \(expected), the state dict has \(found)"
         case .duplicateKey(let key): "key \"\(key)\" appears twice in state dict"
+        case .nonFinite(let key, let index, let value): "\"\(key)\" holds \(value) at element \(index): the weights are not usable"
         }
     }
 }

@@ -69,6 +69,7 @@ private func parseHeader(_ header: UnsafeRawBufferPointer,
     guard case .object(let members) = json else {
         throw .invalidHeader(key: nil, reason: "the header is not a JSON object")
     }
+    guard members.count <= SafeTensors.maxEntries + 1 else { throw .tooManyEntries(count: members.count - (members.contains { $0.0 == "__metadata__" } ? 1 : 0)) }
     var seen = Set<String>()
     var layouts: [Layout] = []
     var metadata: [String: String] = [:]

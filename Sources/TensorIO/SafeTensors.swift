@@ -19,6 +19,9 @@ public struct SafeTensors: Sendable {
 
     /// Longer headers are refused before anything is parsed (the reference reader's limit).
     public static let maxHeaderLength = 100_000_000
+    /// More tensors than this are refused once the header is parsed, before any is looked at: the
+    /// largest published checkpoints hold a few thousand.
+    public static let maxEntries = 100_000
 
     public let entries: [Entry]
     public var metadata: [String: String]

@@ -26,6 +26,8 @@ public enum SafeTensorsError: Error, Equatable, Sendable {
     /// Data bytes `begin..<end` belong to no tensor; `before` is the tensor that follows the gap.
     case uncoveredBytes(begin: Int, end: Int, before: String?)
     case io(path: String, reason: String)
+    /// The header lists more than `SafeTensors.maxEntries` tensors.
+    case tooManyEntries(count: Int)
 }
 
 extension SafeTensorsError: CustomStringConvertible, LocalizedError {
@@ -33,6 +35,8 @@ extension SafeTensorsError: CustomStringConvertible, LocalizedError {
         switch self {
         case .fileTooShort(let n):
             "safetensors: file has \(n) bytes, fewer than the 8-byte header length"
+        case .tooManyEntries(let count):
+            "safetensors: the header lists \(count) tensors, more than the \(SafeTensors.maxEntries) allowed"
         case .headerTooLarge(let length):
             "safetensors: header length \(length) is above the \(SafeTensors.maxHeaderLength)-byte limit"
         case .headerExceedsFile(let length, let available):

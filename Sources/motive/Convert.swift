@@ -13,7 +13,7 @@ struct Convert: ParsableCommand {
         abstract: "Convert a public checkpoint (.pth/.pt or .safetensors) into a self-contained Motive checkpoint of a zoo preset.",
         discussion: """
         The checkpoint's keys are renamed from --from's layout to the preset's, checked against the preset \
-        (every missing, unexpected and mis-shaped key is listed), and written with the preset, class names and \
+        (missing, unexpected and mis-shaped keys are listed, 20 of each kind and then a count), and written with the preset, class names and \
         input spec, ready for `motive predict --model OUT`, `motive eval` and `motive serve`. Layouts: \
         \(CheckpointLayout.allCases.map(\.rawValue).joined(separator: ", ")).
         """)

@@ -134,6 +134,55 @@ private let bnKeys = ["weight", "bias", "running_mean", "running_var", "num_batc
         #expect(net.stateDict().map { $0.1.scalars } == before)
     }
 
+    /// A NaN or an infinity anywhere in the weights is refused at load, naming the tensor, and
+    /// the module keeps its weights.
+    @Test func nonFiniteWeightsAreRefused() {
+        var rng = Xoshiro(seed: 7)
+        let net = Sequential(Conv(1, 8, kernelSize: [3, 3], using: &rng), BatchNorm(8))
+        let before = net.stateDict().map { $0.1.scalars }
+        for (key, index, value) in [("0.weight", 17, Float.nan), ("1.running_var", 3, .infinity), ("1.bias", 0, -.infinity)] {
+            var dict = Dictionary(uniqueKeysWithValues: net.stateDict().map { ($0.0, $0.1.copy()) })
+            dict[key]!.data[index] = value
+            do {
+                try net.loadStateDict(dict)
+                Issue.record("\(key) with \(value) loaded")
+            } catch {
+                if case .nonFinite(let k, let i, let v) = error {
+                    #expect(k == key && i == index && (v.isNaN ? value.isNaN : v == value))
+                } else {
+                    Issue.record("\(error)")
+                }
+                #expect(error.description.contains(key))
+            }
+            // Not strict, the same: an unusable tensor is not a missing one.
+            #expect(throws: StateDictError.self) { try net.loadStateDict(dict, strict: false) }
+        }
+        #expect(net.stateDict().map { $0.1.scalars } == before)
+    }
+
+    /// Load messages list 20 keys of each kind and count the rest, so a dict of a million stray
+    /// keys gives a short message.
+    @Test func loadMessagesSummariseLongKeyLists() throws {
+        var rng = Xoshiro(seed: 8)
+        let net = Sequential(Linear(2, 3, using: &rng))
+        var dict = Dictionary(uniqueKeysWithValues: net.stateDict().map { ($0.0, $0.1.copy()) })
+        for i in 0..<25_000 { dict[String(format: "stray.%05d", i)] = Tensor.zeros([0]) }
+        let report = net.loadReport(for: dict)
+        #expect(report.unexpected.count == 25_000)
+        let lines = report.lines()
+        #expect(lines.count == 21)
+        #expect(lines.first == "unexpected stray.00000 [0]" && lines[19] == "unexpected stray.00019 [0]")
+        #expect(lines.last == "… and 24980 more")
+        do {
+            try net.load(dict)
+            Issue.record("stray keys loaded strictly")
+        } catch {
+            #expect("\(error)".count < 1_000)
+        }
+        #expect(LoadReport.abbreviated(["a", "b"]) == ["a", "b"])
+        #expect(LoadReport.abbreviated(["a", "b", "c"], limit: 2) == ["a", "b", "… and 1 more"])
+    }
+
     @Test func nonStrictLoadIgnoresMissingAndUnexpectedKeys() throws {
         var rng = Xoshiro(seed: 6)
         let net = Sequential(Linear(2, 3, using: &rng), Linear(3, 1, using: &rng))

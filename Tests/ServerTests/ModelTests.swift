@@ -1,11 +1,33 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Server
+@testable import Server
 import Testing
+import Training
 
 /// `GET /v1/models` and `/v1/models/{name}`, and which model answers without `model=`.
 @Suite struct ModelTests {
+    /// A checkpoint whose weights hold a NaN is not served: its folder is skipped at start, and
+    /// loading it names the tensor, instead of every prediction failing with 500 later.
+    @Test func checkpointsWithNonFiniteWeightsAreNotServed() async throws {
+        let models = Fixture.scratch("models")
+        let folder = models.appendingPathComponent("poisoned")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let config = try ConfigLoader.parse(Fixture.jobYAML(epochs: 1, dataRoot: Fixture.dataRoot))
+        let trainer = try Trainer(config: config, data: try TrainingData.load(config.data))
+        let (key, tensor) = trainer.model.stateDict()[5]
+        tensor.data[tensor.count - 1] = .nan
+        let checkpoint = folder.appendingPathComponent("model.safetensors")
+        try trainer.save(to: checkpoint)
+        #expect {
+            _ = try ServedModel(name: "poisoned", checkpoint: checkpoint, source: "models")
+        } throws: { error in
+            "\(error)".contains("\"\(key)\" holds nan at element \(tensor.count - 1)")
+        }
+        let server = try Fixture.server(Fixture.options { $0.modelsDirectory = models })
+        #expect(server.models.all.isEmpty)
+    }
+
     @Test func listsTheModelsFolder() async throws {
         let server = try Fixture.server(Fixture.options())
         try await server.makeApplication().test(.router) { client in

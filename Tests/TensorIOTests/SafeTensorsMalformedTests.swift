@@ -132,6 +132,16 @@ import Testing
         expectError(.duplicateKey("__metadata__"), file("{\"__metadata__\":{},\"__metadata__\":{}}"))
     }
 
+    /// A header of empty entries past the cap is refused as a whole (a million of them used to
+    /// take a minute, and a line of output each); the cap itself passes, metadata not counted.
+    @Test func entryCountIsCapped() throws {
+        func header(_ count: Int) -> String {
+            "{\"__metadata__\":{\"format\":\"pt\"}," + (0..<count).map { entry("k\($0)", shape: [0], offsets: (0, 0)) }.joined(separator: ",") + "}"
+        }
+        expectError(.tooManyEntries(count: SafeTensors.maxEntries + 1), file(header(SafeTensors.maxEntries + 1)))
+        #expect(try SafeTensors(data: file(header(SafeTensors.maxEntries))).entries.count == SafeTensors.maxEntries)
+    }
+
     @Test func missingFileGivesAnIOError() {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("motive-absent-\(UUID().uuidString)")
         let error = #expect(throws: SafeTensorsError.self) { try SafeTensors(contentsOf: url) }

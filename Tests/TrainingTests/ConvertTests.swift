@@ -122,8 +122,10 @@ import Zoo
         refused("unknown checkpoint layout \"caffe2\"") { try convert(pth, out, from: "caffe2", model: "mc3_18_tiny") }
         refused("unknown model \"mc3_19_tiny\"") { try convert(pth, out, from: "torchvision", model: "mc3_19_tiny") }
         refused("no mmaction2 key map for mc3_18_tiny") { try convert(pth, out, from: "mmaction2", model: "mc3_18_tiny") }
-        // Every key of the torchvision file is foreign to PySlowFast's layout, and each is named.
-        refused("\n  layer4.1.conv2.0.weight") { try convert(pth, out, from: "pyslowfast", model: "slow_r50_tiny") }
+        // Every key of the torchvision file is foreign to PySlowFast's layout: the first 20 are
+        // named, and the rest counted.
+        refused("\n  fc.weight") { try convert(pth, out, from: "pyslowfast", model: "slow_r50_tiny") }
+        refused("\n  … and 102 more") { try convert(pth, out, from: "pyslowfast", model: "slow_r50_tiny") }
         // r3d's layers 2–4 have 3×3×3 kernels where mc3's have 1×3×3.
         refused("shape mismatch layer2.0.conv1.0.weight: model [32, 16, 3, 3, 3], weights [32, 16, 1, 3, 3]") {
             try convert(pth, out, from: "torchvision", model: "r3d_18_tiny")

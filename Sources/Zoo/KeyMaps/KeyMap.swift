@@ -1,4 +1,5 @@
 import Engine
+import NN
 
 /// The key layout a state dict was saved in: what `motive convert --from` and
 /// `motive predict --from` name.
@@ -187,7 +188,7 @@ public enum KeyMapError: Error, CustomStringConvertible, Equatable {
             "no \(layout.rawValue) key map for \(preset); \(layout.rawValue) maps onto " + supported.joined(separator: ", ")
         case .unmapped(let layout, let preset, let keys, let note):
             "\(keys.count) key\(keys.count == 1 ? "" : "s") of the \(layout.rawValue) checkpoint have no place in \(preset):\n  "
-                + keys.joined(separator: "\n  ") + (note.map { "\nnote: " + $0 } ?? "")
+                + LoadReport.abbreviated(Array(keys.prefix(LoadReport.listLimit + 1)), total: keys.count).joined(separator: "\n  ") + (note.map { "\nnote: " + $0 } ?? "")
         case .collision(let target, let sources):
             "keys " + sources.joined(separator: " and ") + " both map to \(target)"
         }
