@@ -13,8 +13,25 @@ final class Demuxer {
     private(set) var format: UnsafeMutablePointer<AVFormatContext>?
     private var memory: MemorySource?
     private(set) var streamIndex: Int32 = -1
+    /// The input's bytes, to tell a cut-off file from a damaged one (nil for frame folders).
+    private let window: ByteWindow?
 
-    init(label: String) { self.label = label }
+    init(label: String, window: ByteWindow? = nil) {
+        self.label = label
+        self.window = window
+    }
+
+    /// The error for data that stops making sense: truncated when the container's own sizes say
+    /// the file ends early, damaged when its structure is whole, and `otherwise` when the
+    /// container's sizes cannot tell.
+    func dataError(_ reason: String, otherwise: VideoError) -> VideoError {
+        switch window.map(ContainerExtent.of) ?? .unknown {
+        case .short(let declaredEnd, let size):
+            .truncated(path: label, reason: "\(reason); the data ends at byte \(size) of \(declaredEnd)")
+        case .complete: .damaged(path: label, reason: reason)
+        case .unknown: otherwise
+        }
+    }
 
     deinit {
         avformat_close_input(&format)  // leaves a custom pb alone; the memory source frees it
@@ -54,11 +71,13 @@ final class Demuxer {
         if status == averrorEXIT || deadline.expired { return .timedOut(path: label, operation: operation) }
         if status == averrorENOENT { return .fileNotFound(path: label) }
         if status == averrorEOF {
-            return .truncated(path: label, reason: "\(operation) reached the end of the data")
+            let reason = "\(operation) reached the end of the data"
+            return dataError(reason, otherwise: .truncated(path: label, reason: reason))
         }
         if status == averrorINVALIDDATA {
             if let container = recognisedContainer(head) {
-                return .truncated(path: label, reason: "\(container) data incomplete or damaged: \(ffmpegErrorString(status))")
+                let reason = "\(container) data does not parse: \(ffmpegErrorString(status))"
+                return dataError(reason, otherwise: .damaged(path: label, reason: reason))
             }
             return .unrecognizedFormat(path: label, reason: ffmpegErrorString(status))
         }

@@ -5,7 +5,10 @@ public enum VideoError: Error, Equatable, CustomStringConvertible {
     case fileNotFound(path: String)
     case emptyInput(path: String)
     case unrecognizedFormat(path: String, reason: String)
+    /// The data ends early: the container's sizes (or its frame count) promise more.
     case truncated(path: String, reason: String)
+    /// The data is all there, by the container's own sizes, but does not parse.
+    case damaged(path: String, reason: String)
     case noVideoStream(path: String)
     case unsupportedCodec(path: String, codec: String)
     case tooLarge(path: String, width: Int, height: Int, maxPixels: Int)
@@ -29,6 +32,7 @@ public enum VideoError: Error, Equatable, CustomStringConvertible {
         case .emptyInput(let path): "\(path): empty input"
         case .unrecognizedFormat(let path, let reason): "\(path): not a recognised video container (\(reason))"
         case .truncated(let path, let reason): "\(path): file is truncated (\(reason))"
+        case .damaged(let path, let reason): "\(path): file is damaged (\(reason))"
         case .noVideoStream(let path): "\(path): no video stream"
         case .unsupportedCodec(let path, let codec): "\(path): no decoder for video codec \(codec)"
         case .tooLarge(let path, let width, let height, let maxPixels):

@@ -32,7 +32,7 @@ public final class VideoReader {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .fileNotFound(path: path) }
         if status.st_size == 0 { throw .emptyInput(path: path) }
-        let demuxer = Demuxer(label: path)
+        let demuxer = Demuxer(label: path, window: ByteWindow(path: path))
         try demuxer.open(url: path, head: fileHead(path), options: options)
         try self.init(demuxer: demuxer, options: options)
     }
@@ -41,7 +41,7 @@ public final class VideoReader {
     public convenience init(bytes: [UInt8], options: ReaderOptions = .init()) throws(VideoError) {
         let label = "<memory>"
         if bytes.isEmpty { throw .emptyInput(path: label) }
-        let demuxer = Demuxer(label: label)
+        let demuxer = Demuxer(label: label, window: ByteWindow(bytes: bytes))
         try demuxer.open(url: nil, memory: try MemorySource(bytes: bytes), head: Array(bytes.prefix(4096)), options: options)
         try self.init(demuxer: demuxer, options: options)
     }
@@ -67,13 +67,18 @@ public final class VideoReader {
         let decoder = Decoder()
         try decoder.open(stream: stream, threads: options.threads, label: demuxer.label)
         defer { demuxer.deadline.clear() }
-        let index = try PacketIndex(format: demuxer.format!, stream: demuxer.streamIndex,
+        let index: PacketIndex
+        do {
+            index = try PacketIndex(format: demuxer.format!, stream: demuxer.streamIndex,
                                     deadline: demuxer.deadline, timeout: options.timeout, path: demuxer.label)
+        } catch .truncated(_, let reason) {
+            throw demuxer.dataError(reason, otherwise: .truncated(path: demuxer.label, reason: reason))
+        }
         let timeBase = av_q2d(stream.pointee.time_base)
         let timestamps = index.pts.map { Double($0) * timeBase }
         if let reason = VideoReader.truncation(index: index, timestamps: timestamps, stream: stream,
                                                format: demuxer.format!) {
-            throw .truncated(path: demuxer.label, reason: reason)
+            throw demuxer.dataError(reason, otherwise: .truncated(path: demuxer.label, reason: reason))
         }
         if index.count == 0 { throw .noFrames(path: demuxer.label) }
         self.demuxer = demuxer

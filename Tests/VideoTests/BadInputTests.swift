@@ -56,6 +56,40 @@ import Testing
         #expect(p == path)
     }
 
+    /// The container's own sizes tell a cut-off file from a whole one, in every container.
+    @Test(arguments: [(VideoCodec.h264, "x.mp4"), (.h264, "x.mov"), (.h264, "x.avi"), (.vp9, "x.webm"), (.hevc, "x.mkv")])
+    func containerExtents(_ codec: VideoCodec, _ name: String) throws {
+        let whole = folder.file("extent-" + name)
+        try writeClip(whole, count: 30, width: 64, height: 48, options: EncodeOptions(codec: codec))
+        let data = try bytes(of: whole)
+        #expect(ContainerExtent.of(ByteWindow(bytes: data)) == .complete, "\(name)")
+        #expect(ContainerExtent.of(try #require(ByteWindow(path: whole))) == .complete, "\(name)")
+        guard case .short(let end, let size) = ContainerExtent.of(ByteWindow(bytes: Array(data.prefix(data.count - 1)))) else {
+            Issue.record("\(name) one byte short is not short"); return
+        }
+        #expect(size == data.count - 1 && end > size, "\(name)")
+        #expect(ContainerExtent.of(ByteWindow(bytes: Self.noise(5000))) == .unknown)
+    }
+
+    /// A whole MP4 whose sample table is overwritten is damaged, not truncated; cut, it is truncated.
+    @Test func damagedIsNotTruncated() throws {
+        let whole = folder.file("whole.mp4")
+        try writeClip(whole, count: 30, width: 64, height: 48, options: EncodeOptions(codec: .h264))
+        var data = try bytes(of: whole)
+        let table = try #require((0..<(data.count - 4)).first { data[$0..<($0 + 4)].elementsEqual("stsz".utf8) })
+        for i in (table + 12)..<(table + 60) { data[i] = 0xFF }
+        let path = try write(data, to: "damaged.mp4")
+        for error in [videoError({ try VideoReader(path: path) }), videoError({ try VideoReader(bytes: data) })] {
+            guard case .damaged = error else { Issue.record("not reported as damaged: \(String(describing: error))"); continue }
+            #expect(error?.description.contains("file is damaged") == true)
+        }
+        let cut = try write(Array(data.prefix(data.count * 6 / 10)), to: "damaged-cut.mp4")
+        guard case .truncated(_, let reason) = videoError({ try VideoReader(path: cut) }) else {
+            Issue.record("cut file not reported as truncated"); return
+        }
+        #expect(reason.contains("the data ends at byte \(data.count * 6 / 10) of"), "\(reason)")
+    }
+
     @Test func audioOnlyWAVHasNoVideoStream() throws {
         // 0.1 s of 8 kHz mono 16-bit PCM: a RIFF header, a "fmt " chunk and a "data" chunk.
         let samples = (0..<800).flatMap { i -> [UInt8] in
