@@ -135,6 +135,7 @@ public enum Checkpoint {
         let (info, state, _) = try read(url)
         let preset: ModelPreset
         do { preset = try ModelZoo.preset(named: info.preset) } catch { throw .incompatible(path: url.path, reason: "\(error)") }
+        do { try ModelPreset.checkClasses(info.classNames.count) } catch { throw .incompatible(path: url.path, reason: "\(error)") }
         let model = preset.build(classes: info.classNames.count)
         do { try model.loadStateDict(state) } catch { throw .incompatible(path: url.path, reason: "\(error)") }
         if let fusion = info.fusion { model.configure(fusion: fusion) }

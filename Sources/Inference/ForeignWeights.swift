@@ -39,6 +39,7 @@ public struct ForeignWeights {
             throw KeyMapError.unmapped(layout: layout, preset: preset.name, keys: mapped.unknown, note: map.note)
         }
         let count = classes ?? classifierRows(mapped.tensors.map { ($0.key, $0.value) })
+        if let count { try ModelPreset.checkClasses(count) }
         let model = preset.build(classes: count).eval()
         do {
             let report = try model.load(mapped.tensors, strict: strict, origin: mapped.sources)

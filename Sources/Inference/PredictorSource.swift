@@ -36,6 +36,7 @@ extension Predictor {
             return (Predictor(model: model, info: info, overrides), [])
         case .preset(let name, let weights, let layout, let classes, let strict):
             let preset = try ModelZoo.preset(named: name)
+            if let classes { try ModelPreset.checkClasses(classes) }
             guard let weights else {
                 let model = preset.build(classes: classes)
                 let info = CheckpointInfo(preset: preset.name, classNames: Self.placeholderNames(classifierRows(model.stateDict()) ?? preset.defaultClasses),

@@ -45,7 +45,9 @@ public struct TrainingData: Sendable {
                 }
             }
         }
-        let count = max(classes.count, (train.items.map(\.label).max() ?? -1) + 1)
+        let labelMax = train.items.map(\.label).max() ?? -1
+        guard labelMax < ModelPreset.maxClasses else { throw TrainingError.labelOutOfRange(label: labelMax, classes: ModelPreset.maxClasses) }
+        let count = max(classes.count, labelMax + 1)
         return TrainingData(train: train, val: val, root: root,
                             classNames: classes.isEmpty ? (0..<count).map { "class_\($0)" } : classes)
     }
@@ -117,6 +119,7 @@ public final class Trainer {
         guard labelMax < classes else {
             throw TrainingError.labelOutOfRange(label: labelMax, classes: classes)
         }
+        try ModelPreset.checkClasses(classes)
         model = preset.build(classes: classes, seed: config.train.seed)
         if let p = config.model.dropout { model.classifierDropout = Float(p) }
         let named = model.namedParameters()

@@ -54,6 +54,15 @@ public struct ModelPreset: Sendable {
     let make: @Sendable (_ classes: Int, _ rng: inout Xoshiro) -> VideoModel
 
     /// A freshly initialised model (`classes` defaults to the reference's).
+    /// The most classes a model may have: a classifier this wide already holds 100,000 rows.
+    public static let maxClasses = 100_000
+
+    /// Refuses a class count outside 1…`maxClasses` (from a flag, a checkpoint or a list)
+    /// before `build` allocates a classifier for it.
+    public static func checkClasses(_ classes: Int) throws(ZooError) {
+        guard (1...maxClasses).contains(classes) else { throw .classCount(classes) }
+    }
+
     public func build(classes: Int? = nil, seed: UInt64 = 0) -> VideoModel {
         var rng = Xoshiro(seed: seed)
         return make(classes ?? defaultClasses, &rng)
@@ -62,9 +71,11 @@ public struct ModelPreset: Sendable {
 
 public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownPreset(String, suggestion: String?)
+    case classCount(Int)
 
     public var description: String {
         switch self {
+        case .classCount(let classes): "a model has 1…\(ModelPreset.maxClasses) classes, not \(classes)"
         case .unknownPreset(let name, let suggestion):
             "unknown model \"\(name)\"" + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? "") + "; `motive models` lists them"
         }

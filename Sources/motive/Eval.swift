@@ -23,7 +23,9 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         if let views, ViewPlan.parseViews(views) == nil { throw ValidationError("--views must look like 10x3 (crops 1, 3 or 10), got \(views)") }
-        guard batchSize >= 1, workers >= 1 else { throw ValidationError("--batch-size and --workers must be ≥ 1") }
+        guard ConfigLoader.batchSizes.contains(batchSize), ConfigLoader.workerCounts.contains(workers) else {
+            throw ValidationError("--batch-size must be 1…\(ConfigLoader.batchSizes.upperBound) and --workers 1…\(ConfigLoader.workerCounts.upperBound)")
+        }
     }
 
     func run() throws {

@@ -57,6 +57,27 @@ import Zoo
         #expect(GradMode.noGrad { model(x).scalars == restored(x).scalars })
     }
 
+    /// Class counts from a checkpoint, a flag or a list are bounded before a classifier is built
+    /// for them (a count of 1e11 used to abort with "failed to allocate").
+    @Test func classCountsAreBoundedBeforeBuilding() throws {
+        let preset = try ModelZoo.preset(named: "mc3_18_tiny")
+        let file = url()
+        defer { try? FileManager.default.removeItem(at: file) }
+        let names = (0...ModelPreset.maxClasses).map { "c\($0)" }
+        try Checkpoint.save(model: preset.build(classes: 2), info: CheckpointInfo(preset: preset.name, classNames: names, input: preset.input), to: file)
+        #expect { _ = try Checkpoint.loadModel(file) } throws: { "\($0)".contains("a model has 1…100000 classes, not 100001") }
+        for classes in [0, 100_000_000_000] {
+            #expect(throws: ZooError.classCount(classes)) { _ = try Predictor.load(.preset(name: "mc3_18_tiny", weights: nil, layout: .motive, classes: classes, strict: true)) }
+        }
+        // A list label past the bound is refused by TrainingData, before any count is taken from it.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("motive-labels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "a.mp4 \(Int.max)\n".write(to: folder.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.parse("model: {preset: mc3_18_tiny}\ndata: {train_list: \(folder.path)/train.txt}\n")
+        #expect(throws: TrainingError.labelOutOfRange(label: Int.max, classes: ModelPreset.maxClasses)) { _ = try TrainingData.load(config.data) }
+    }
+
     @Test func foreignFilesAreRefused() throws {
         let file = url()
         defer { try? FileManager.default.removeItem(at: file) }

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Training
+import Zoo
 
 /// Checks a submitted job config before it is queued: the trainer's own validation, then every
 /// path confined (data lists, data root and starting weights to the data root; an absolute
@@ -30,6 +31,7 @@ struct JobSubmission: Sendable {
         config.data.confinement = data.confinement
         do {
             let lists = try TrainingData.load(config.data)
+            try ModelPreset.checkClasses(config.model.classes ?? lists.classNames.count)
             if let classes = config.model.classes, let label = (lists.train.items.map(\.label) + (lists.val?.items.map(\.label) ?? [])).max(),
                label >= classes {
                 throw TrainingError.labelOutOfRange(label: label, classes: classes)

@@ -264,8 +264,8 @@ public enum ConfigLoader {
             try require(multi == nil, "data.train_pipeline", multi.map(\.name) ?? "",
                         "one view per clip in training (three_crop and ten_crop are test-time views; eval.crops sets them)")
         }
-        try require((1...4096).contains(c.data.batchSize), "data.batch_size", c.data.batchSize, "1…4096")
-        try require((1...256).contains(c.data.workers), "data.workers", c.data.workers, "1…256")
+        try require(batchSizes.contains(c.data.batchSize), "data.batch_size", c.data.batchSize, "1…\(batchSizes.upperBound)")
+        try require(workerCounts.contains(c.data.workers), "data.workers", c.data.workers, "1…\(workerCounts.upperBound)")
         try require(c.optimizer.lr > 0, "optimizer.lr", c.optimizer.lr, "a positive number")
         try require(c.optimizer.momentum >= 0 && c.optimizer.momentum < 1, "optimizer.momentum", c.optimizer.momentum, "in [0, 1)")
         try require(c.optimizer.weightDecay >= 0, "optimizer.weight_decay", c.optimizer.weightDecay, "≥ 0")
@@ -297,7 +297,10 @@ public enum ConfigLoader {
     // MARK: Sizes
 
     /// Most classes a model may have.
-    public static let maxClasses = 100_000
+    public static let maxClasses = ModelPreset.maxClasses
+    /// Clips per batch (training, evaluation) and loader threads, here and in `motive eval`.
+    public static let batchSizes = 1...4096
+    public static let workerCounts = 1...256
     /// Most frames in one clip, and clips per video.
     public static let maxClipFrames = 1024
     /// The largest input one step may hold, as 32-bit floats: a training batch of clips, or the
