@@ -65,8 +65,8 @@ public enum SynthDataset {
         guard (1...names.count).contains(count) else {
             throw SynthError.invalidOption("--classes must be 1…\(names.count) for family \(o.family.rawValue), got \(count)")
         }
-        guard o.perClass >= 1, o.frames >= 2, o.size >= 16, o.size <= 1024, o.fps >= 1 else {
-            throw SynthError.invalidOption("need --per-class ≥ 1, --frames ≥ 2, --size 16…1024, --fps ≥ 1")
+        guard (1...100_000).contains(o.perClass), (2...10_000).contains(o.frames), (16...1024).contains(o.size), (1...1000).contains(o.fps) else {
+            throw SynthError.invalidOption("need --per-class 1…100000, --frames 2…10000, --size 16…1024, --fps 1…1000")
         }
         guard (0..<1).contains(o.valFraction) else { throw SynthError.invalidOption("--val-fraction must be in [0, 1)") }
         if o.family == .playback && o.sources.isEmpty {

@@ -63,6 +63,27 @@ public struct ModelPreset: Sendable {
         guard (1...maxClasses).contains(classes) else { throw .classCount(classes) }
     }
 
+    /// The most elements an input given by hand (`motive flops --input`) may hold: 1 GiB of floats.
+    public static let maxInputElements = 1 << 28
+
+    /// Refuses an input shape [N, C, T, H, W] the preset's model cannot take (another channel
+    /// count) or that would not fit in memory, before a tensor of it is made.
+    public func checkInput(_ shape: [Int]) throws(ZooError) {
+        let expected = input.shape
+        guard shape.count == expected.count, shape.count >= 2, shape.allSatisfy({ $0 > 0 }) else {
+            throw .inputShape(shape, reason: "expected \(expected.count) positive sizes like \(expected)")
+        }
+        guard shape[1] == expected[1] else { throw .inputShape(shape, reason: "\(name) takes \(expected[1]) channels") }
+        var elements = 1
+        for size in shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= Self.maxInputElements else {
+                throw .inputShape(shape, reason: "more than \(Self.maxInputElements) elements")
+            }
+            elements = product
+        }
+    }
+
     public func build(classes: Int? = nil, seed: UInt64 = 0) -> VideoModel {
         var rng = Xoshiro(seed: seed)
         return make(classes ?? defaultClasses, &rng)
@@ -72,9 +93,11 @@ public struct ModelPreset: Sendable {
 public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownPreset(String, suggestion: String?)
     case classCount(Int)
+    case inputShape([Int], reason: String)
 
     public var description: String {
         switch self {
+        case .inputShape(let shape, let reason): "input \(shape) does not fit: \(reason)"
         case .classCount(let classes): "a model has 1…\(ModelPreset.maxClasses) classes, not \(classes)"
         case .unknownPreset(let name, let suggestion):
             "unknown model \"\(name)\"" + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? "") + "; `motive models` lists them"

@@ -69,9 +69,12 @@ struct Flops: ParsableCommand {
             let dims = input.lowercased().split(separator: "x").compactMap { Int($0) }
             guard dims.count == 4, dims.allSatisfy({ $0 > 0 }) else { throw CLIError("--input must look like 3x16x112x112, got \(input)") }
             shape = [1] + dims
+            try preset.checkInput(shape)
         }
         let model = preset.build().eval()
-        let counter = FLOPs.count(dryRun: true) { _ = model(Tensor.zeros(shape)) }
+        let x = Tensor.zeros(shape)
+        try model.check(input: x)
+        let counter = FLOPs.count(dryRun: true) { _ = model(x) }
         if json {
             struct Output: Encodable { let model: String; let input: [Int]; let flops: Int; let byOperator: [String: Int] }
             print(try jsonString(Output(model: name, input: shape, flops: counter.total, byOperator: counter.byOperator)))

@@ -109,4 +109,28 @@ import NN
         shape[2] += 1                                             // one segment too many
         #expect(throws: ModelInputError.self) { try tsn.build(classes: 2).check(input: Tensor.zeros(shape)) }
     }
+
+    /// Shapes other than the preset's (`motive flops --input`) are checked by what each
+    /// architecture needs; each refused one stopped the process in an engine check before.
+    @Test func otherShapesAreCheckedByArchitecture() throws {
+        func check(_ name: String, _ t: Int, _ side: Int, channels: Int = 3) throws -> Bool {
+            let preset = try ModelZoo.preset(named: name)
+            do {
+                try preset.build(classes: 2).check(input: Tensor.zeros([1, channels, t, side, side]))
+                return true
+            } catch { return false }
+        }
+        #expect(try check("r2plus1d_18_tiny", 32, 112) && check("r2plus1d_18_tiny", 1, 1))
+        #expect(try check("slowfast_r50_tiny", 32, 64) && !check("slowfast_r50_tiny", 17, 64))
+        #expect(try check("i3d_r50_tiny", 2, 64) && !check("i3d_r50_tiny", 1, 64) && check("slow_r50_tiny", 1, 64))
+        #expect(try !check("c3d_tiny", 16, 96) && !check("timesformer_tiny", 16, 64))
+        #expect(try !check("two_stream_tsn_tiny", 5, 64, channels: 13) && check("two_stream_tsn_tiny", 4, 64, channels: 13))
+        // Before any tensor is made: channels, rank and size.
+        let preset = try ModelZoo.preset(named: "r2plus1d_18_tiny")
+        #expect(throws: Never.self) { try preset.checkInput([1, 3, 64, 224, 224]) }
+        #expect(throws: ZooError.self) { try preset.checkInput([1, 100_000, 1, 1, 1]) }
+        #expect(throws: ZooError.self) { try preset.checkInput([1, 3, 1000, 1000, 1000]) }
+        #expect(throws: ZooError.self) { try preset.checkInput([1, 3, Int.max / 2, 4, 4]) }
+        #expect(throws: ZooError.self) { try preset.checkInput([1, 3, 16, 112]) }
+    }
 }

@@ -42,10 +42,15 @@ public struct FrameSampler: Codable, Sendable, Equatable {
         try validate()
     }
 
+    /// The largest clip length, frame interval and clip count: a clip of more frames than this
+    /// does not fit any model's input, and the indices alone would take gigabytes.
+    public static let maxFrames = 1024
+
     private func validate() throws(SamplerError) {
-        if clipLength < 1 { throw .invalid("clipLength must be ≥ 1, got \(clipLength)") }
-        if frameInterval < 1 { throw .invalid("frameInterval must be ≥ 1, got \(frameInterval)") }
-        if clipCount < 1 { throw .invalid("clipCount must be ≥ 1, got \(clipCount)") }
+        let bound = Self.maxFrames
+        if !(1...bound).contains(clipLength) { throw .invalid("clipLength must be 1…\(bound), got \(clipLength)") }
+        if !(1...bound).contains(frameInterval) { throw .invalid("frameInterval must be 1…\(bound), got \(frameInterval)") }
+        if !(1...bound).contains(clipCount) { throw .invalid("clipCount must be 1…\(bound), got \(clipCount)") }
         // The reference divides by clipCount − 1 here.
         if testMode && twiceSample && clipLength > 1 && clipCount == 1 {
             throw .invalid("twiceSample needs clipCount ≥ 2 for dense (clipLength > 1) test clips")
@@ -58,11 +63,17 @@ public struct FrameSampler: Codable, Sendable, Equatable {
         case outOfBound = "out_of_bound_opt", testMode = "test_mode", keepTailFrames = "keep_tail_frames"
     }
 
+    /// A value out of bounds is a decoding error at its own key.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try self.init(clipLength: c.decode(Int.self, forKey: .clipLength),
-                      frameInterval: c.decodeIfPresent(Int.self, forKey: .frameInterval) ?? 1,
-                      clipCount: c.decodeIfPresent(Int.self, forKey: .clipCount) ?? 1,
+        let clipLength = try c.decode(Int.self, forKey: .clipLength)
+        let frameInterval = try c.decodeIfPresent(Int.self, forKey: .frameInterval) ?? 1
+        let clipCount = try c.decodeIfPresent(Int.self, forKey: .clipCount) ?? 1
+        for (key, value) in [(CodingKeys.clipLength, clipLength), (.frameInterval, frameInterval), (.clipCount, clipCount)]
+        where !(1...Self.maxFrames).contains(value) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "1…\(Self.maxFrames)")
+        }
+        try self.init(clipLength: clipLength, frameInterval: frameInterval, clipCount: clipCount,
                       temporalJitter: c.decodeIfPresent(Bool.self, forKey: .temporalJitter) ?? false,
                       twiceSample: c.decodeIfPresent(Bool.self, forKey: .twiceSample) ?? false,
                       outOfBound: c.decodeIfPresent(OutOfBound.self, forKey: .outOfBound) ?? .loop,

@@ -225,7 +225,9 @@ public enum ConfigLoader {
             throw .invalidValue(path: "model.preset", value: c.model.preset,
                                 expected: "a zoo preset" + (near.map { " (did you mean \($0)?)" } ?? "") + "; `motive models` lists them")
         }
-        if let classes = c.model.classes { try require((1...maxClasses).contains(classes), "model.classes", classes, "1…\(maxClasses)") }
+        if let classes = c.model.classes {
+            try require((1...ModelPreset.maxClasses).contains(classes), "model.classes", classes, "1…\(ModelPreset.maxClasses)")
+        }
         if let p = c.model.dropout { try require(p >= 0 && p < 1, "model.dropout", p, "in [0, 1)") }
         try require(c.data.modality != .twoStream, "data.modality", c.data.modality.rawValue, "rgb or flow")
         let input = (try? ModelZoo.preset(named: c.model.preset))?.input
@@ -296,13 +298,9 @@ public enum ConfigLoader {
 
     // MARK: Sizes
 
-    /// Most classes a model may have.
-    public static let maxClasses = ModelPreset.maxClasses
     /// Clips per batch (training, evaluation) and loader threads, here and in `motive eval`.
     public static let batchSizes = 1...4096
     public static let workerCounts = 1...256
-    /// Most frames in one clip, and clips per video.
-    public static let maxClipFrames = 1024
     /// The largest input one step may hold, as 32-bit floats: a training batch of clips, or the
     /// views of one test video. Checked before the run, so a size that cannot fit is refused
     /// here instead of aborting the training process.
@@ -312,11 +310,6 @@ public enum ConfigLoader {
     static func checkSizes(_ c: JobConfig) throws(ConfigError) {
         func require(_ ok: Bool, _ path: String, _ value: Any, _ expected: String) throws(ConfigError) {
             if !ok { throw .invalidValue(path: path, value: "\(value)", expected: expected) }
-        }
-        if let s = c.data.sampler {
-            try require(s.clipLength <= maxClipFrames, "data.sampler.clip_len", s.clipLength, "1…\(maxClipFrames)")
-            try require(s.clipCount <= maxClipFrames, "data.sampler.num_clips", s.clipCount, "1…\(maxClipFrames)")
-            try require(s.frameInterval <= maxClipFrames, "data.sampler.frame_interval", s.frameInterval, "1…\(maxClipFrames)")
         }
         for (key, pipeline) in [("data.train_pipeline", c.data.trainPipeline), ("data.test_pipeline", c.data.testPipeline)] {
             guard let pipeline else { continue }

@@ -112,4 +112,10 @@ public final class SlowFast: VideoModel {
 
     /// Fast clip [N, 3, T, H, W] → [N, classes]
     public override func forward(_ x: Tensor) -> Tensor { head(features(x), training: isTraining) }
+
+    /// The lateral connections stride time by alpha, and the slow pathway takes every alpha-th
+    /// frame: the two agree only when alpha divides the frame count.
+    public override func inputProblem(_ x: Tensor) -> String? {
+        x.shape[2] % config.alpha == 0 ? nil : "clips [N, 3, T, H, W] with T a multiple of \(config.alpha)"
+    }
 }

@@ -78,6 +78,11 @@ public final class SlowResNet: VideoModel {
     public override func importImageWeights(_ state: [String: Tensor]) throws -> [String] {
         try Inflation.inflate(state, into: self)
     }
+
+    /// C2D and I3D halve time after the first stage: they need two frames at least.
+    public override func inputProblem(_ x: Tensor) -> String? {
+        config.poolAfterFirstStage && x.shape[2] < 2 ? "clips [N, 3, T ≥ 2, H, W]" : nil
+    }
 }
 
 /// PyTorchVideo's stage of bottleneck blocks, under `res_blocks.0`, `res_blocks.1`, …: conv_a

@@ -79,4 +79,8 @@ public final class TwoStream: VideoModel {
         let (a, b) = streams(x)
         return fuse(rgb: a, flow: b)
     }
+
+    public override func inputProblem(_ x: Tensor) -> String? {
+        x.shape[2] == rgb.config.segments ? nil : "[N, \(inputChannels), \(rgb.config.segments) segments, H, W]"
+    }
 }
