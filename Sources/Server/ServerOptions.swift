@@ -53,7 +53,7 @@ public struct ServerOptions: Sendable {
 
 /// The routes a token guards. `/healthz`, `/metrics` and `/openapi.yaml` are always open.
 public enum AuthScope: String, Sendable, CaseIterable {
-    /// Every `/v1/jobs…` route, reads included.
+    /// Every `/v1/jobs…` and `/v1/streams…` route, reads included.
     case jobs
     /// The job routes, predictions and `/v1/models…`.
     case all
@@ -61,7 +61,7 @@ public enum AuthScope: String, Sendable, CaseIterable {
     /// Whether a request to `path` needs the token under this scope.
     public func guards(path: String) -> Bool {
         func under(_ prefix: String) -> Bool { path == prefix || path.hasPrefix(prefix + "/") }
-        if under("/v1/jobs") { return true }
+        if under("/v1/jobs") || under("/v1/streams") { return true }
         return self == .all && (under("/v1/predict") || under("/v1/models"))
     }
 }

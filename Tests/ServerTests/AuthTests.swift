@@ -58,4 +58,17 @@ import Testing
             }
         }
     }
+
+    /// Which paths each scope guards, streams included before they have routes.
+    @Test func scopesByPath() {
+        for path in ["/v1/jobs", "/v1/jobs/3/events", "/v1/streams", "/v1/streams/cam-1"] {
+            #expect(AuthScope.jobs.guards(path: path) && AuthScope.all.guards(path: path), "\(path)")
+        }
+        for path in ["/v1/predict", "/v1/models", "/v1/models/default"] {
+            #expect(!AuthScope.jobs.guards(path: path) && AuthScope.all.guards(path: path), "\(path)")
+        }
+        for path in ["/healthz", "/ping", "/metrics", "/v1/jobsx", "/v1/streamsx"] {
+            #expect(!AuthScope.jobs.guards(path: path) && !AuthScope.all.guards(path: path), "\(path)")
+        }
+    }
 }
