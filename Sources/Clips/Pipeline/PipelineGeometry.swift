@@ -89,28 +89,22 @@ extension ClipPipeline {
 
     /// The largest side any step sets (a resize's side or size, a crop's size), or nil when no
     /// step sets one. With the model's input size, this bounds the frames a clip holds.
-    public var largestSide: Int? {
-        transforms.compactMap { step -> Int? in
-            switch step {
-            case .resizeShortSide(let side): side
-            case .resize(let size), .centreCrop(let size), .threeCrop(let size), .tenCrop(let size): max(size.width, size.height)
-            case .randomResizedCrop(let p): max(p.size.width, p.size.height)
-            case .multiScaleCrop(let p): max(p.inputSize.width, p.inputSize.height)
-            case .flip, .colorJitter: nil
-            }
-        }.max()
-    }
+    public var largestSide: Int? { sidesSet.map(\.largest).max() }
 
     /// The smallest side any step sets, or nil when no step sets one.
-    public var smallestSide: Int? {
-        transforms.compactMap { step -> Int? in
+    public var smallestSide: Int? { sidesSet.map(\.smallest).min() }
+
+    /// The smallest and largest side of every step that sets a size.
+    private var sidesSet: [(smallest: Int, largest: Int)] {
+        transforms.compactMap { step -> (smallest: Int, largest: Int)? in
             switch step {
-            case .resizeShortSide(let side): side
-            case .resize(let size), .centreCrop(let size), .threeCrop(let size), .tenCrop(let size): min(size.width, size.height)
-            case .randomResizedCrop(let p): min(p.size.width, p.size.height)
-            case .multiScaleCrop(let p): min(p.inputSize.width, p.inputSize.height)
+            case .resizeShortSide(let side): (side, side)
+            case .resize(let size), .centreCrop(let size), .threeCrop(let size), .tenCrop(let size):
+                (min(size.width, size.height), max(size.width, size.height))
+            case .randomResizedCrop(let p): (min(p.size.width, p.size.height), max(p.size.width, p.size.height))
+            case .multiScaleCrop(let p): (min(p.inputSize.width, p.inputSize.height), max(p.inputSize.width, p.inputSize.height))
             case .flip, .colorJitter: nil
             }
-        }.min()
+        }
     }
 }
