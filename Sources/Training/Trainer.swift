@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Inference
 import NN
+import Support
 import TensorIO
 import Video
 import Zoo
@@ -100,7 +101,7 @@ public final class Trainer {
     public private(set) var flowExtraction: FlowExtractionOptions?
     let loader: ClipLoader
     /// The loader's most recent failed video, named when a whole epoch fails.
-    private let lastFailure = LockedBox<LoadFailure?>(nil)
+    private let lastFailure = Locked<LoadFailure?>(nil)
     let schedule: any LRSchedule
     let mixer: BatchMixer
     private(set) var replicas: Replicas?
@@ -144,7 +145,7 @@ public final class Trainer {
         loader = ClipLoader(list: data.train, root: data.root,
                             recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input),
                                                  source: input.modality == .flow ? .flow(FlowFrames()) : .rgb),
-                            options: options, onFailure: { [lastFailure] failure in lastFailure.value = failure })
+                            options: options, onFailure: { [lastFailure] failure in lastFailure.withLock { $0 = failure } })
         if input.modality == .flow {
             let file = try data.root.resolve(FlowDataset.optionsFile)
             if let json = FileManager.default.contents(atPath: file.path) {
@@ -293,7 +294,7 @@ public final class Trainer {
             }
         }
         if seen == 0 && batchInEpoch < steps {
-            throw TrainingError.noUsableVideos(epoch: epoch, example: lastFailure.value.map(\.description) ?? "no reason given")
+            throw TrainingError.noUsableVideos(epoch: epoch, example: lastFailure.withLock { $0 }.map(\.description) ?? "no reason given")
         }
         if config.train.preciseBNBatches > 0 { try recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
         return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
@@ -435,16 +436,5 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             "the training pipeline gives \(views) views of \(frames) frames per video; training takes one view, "
                 + "or one-frame segments (check data.sampler and data.train_pipeline)"
         }
-    }
-}
-
-/// A value shared with loader threads.
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }
