@@ -72,6 +72,8 @@ func still(width: Int, height: Int, frames: Int, seed: UInt64) -> FrameStack {
         // Sides within 3 pixels of the input snap to it: 0.875 · 254 = 222 → 224.
         #expect(CropPlacement.multiScaleSizes(width: 254, height: 254, scales: [0.875], maxGap: 1, input: .square(224))
                 == [.square(224)])
+        // A scale too small for the frame still gives a one-pixel side, never an empty crop.
+        #expect(CropPlacement.multiScaleSizes(width: 64, height: 48, scales: [1e-9], maxGap: 0, input: .square(32)) == [.square(1)])
         let grid = CropPlacement.fixed(width: 340, height: 256, crop: .square(224))
         #expect(grid.map { [$0.x, $0.y] } == [[0, 0], [116, 0], [0, 32], [116, 32], [58, 16]])
         #expect(CropPlacement.fixed(width: 340, height: 256, crop: .square(224), more: true).count == 13)
@@ -291,7 +293,12 @@ nonisolated(unsafe) var globalFree = Xoshiro(seed: 0)
     @Test func badValuesThrowInsteadOfTrapping() {
         for step in [#"{"color_jitter": {"hue": 0.7}}"#, #"{"flip": {"probability": 2}}"#,
                      #"{"multi_scale_crop": {"input_size": {"width": 1, "height": 1}, "scales": []}}"#,
-                     #"{"random_resized_crop": {"size": {"width": 1, "height": 1}, "scale": [0, 1]}}"#] {
+                     #"{"multi_scale_crop": {"input_size": {"width": 1, "height": 1}, "max_scale_gap": -1}}"#,
+                     #"{"random_resized_crop": {"size": {"width": 1, "height": 1}, "scale": [0, 1]}}"#,
+                     // Each of these gave crop sizes past Int's range, which stopped the training process.
+                     #"{"random_resized_crop": {"size": {"width": 1, "height": 1}, "scale": [0.5, 1e300]}}"#,
+                     #"{"random_resized_crop": {"size": {"width": 1, "height": 1}, "ratio": [1e-300, 1]}}"#,
+                     #"{"random_resized_crop": {"size": {"width": 1, "height": 1}, "ratio": [1, 1e300]}}"#] {
             #expect(throws: DecodingError.self, "\(step)") { try JSONDecoder().decode(ClipTransform.self, from: Data(step.utf8)) }
         }
     }

@@ -94,8 +94,14 @@ public struct RandomResizedCrop: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let scale = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .scale) ?? 0.08...1
         let ratio = try c.decodeIfPresent(ClosedRange<Double>.self, forKey: .ratio) ?? (3.0 / 4)...(4.0 / 3)
-        guard scale.lowerBound > 0 else { throw DecodingError.dataCorruptedError(forKey: .scale, in: c, debugDescription: "must be > 0") }
-        guard ratio.lowerBound > 0 else { throw DecodingError.dataCorruptedError(forKey: .ratio, in: c, debugDescription: "must be > 0") }
+        // Areas past the frame, or aspect ratios past 1:100, give boxes no frame holds (and sizes
+        // past Int's range).
+        guard scale.lowerBound > 0, scale.upperBound <= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .scale, in: c, debugDescription: "area fractions in (0, 1]")
+        }
+        guard ratio.lowerBound >= 0.01, ratio.upperBound <= 100 else {
+            throw DecodingError.dataCorruptedError(forKey: .ratio, in: c, debugDescription: "aspect ratios in [0.01, 100]")
+        }
         self.init(size: try c.decode(FrameSize.self, forKey: .size), scale: scale, ratio: ratio)
     }
 }
@@ -126,9 +132,13 @@ public struct MultiScaleCrop: Codable, Sendable, Equatable {
         guard !scales.isEmpty, scales.allSatisfy({ $0 > 0 && $0 <= 1 }) else {
             throw DecodingError.dataCorruptedError(forKey: .scales, in: c, debugDescription: "need scales in (0, 1]")
         }
+        let maxScaleGap = try c.decodeIfPresent(Int.self, forKey: .maxScaleGap) ?? 1
+        guard maxScaleGap >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .maxScaleGap, in: c, debugDescription: "need a gap ≥ 0 (0: square crops)")
+        }
         self.init(inputSize: try c.decode(FrameSize.self, forKey: .inputSize),
                   scales: scales,
-                  maxScaleGap: try c.decodeIfPresent(Int.self, forKey: .maxScaleGap) ?? 1,
+                  maxScaleGap: maxScaleGap,
                   randomCrop: try c.decodeIfPresent(Bool.self, forKey: .randomCrop) ?? false,
                   moreFixedCrops: try c.decodeIfPresent(Bool.self, forKey: .moreFixedCrops) ?? false)
     }

@@ -70,7 +70,7 @@ public enum CropPlacement {
     /// scale levels at most `maxGap` apart, snapped to `input` when within 3 pixels.
     public static func multiScaleSizes(width: Int, height: Int, scales: [Double], maxGap: Int, input: FrameSize) -> [FrameSize] {
         let base = min(width, height)
-        let sides = scales.map { Int(Double(base) * $0) }
+        let sides = scales.map { max(1, Int(Double(base) * $0)) }
         var out: [FrameSize] = []
         for (i, h) in sides.enumerated() {
             for (j, w) in sides.enumerated() where abs(i - j) <= maxGap {
