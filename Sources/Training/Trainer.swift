@@ -35,6 +35,7 @@ public struct TrainingData: Sendable {
         let classes = FileManager.default.fileExists(atPath: classesPath) || classesLink
             ? try AnnotationList.readClassNames(url(classesPath)) : []
         let train = try AnnotationList.readList(trainURL, classes: classes)
+        guard !train.items.isEmpty else { throw TrainingError.emptyTrainList(c.trainList) }
         let val = try c.valList.map { try AnnotationList.readList(url($0), classes: classes) }
         let root = DataRoot(try c.root.map { try url($0) } ?? listFolder, confinedTo: c.confinement)
         if let confinement = c.confinement {
@@ -420,6 +421,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A file the job reads (named as the config or the lists name it) leads outside the
     /// server's data root, through a symlink or `..`.
     case outsideDataRoot(String)
+    case emptyTrainList(String)
 
     public var description: String {
         switch self {
@@ -430,6 +432,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .badInitialWeights(let path, let reason): "cannot start from \(path): \(reason)"
         case .badFlowOptions(let path, let reason): "\(path) (how the flow was extracted) is unreadable: \(reason)"
         case .outsideDataRoot(let path): "\(path) is outside the data root"
+        case .emptyTrainList(let path): "data.train_list \(path) lists no videos"
         case .noUsableVideos(let epoch, let example):
             "no training video could be loaded in epoch \(epoch + 1); for example \(example)"
         case .severalViews(let views, let frames):

@@ -141,3 +141,16 @@ extension JobConfig {
         return c
     }
 }
+
+/// A train list with no entries is named as such, not as a class count of 0.
+@Suite struct EmptyListTests {
+    @Test func anEmptyTrainListIsNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("motive-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "\n\n".write(to: folder.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+        let list = folder.appendingPathComponent("train.txt").path
+        let config = try ConfigLoader.parse("model: {preset: mc3_18_tiny}\ndata: {train_list: \(list)}\n")
+        #expect(throws: TrainingError.emptyTrainList(list)) { _ = try TrainingData.load(config.data) }
+    }
+}
