@@ -61,63 +61,76 @@ enum ContainerExtent: Equatable {
     /// Top-level box types an MP4/MOV file starts with.
     private static let isoBoxTypes: Set<String> = ["ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid", "styp", "sidx", "moof"]
 
+    /// What the header of one top-level unit says.
+    private enum Unit {
+        /// Its whole length, header included.
+        case length(Int)
+        /// It runs to the end of the data.
+        case toTheEnd
+        /// Its header itself is cut off: it needs `needed` bytes from its start.
+        case cut(needed: Int)
+        case unreadable
+    }
+
+    /// Walks the top-level units from the start: complete when they end exactly where the data
+    /// does, short when one declares an end past it.
+    private static func walk(_ window: ByteWindow, _ unit: (_ offset: Int) -> Unit) -> ContainerExtent {
+        var offset = 0
+        for _ in 0..<maxUnits {
+            if offset >= window.size { return .complete }
+            switch unit(offset) {
+            case .toTheEnd: return .complete
+            case .unreadable: return .unknown
+            case .cut(let needed): return .short(declaredEnd: offset + needed, size: window.size)
+            case .length(let length):
+                let (end, overflow) = offset.addingReportingOverflow(length)
+                guard length > 0, !overflow else { return .unknown }
+                if end > window.size { return .short(declaredEnd: end, size: window.size) }
+                offset = end
+            }
+        }
+        return .unknown
+    }
+
     /// ISO base media (MP4, MOV, 3GP): boxes of a big-endian 32-bit size (1: a 64-bit size
     /// follows the type; 0: to the end of the file) and a four-letter type.
     private static func isoMedia(_ window: ByteWindow) -> ContainerExtent {
-        var offset = 0
-        for _ in 0..<maxUnits {
-            if offset == window.size { return .complete }
+        walk(window) { offset in
             let header = window.read(offset, 16)
-            guard header.count >= 8 else { return .short(declaredEnd: offset + 8, size: window.size) }
+            guard header.count >= 8 else { return .cut(needed: 8) }
             var size = Int(bigEndian: header, at: 0, bytes: 4)
-            if size == 0 { return .complete }
+            if size == 0 { return .toTheEnd }
             if size == 1 {
-                guard header.count >= 16 else { return .short(declaredEnd: offset + 16, size: window.size) }
+                guard header.count >= 16 else { return .cut(needed: 16) }
                 size = Int(bigEndian: header, at: 8, bytes: 8)
             }
-            guard size >= 8 else { return .unknown }
-            let (end, overflow) = offset.addingReportingOverflow(size)
-            guard !overflow else { return .unknown }
-            if end > window.size { return .short(declaredEnd: end, size: window.size) }
-            offset = end
+            return size >= 8 ? .length(size) : .unreadable
         }
-        return .unknown
     }
 
     /// Matroska and WebM: EBML elements, each an ID and a size in variable-length integers.
     /// A size of all ones is unknown (a live recording), which says nothing about the end.
     private static func matroska(_ window: ByteWindow) -> ContainerExtent {
-        var offset = 0
-        for _ in 0..<maxUnits {
-            if offset == window.size { return .complete }
+        walk(window) { offset in
             let header = window.read(offset, 12)
             guard let id = vint(header, at: 0, keepMarker: true),
                   let size = vint(header, at: id.length, keepMarker: false) else {
-                return header.count < 12 ? .short(declaredEnd: offset + 12, size: window.size) : .unknown
+                return header.count < 12 ? .cut(needed: 12) : .unreadable
             }
-            if size.unknownSize { return .unknown }
-            let (end, overflow) = offset.addingReportingOverflow(id.length + size.length + size.value)
-            guard !overflow else { return .unknown }
-            if end > window.size { return .short(declaredEnd: end, size: window.size) }
-            offset = end
+            return size.unknownSize ? .unreadable : .length(id.length + size.length + size.value)
         }
-        return .unknown
     }
 
     /// AVI: RIFF chunks (a little-endian 32-bit size after the tag, padded to even), one or more
-    /// (`RIFF AVIX` extends files past 1 GB).
+    /// (`RIFF AVIX` extends files past 1 GB). A last pad byte may be missing, and fewer bytes
+    /// than a chunk header at the end are padding.
     private static func riff(_ window: ByteWindow) -> ContainerExtent {
-        var offset = 0
-        for _ in 0..<maxUnits {
-            if offset >= window.size { return .complete }
+        walk(window) { offset in
             let header = window.read(offset, 8)
-            guard header.count == 8 else { return .complete }         // trailing padding
+            guard header.count == 8 else { return .toTheEnd }
             let size = Int(header[4]) | Int(header[5]) << 8 | Int(header[6]) << 16 | Int(header[7]) << 24
-            let end = offset + 8 + size + (size & 1)
-            if offset + 8 + size > window.size { return .short(declaredEnd: offset + 8 + size, size: window.size) }
-            offset = end
+            return offset + 8 + size == window.size ? .toTheEnd : .length(8 + size + (size & 1))
         }
-        return .unknown
     }
 
     /// An EBML variable-length integer at `offset`: its length is one more than the leading
