@@ -21,12 +21,9 @@ struct ByteWindow {
         }
     }
 
-    /// Nil when the file cannot be opened.
-    init?(path: String) {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        guard fseeko(file, 0, SEEK_END) == 0 else { return nil }
-        let size = Int(ftello(file))
+    /// The file at `path`, of `size` bytes (as the caller's `stat` found): nothing is opened
+    /// until a read, which only an error needs.
+    init(path: String, size: Int) {
         self.init(size: size) { offset, count in
             guard let file = fopen(path, "rb") else { return [] }
             defer { fclose(file) }

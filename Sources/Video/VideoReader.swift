@@ -32,7 +32,7 @@ public final class VideoReader {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .fileNotFound(path: path) }
         if status.st_size == 0 { throw .emptyInput(path: path) }
-        let demuxer = Demuxer(label: path, window: ByteWindow(path: path))
+        let demuxer = Demuxer(label: path, window: ByteWindow(path: path, size: Int(status.st_size)))
         try demuxer.open(url: path, head: fileHead(path), options: options)
         try self.init(demuxer: demuxer, options: options)
     }
