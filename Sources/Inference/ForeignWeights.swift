@@ -51,7 +51,7 @@ public struct ForeignWeights {
 
     /// What a non-strict load left out, and the map's note: one line each.
     public var warnings: [String] {
-        var lines = LoadReport.abbreviated(unmapped.prefix(LoadReport.listLimit + 1).map { "not loaded: no place for \($0)" }, total: unmapped.count)
+        var lines = LoadReport.abbreviated(unmapped) { "not loaded: no place for \($0)" }
             + report.lines(origin: origin).map { "not loaded: " + $0 }
         if let note { lines.append("note: " + note) }
         return lines

@@ -32,20 +32,17 @@ public struct LoadReport: Sendable, Equatable, CustomStringConvertible {
     /// more; `origin` names where a renamed key came from.
     public func lines(origin: [String: String] = [:], limit: Int = LoadReport.listLimit) -> [String] {
         func from(_ key: String) -> String { origin[key].map { $0 == key ? "" : " (from \($0))" } ?? "" }
-        return Self.abbreviated(missing.prefix(limit + 1).map { "missing \($0.key) \($0.shape)" }, total: missing.count, limit: limit)
-            + Self.abbreviated(unexpected.prefix(limit + 1).map { "unexpected \($0.key) \($0.shape)\(from($0.key))" },
-                               total: unexpected.count, limit: limit)
-            + Self.abbreviated(mismatched.prefix(limit + 1).map { "shape mismatch \($0.key): model \($0.expected), weights \($0.found)\(from($0.key))" },
-                               total: mismatched.count, limit: limit)
+        return Self.abbreviated(missing, limit: limit) { "missing \($0.key) \($0.shape)" }
+            + Self.abbreviated(unexpected, limit: limit) { "unexpected \($0.key) \($0.shape)\(from($0.key))" }
+            + Self.abbreviated(mismatched, limit: limit) { "shape mismatch \($0.key): model \($0.expected), weights \($0.found)\(from($0.key))" }
     }
 
     /// How many keys of one kind messages list before they summarise the rest.
     public static let listLimit = 20
 
-    /// `lines` (the first of `total`) cut to `limit`, and a last line counting the rest.
-    public static func abbreviated(_ lines: [String], total: Int? = nil, limit: Int = listLimit) -> [String] {
-        let total = total ?? lines.count
-        return total <= limit ? lines : Array(lines.prefix(limit)) + ["… and \(total - limit) more"]
+    /// A line for each of the first `limit` items, and a last line counting the rest.
+    public static func abbreviated<Item>(_ items: [Item], limit: Int = listLimit, _ line: (Item) -> String) -> [String] {
+        items.count <= limit ? items.map(line) : items.prefix(limit).map(line) + ["… and \(items.count - limit) more"]
     }
 
     public var summary: String {

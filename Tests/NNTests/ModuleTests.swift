@@ -179,8 +179,8 @@ private let bnKeys = ["weight", "bias", "running_mean", "running_var", "num_batc
         } catch {
             #expect("\(error)".count < 1_000)
         }
-        #expect(LoadReport.abbreviated(["a", "b"]) == ["a", "b"])
-        #expect(LoadReport.abbreviated(["a", "b", "c"], limit: 2) == ["a", "b", "… and 1 more"])
+        #expect(LoadReport.abbreviated(["a", "b"]) { $0 } == ["a", "b"])
+        #expect(LoadReport.abbreviated(["a", "b", "c"], limit: 2) { $0 } == ["a", "b", "… and 1 more"])
     }
 
     @Test func nonStrictLoadIgnoresMissingAndUnexpectedKeys() throws {

@@ -188,7 +188,7 @@ public enum KeyMapError: Error, CustomStringConvertible, Equatable {
             "no \(layout.rawValue) key map for \(preset); \(layout.rawValue) maps onto " + supported.joined(separator: ", ")
         case .unmapped(let layout, let preset, let keys, let note):
             "\(keys.count) key\(keys.count == 1 ? "" : "s") of the \(layout.rawValue) checkpoint have no place in \(preset):\n  "
-                + LoadReport.abbreviated(Array(keys.prefix(LoadReport.listLimit + 1)), total: keys.count).joined(separator: "\n  ") + (note.map { "\nnote: " + $0 } ?? "")
+                + LoadReport.abbreviated(keys) { $0 }.joined(separator: "\n  ") + (note.map { "\nnote: " + $0 } ?? "")
         case .collision(let target, let sources):
             "keys " + sources.joined(separator: " and ") + " both map to \(target)"
         }
