@@ -20,16 +20,16 @@ public struct TrainingData: Sendable {
     /// each of these, and every file read later through `root`, is opened at its real path only
     /// when that lies inside the confinement.
     public static func load(_ c: DataSection, relativeTo base: URL? = nil) throws -> TrainingData {
+        func written(_ path: String) -> URL { URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL }
         func url(_ path: String) throws -> URL {
-            let url = URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL
-            guard let confinement = c.confinement else { return url }
-            guard let real = confinement.check(url) else { throw TrainingError.outsideDataRoot(path) }
+            guard let confinement = c.confinement else { return written(path) }
+            guard let real = confinement.check(written(path)) else { throw TrainingError.outsideDataRoot(path) }
             return real
         }
         let trainURL = try url(c.trainList)
         // A link named classes.txt counts as one even when it dangles: whether its target exists
         // outside the root must not show.
-        let listFolder = URL(fileURLWithPath: c.trainList, relativeTo: base).standardizedFileURL.deletingLastPathComponent()
+        let listFolder = written(c.trainList).deletingLastPathComponent()
         let classesPath = listFolder.appendingPathComponent("classes.txt").path
         let classesLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: classesPath)) != nil
         let classes = FileManager.default.fileExists(atPath: classesPath) || classesLink
