@@ -5,7 +5,7 @@
 // optimizers) → Zoo (video models); CFFmpeg → Video (decode, encode) → Clips (samplers,
 // transforms, datasets), Synth (generated datasets); Flow (TV-L1 optical flow); Clips, Zoo →
 // Inference (checkpoints, the one predict path, evaluation) → Training (job configs, the trainer)
-// → Server (the daemon) → motive (CLI).
+// and Benchmark (accuracy against FLOPs against measured speed) → Server (the daemon) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Clips", targets: ["Clips"]),
         .library(name: "Flow", targets: ["Flow"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Benchmark", targets: ["Benchmark"]),
         .executable(name: "motive", targets: ["motive"]),
         .executable(name: "motive-bench", targets: ["motive-bench"]),
     ],
@@ -51,8 +52,9 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Specs", "Support"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Specs", "Support",
                                                  "Inference", "Yams"]),
+        .target(name: "Benchmark", dependencies: ["Engine", "NN", "Zoo", "Inference", "Support"]),
         .target(name: "Server", dependencies: [
-            "Engine", "NN", "Video", "Clips", "Zoo", "Specs", "Support", "Inference", "Training",
+            "Engine", "NN", "Video", "Clips", "Zoo", "Specs", "Support", "Inference", "Training", "Benchmark",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -66,7 +68,7 @@ let package = Package(
         ]),
         .executableTarget(name: "motive", dependencies: [
             "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
-            "Server", "Yams",
+            "Benchmark", "Server", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -87,6 +89,7 @@ let package = Package(
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Clips", "Zoo"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "Synth"]),
+        .testTarget(name: "BenchmarkTests", dependencies: ["Benchmark", "Inference", "Training", "Synth", "Zoo"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Yams",
             .product(name: "Hummingbird", package: "hummingbird"),

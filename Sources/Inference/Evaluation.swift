@@ -20,7 +20,12 @@ public struct EvaluationResult: Sendable {
     public var classNames: [String]
     public var views: ViewPlan
     public var failed: [LoadFailure]
+    /// Wall time of the whole evaluation.
     public var seconds: Double
+    /// The stages, summed over videos: decoding, sampling and transforms (on the loader's
+    /// workers, ahead of the model), and the model's forward passes with view averaging.
+    public var decodeSeconds = 0.0
+    public var inferSeconds = 0.0
     /// A two-stream model's streams on their own ("rgb", "flow"); this result is their fusion.
     public var streams: [String: EvaluationResult] = [:]
 
@@ -71,10 +76,14 @@ public enum Evaluator {
         let loader = ClipLoader(list: list, root: root, recipe: plan.recipe, options: options)
         var main: [[Float]] = [], streams: [String: [[Float]]] = [:], streamOrder: [String] = []
         var labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
+        var decodeSeconds = 0.0, inferSeconds = 0.0
         let stream = loader.epoch(0)
         while let batch = stream.next() {
             failed += batch.failed
+            decodeSeconds += batch.decodeSeconds
+            var clock = Stopwatch()
             let scores = try plan.scores(model, samples: batch.clips, maxViews: batchSize)
+            inferSeconds += clock.lap()
             main += scores.main
             for (name, rows) in scores.streams {
                 if streams[name] == nil { streamOrder.append(name) }
@@ -94,7 +103,8 @@ public enum Evaluator {
                 let top = LabelScore.top(min(5, k), of: pair.1, names: classNames)
                 return VideoPrediction(video: path, label: pair.0, predicted: top[0].index, correct: top[0].index == pair.0, labels: top)
             }
-            return EvaluationResult(metrics: metrics, videos: videos, classNames: classNames, views: plan, failed: failed, seconds: seconds)
+            return EvaluationResult(metrics: metrics, videos: videos, classNames: classNames, views: plan, failed: failed, seconds: seconds,
+                                    decodeSeconds: decodeSeconds, inferSeconds: inferSeconds)
         }
         var fused = try result(main)
         for name in streamOrder { fused.streams[name] = try result(streams[name]!) }

@@ -76,6 +76,128 @@ public enum SVGPlot {
         return document(width: width, height: height, title: title, body: body)
     }
 
+    /// A labelled point of a scatter chart. Hollow points are references (published results)
+    /// drawn as rings; the others are measured and drawn filled.
+    public struct Point: Sendable {
+        public var label: String
+        public var x: Double
+        public var y: Double
+        public var hollow: Bool
+
+        public init(label: String, x: Double, y: Double, hollow: Bool = false) {
+            (self.label, self.x, self.y, self.hollow) = (label, x, y, hollow)
+        }
+    }
+
+    /// A scatter chart with every point labelled (its `<circle>` has class `point` or
+    /// `published` and a `data-label`, and a `<title>` for tooltips). Either axis may be
+    /// logarithmic (then points at or below zero are left out). With `paretoFront`, the measured
+    /// points that no other measured point beats (lower x and higher y) are joined by a dashed line.
+    public static func scatter(title: String, xLabel: String, yLabel: String, points: [Point], logX: Bool = false, logY: Bool = false,
+                               paretoFront: Bool = false, width: Int = 760, height: Int = 500) -> String {
+        let shown = points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) && (!logY || $0.y > 0) }
+        let area = Rect(x: 70, y: 50, width: Double(width) - 100, height: Double(height) - 130)
+        let xAxis = ScaledAxis(shown.map(\.x), log: logX), yAxis = ScaledAxis(shown.map(\.y), log: logY)
+        func px(_ x: Double) -> Double { area.x + xAxis.unit(x) * area.width }
+        func py(_ y: Double) -> Double { area.maxY - yAxis.unit(y) * area.height }
+
+        var body = [text(title, x: Double(width) / 2, y: 24, size: 15, anchor: "middle", style: " font-weight=\"bold\"")]
+        let grid = " stroke=\"#e6e6e6\" stroke-width=\"1\""
+        for t in yAxis.ticks {
+            body.append(line(area.x, py(t), area.maxX, py(t), style: grid))
+            body.append(text(yAxis.label(t), x: area.x - 6, y: py(t) + 4, size: 10, anchor: "end"))
+        }
+        for t in xAxis.ticks {
+            body.append(line(px(t), area.y, px(t), area.maxY, style: grid))
+            body.append(text(xAxis.label(t), x: px(t), y: area.maxY + 16, size: 10, anchor: "middle"))
+        }
+        body.append("<rect x=\"\(num(area.x))\" y=\"\(num(area.y))\" width=\"\(num(area.width))\" height=\"\(num(area.height))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>")
+        body.append(text(xLabel + (logX ? " (log scale)" : ""), x: area.midX, y: area.maxY + 36, size: 12, anchor: "middle", style: " class=\"axis-title\""))
+        body.append(text(yLabel + (logY ? " (log scale)" : ""), x: 18, y: area.midY, size: 12, anchor: "middle",
+                         style: " class=\"axis-title\" transform=\"rotate(-90 18 \(num(area.midY)))\""))
+
+        let measured = shown.filter { !$0.hollow }
+        if paretoFront {
+            let front = Self.paretoFront(measured)
+            if front.count > 1 {
+                let coords = front.map { "\(num(px($0.x))),\(num(py($0.y)))" }.joined(separator: " ")
+                body.append("<polyline class=\"pareto-front\" points=\"\(coords)\" fill=\"none\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\"/>")
+            }
+        }
+        for (i, p) in shown.enumerated() {
+            let c = palette[i % palette.count], (x, y) = (px(p.x), py(p.y))
+            let style = p.hollow ? "fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"" : "fill=\"\(c)\""
+            let value = "\(p.label): \(xAxis.label(p.x, precise: true)), \(yAxis.label(p.y, precise: true))"
+            body.append("<circle class=\"\(p.hollow ? "published" : "point")\" data-label=\"\(escape(p.label))\" cx=\"\(num(x))\" cy=\"\(num(y))\" r=\"5\" \(style)><title>\(escape(value))</title></circle>")
+            body.append(text(p.label, x: x + 8, y: y - 6, size: 10, anchor: "start", style: " fill=\"\(c)\""))
+        }
+        // Legend: what filled and hollow markers mean, and the front.
+        var legend: [(String, String)] = []
+        if !measured.isEmpty { legend.append(("<circle cx=\"0\" cy=\"-4\" r=\"5\" fill=\"#333333\"/>", "measured here")) }
+        if shown.contains(where: \.hollow) {
+            legend.append(("<circle cx=\"0\" cy=\"-4\" r=\"5\" fill=\"none\" stroke=\"#333333\" stroke-width=\"2\"/>", "published (Kinetics-400)"))
+        }
+        if paretoFront && measured.count > 1 {
+            legend.append(("<line x1=\"-8\" y1=\"-4\" x2=\"8\" y2=\"-4\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\"/>", "Pareto front"))
+        }
+        var legendX = area.x + 8
+        for (marker, name) in legend {
+            body.append("<g transform=\"translate(\(num(legendX)) \(num(area.maxY + 60)))\">\(marker)</g>")
+            body.append(text(name, x: legendX + 12, y: area.maxY + 60, size: 11, anchor: "start"))
+            legendX += 40 + Double(name.count) * 6.5
+        }
+        if shown.isEmpty { body.append(text("no points to show", x: area.midX, y: area.midY, size: 13, anchor: "middle")) }
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// The points no other beats (another with x at most and y at least, one of them strictly),
+    /// by increasing x.
+    public static func paretoFront(_ points: [Point]) -> [Point] {
+        let sorted = points.sorted { $0.x != $1.x ? $0.x < $1.x : $0.y > $1.y }
+        var front: [Point] = [], best = -Double.infinity
+        for p in sorted where p.y > best {
+            front.append(p)
+            best = p.y
+        }
+        return front
+    }
+
+    /// A linear axis (`Axis`) or a logarithmic one with ticks at 1, 2 and 5 × 10ᵏ (only the
+    /// powers of ten when the range spans more than two decades).
+    struct ScaledAxis {
+        let log: Bool
+        let linear: Axis
+        var lo = 0.0, hi = 1.0, ticks: [Double] = []
+
+        init(_ values: [Double], log: Bool) {
+            self.log = log
+            linear = Axis(values)
+            guard log else { (lo, hi, ticks) = (linear.lo, linear.hi, linear.ticks); return }
+            let logs = values.map { Foundation.log10($0) }
+            var first = (logs.min() ?? 0).rounded(.down), last = (logs.max() ?? 1).rounded(.up)
+            if last <= first { last = first + 1 }
+            if last - first > 12 { first = last - 12 }
+            (lo, hi) = (pow(10, first), pow(10, last))
+            let decades = Int(last - first)
+            for d in 0...decades {
+                let base = pow(10, first + Double(d))
+                ticks.append(base)
+                if decades <= 2 && d < decades { ticks += [2 * base, 5 * base] }
+            }
+        }
+
+        func unit(_ v: Double) -> Double {
+            log ? (Foundation.log10(v) - Foundation.log10(lo)) / (Foundation.log10(hi) - Foundation.log10(lo)) : linear.unit(v)
+        }
+
+        /// A tick label, or with `precise` a point's value (three significant digits).
+        func label(_ v: Double, precise: Bool = false) -> String {
+            if precise { return v.magnitude >= 1000 ? String(format: "%.0f", v) : String(format: "%.3g", v) }
+            guard log else { return linear.label(v) }
+            return v >= 1 ? String(format: "%.0f", v) : String(format: "%g", Double(String(format: "%.1g", v)) ?? v)
+        }
+    }
+
     // MARK: - Parts
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]

@@ -22,6 +22,13 @@ open class VideoModel: Layer {
         if let expected = inputProblem(x) { throw ModelInputError(model: model, shape: x.shape, expected: expected) }
     }
 
+    /// The FLOPs of one forward pass on `x`, counted from shapes (fvcore's convention: one
+    /// multiply-add is one FLOP) without doing the arithmetic. `motive flops`, `motive models`
+    /// and `motive bench` all count through this.
+    public func flops(input x: Tensor) -> FLOPCounter {
+        FLOPs.count(dryRun: true) { _ = self(x) }
+    }
+
     /// What this model needs of a rank-5 input with the right channels beyond that (its
     /// segments, or a fixed clip size), said as the expected shape; nil when `x` fits.
     open func inputProblem(_ x: Tensor) -> String? { nil }

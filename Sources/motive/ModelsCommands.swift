@@ -28,7 +28,7 @@ struct Models: ParsableCommand {
         for preset in presets {
             let model = preset.build().eval()
             let x = Tensor.zeros(preset.input.shape)
-            let flops = FLOPs.count(dryRun: true) { _ = model(x) }.total
+            let flops = model.flops(input: x).total
             var row = Row(name: preset.name, parameters: model.parameters().reduce(0) { $0 + $1.count },
                           gflops: Double(flops) / 1e9, input: preset.input, source: preset.source)
             if time {
@@ -74,7 +74,7 @@ struct Flops: ParsableCommand {
         let model = preset.build().eval()
         let x = Tensor.zeros(shape)
         try model.check(input: x)
-        let counter = FLOPs.count(dryRun: true) { _ = model(x) }
+        let counter = model.flops(input: x)
         if json {
             struct Output: Encodable { let model: String; let input: [Int]; let flops: Int; let byOperator: [String: Int] }
             print(try jsonString(Output(model: name, input: shape, flops: counter.total, byOperator: counter.byOperator)))

@@ -9,7 +9,7 @@ struct Motive: ParsableCommand {
         commandName: "motive",
         abstract: "Motive: video action recognition in Swift.",
         subcommands: [Probe.self, Sample.self, Frames.self, DatasetCommand.self, Models.self, Flops.self, Predict.self,
-                      ConfigCommand.self, Train.self, Eval.self, Export.self, Convert.self, FlowCommand.self, TwoStreamCommand.self, Serve.self])
+                      ConfigCommand.self, Train.self, Eval.self, BenchCommand.self, Export.self, Convert.self, FlowCommand.self, TwoStreamCommand.self, Serve.self])
 
     static func main() {
         BLASCore.restartWithSupportedKernelsIfNeeded()

@@ -16,6 +16,13 @@ final class Progress: @unchecked Sendable {
         FileHandle.standardError.write(Data("\r\(label) \(bar) \(done)/\(total)".utf8))
     }
 
+    /// Replaces the line with `text` (on a terminal).
+    func show(_ text: String) {
+        guard tty else { return }
+        lock.lock(); defer { lock.unlock() }
+        FileHandle.standardError.write(Data("\r\(label) \(text)\u{1B}[K".utf8))
+    }
+
     func finish() {
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
     }

@@ -10,6 +10,9 @@ public struct ClipBatchResult: Sendable {
     public let paths: [String]
     /// Videos of this batch that failed and were left out.
     public let failed: [LoadFailure]
+    /// Worker time spent decoding and transforming this batch's videos (failed ones included),
+    /// summed over videos: what decoding costs, whether or not it overlapped the consumer.
+    public let decodeSeconds: Double
 }
 
 public struct LoadFailure: Error, Sendable, CustomStringConvertible {
@@ -97,6 +100,7 @@ public final class BatchStream: Sequence, IteratorProtocol {
     private var nextBatch = 0
     /// Failures of batches that had no good video, reported with the next batch returned.
     private var carried: [LoadFailure] = []
+    private var carriedSeconds = 0.0
     /// Failures no returned batch carried (the epoch's last batches failed whole): read once
     /// iteration has ended.
     public private(set) var unreported: [LoadFailure] = []
@@ -133,7 +137,7 @@ public final class BatchStream: Sequence, IteratorProtocol {
             }
             work.enqueue(queued)
             let range = positions(ofBatch: b)
-            let results = work.take(range)
+            let (results, seconds) = work.take(range)
             var clips: [Tensor] = [], labels: [Int] = [], paths: [String] = [], failed = carried
             carried = []
             for (position, result) in zip(range, results) {
@@ -146,9 +150,13 @@ public final class BatchStream: Sequence, IteratorProtocol {
             // A batch of only bad videos is skipped, never fatal; its failures go with the next one.
             if !clips.isEmpty {
                 if nextBatch == batchCount { work.stop() }
-                return ClipBatchResult(clips: ClipBatch.stack(clips), labels: labels, paths: paths, failed: failed)
+                let decodeSeconds = carriedSeconds + seconds
+                carriedSeconds = 0
+                return ClipBatchResult(clips: ClipBatch.stack(clips), labels: labels, paths: paths, failed: failed,
+                                       decodeSeconds: decodeSeconds)
             }
             carried = failed
+            carriedSeconds += seconds
         }
         work.stop()
         unreported += carried
@@ -165,6 +173,8 @@ private final class WorkQueue: @unchecked Sendable {
     let order: [Int]
     private let condition = NSCondition()
     private var slots: [Result<Tensor, LoadFailure>?]
+    /// Seconds each position took to load.
+    private var seconds: [Double]
     private var jobs: [Int] = []
     private var cursor = 0
     private var stopped = false
@@ -174,6 +184,7 @@ private final class WorkQueue: @unchecked Sendable {
         self.epoch = epoch
         self.order = order
         slots = Array(repeating: nil, count: order.count)
+        seconds = Array(repeating: 0, count: order.count)
     }
 
     /// Each worker is a long-running loop on a Dispatch queue of its own.
@@ -191,14 +202,15 @@ private final class WorkQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for every position in `range`, then hands the results over (and forgets them).
-    func take(_ range: Range<Int>) -> [Result<Tensor, LoadFailure>] {
+    /// Waits for every position in `range`, then hands the results over (and forgets them),
+    /// with the seconds they took to load in all.
+    func take(_ range: Range<Int>) -> (results: [Result<Tensor, LoadFailure>], seconds: Double) {
         condition.lock()
         defer { condition.unlock() }
         while range.contains(where: { slots[$0] == nil }) { condition.wait() }
         let results = range.map { slots[$0]! }
         for p in range { slots[p] = nil }
-        return results
+        return (results, range.reduce(0) { $0 + seconds[$1] })
     }
 
     func stop() {
@@ -216,9 +228,12 @@ private final class WorkQueue: @unchecked Sendable {
             let position = jobs[cursor]
             cursor += 1
             condition.unlock()
+            let start = DispatchTime.now().uptimeNanoseconds
             let result = loader.loadItem(position, epoch: epoch, index: order[position])
+            let took = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             condition.lock()
             slots[position] = result
+            seconds[position] = took
             condition.broadcast()
             condition.unlock()
         }

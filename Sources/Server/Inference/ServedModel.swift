@@ -65,7 +65,7 @@ public final class ServedModel: Sendable {
         let (model, info) = try Checkpoint.loadModel(checkpoint)
         let predictor = Predictor(model: model, info: info)
         let view = Tensor.zeros(info.input.shape)
-        let flops = FLOPs.count(dryRun: true) { _ = model(view) }.total
+        let flops = model.flops(input: view).total
         var byViews: [String: Predictor] = [:]
         for clips in Self.clipRange {
             for crops in [1, 3, 10] {

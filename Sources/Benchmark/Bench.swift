@@ -1,0 +1,166 @@
+import Dispatch
+import Engine
+import Foundation
+import Inference
+import NN
+import Support
+import Zoo
+
+/// Where a benchmark is, for a progress line or a job's events.
+public struct BenchProgress: Codable, Sendable, Equatable {
+    public enum Phase: String, Codable, Sendable {
+        case loading, latency, throughput, accuracy
+        case trainStep = "train_step"
+    }
+    /// The model being measured (0-based) of `models`, and its label.
+    public var index: Int
+    public var models: Int
+    public var model: String
+    public var phase: Phase
+    /// Within the phase: runs or videos done of `total`.
+    public var done: Int
+    public var total: Int
+}
+
+/// Measures models: cost counted from shapes, speed and memory measured on this machine, and
+/// accuracy through the evaluation path that `motive eval` uses (`Evaluator`).
+public enum Bench {
+    /// Timed SGD steps at batch 2, after one warm-up.
+    public static let trainRepeats = 2
+    /// Timed forward passes at the bench's batch size, after one warm-up.
+    public static let throughputRepeats = 3
+
+    /// Checks every model can be read and measured as asked before any is measured: a preset
+    /// given with a validation list, or a model that cannot load, fails the whole bench at once.
+    public static func load(_ spec: BenchSpec) throws -> [(model: BenchModel, predictor: Predictor)] {
+        try spec.validate()
+        let overrides = ViewOverrides(views: spec.viewCounts)
+        return try spec.models.map { entry in
+            let model = try BenchModel(parsing: entry)
+            if spec.data != nil, !model.hasWeights { throw BenchError.randomWeights(model.label) }
+            do {
+                switch model.source {
+                case .preset(let name):
+                    return (model, try Predictor.load(.preset(name: name, weights: nil, layout: .motive, classes: nil, strict: true), overrides).predictor)
+                case .checkpoint(let path):
+                    return (model, try Predictor.load(.checkpoint(path), overrides).predictor)
+                }
+            } catch {
+                throw BenchError.unreadableModel(entry, "\(error)")
+            }
+        }
+    }
+
+    /// Measures every model of `spec`, one after another, and returns their rows in order.
+    public static func run(_ spec: BenchSpec, progress: @escaping (BenchProgress) -> Void = { _ in },
+                           stop: StopFlag? = nil) throws -> [BenchResult] {
+        let loaded = try load(spec)
+        if let threads = spec.threads { Parallel.setWorkers(threads) }
+        var results: [BenchResult] = []
+        for (i, entry) in loaded.enumerated() {
+            if stop?.isSet == true { throw BenchError.stopped }
+            let report = { (phase: BenchProgress.Phase, done: Int, total: Int) in
+                progress(BenchProgress(index: i, models: loaded.count, model: entry.model.label, phase: phase, done: done, total: total))
+            }
+            results.append(try measure(entry.predictor, label: entry.model.label, spec: spec, progress: report))
+        }
+        return results
+    }
+
+    /// One model's row.
+    public static func measure(_ predictor: Predictor, label: String, spec: BenchSpec,
+                               progress: @escaping (BenchProgress.Phase, Int, Int) -> Void = { _, _, _ in }) throws -> BenchResult {
+        let model = predictor.model.eval()
+        progress(.loading, 0, 1)
+        var rng = Xoshiro(seed: 0)
+        let shape = predictor.plan.input.shape
+        let view = Tensor.normal(shape, using: &rng)
+        try model.check(input: view)
+        let parameters = model.parameters().reduce(0) { $0 + $1.count }
+        let gflops = Double(model.flops(input: view).total) / 1e9
+
+        // Memory: the high-water mark from here on is this model's running.
+        ProcessMemory.resetPeak()
+        let baseline = ProcessMemory.residentBytes
+        var latencies: [Double] = []
+        for run in 0...spec.repeats {
+            progress(.latency, run, spec.repeats + 1)
+            let seconds = timed { _ = GradMode.noGrad { model(view) } }
+            if run > 0 { latencies.append(seconds) }                  // run 0 warms up
+        }
+        var batchShape = shape
+        batchShape[0] = spec.batch
+        let batch = Tensor.normal(batchShape, using: &rng)
+        var batchTimes: [Double] = []
+        for run in 0...throughputRepeats {
+            progress(.throughput, run, throughputRepeats + 1)
+            let seconds = timed { _ = GradMode.noGrad { model(batch) } }
+            if run > 0 { batchTimes.append(seconds) }
+        }
+        let peak = ProcessMemory.peakBytes
+        let clipsPerSecond = Double(spec.batch) / percentile(batchTimes, 0.5)
+
+        var result = BenchResult(
+            model: label, preset: predictor.preset, input: shape, paramsM: Double(parameters) / 1e6, gflopsPerView: gflops,
+            views: predictor.plan.views, gflopsPerVideo: gflops * Double(predictor.plan.count),
+            latencyMsP50: 1000 * percentile(latencies, 0.5), latencyMsP90: 1000 * percentile(latencies, 0.9),
+            clipsPerS: clipsPerSecond, achievedGflopsPerS: gflops * clipsPerSecond,
+            peakRssMb: Double(max(0, (peak ?? 0) - (baseline ?? 0))) / 1_048_576)
+
+        if let list = spec.data {
+            let evaluation = try Evaluator.run(predictor, listPath: list, root: spec.root, batchSize: 8, workers: 2) { done, total in
+                progress(.accuracy, done, total)
+            }
+            let videos = Double(evaluation.metrics.count)
+            result.top1 = evaluation.metrics.top1
+            result.top5 = evaluation.metrics.top5
+            result.meanClassAccuracy = evaluation.metrics.meanClassAccuracy
+            result.decodeMsPerVideo = 1000 * evaluation.decodeSeconds / videos
+            result.inferMsPerVideo = 1000 * evaluation.inferSeconds / videos
+        }
+        // Last: the step changes the weights.
+        if spec.trainStep {
+            result.trainSPerStepB2 = trainStepSeconds(model, shape: shape, classes: predictor.classNames.count, rng: &rng) { run in
+                progress(.trainStep, run, trainRepeats + 1)
+            }
+            model.eval()
+        }
+        return result
+    }
+
+    /// The median of `trainRepeats` SGD steps (momentum 0.9, cross-entropy) at batch 2 after a warm-up.
+    static func trainStepSeconds(_ model: VideoModel, shape: [Int], classes: Int, rng: inout Xoshiro,
+                                 progress: (Int) -> Void) -> Double {
+        var batchShape = shape
+        batchShape[0] = 2
+        let x = Tensor.normal(batchShape, using: &rng)
+        let targets = [0, 1 % max(classes, 1)]
+        model.train()
+        let optimizer = SGD(parameters: model.namedParameters(), learningRate: 0.01, momentum: 0.9)
+        var times: [Double] = []
+        for run in 0...trainRepeats {
+            progress(run)
+            let seconds = timed {
+                optimizer.zeroGrad()
+                crossEntropy(model(x), targets: targets).backward()
+                optimizer.step()
+            }
+            if run > 0 { times.append(seconds) }
+        }
+        return percentile(times, 0.5)
+    }
+
+    /// Nearest-rank percentile: the value at rank ⌈q·n⌉ of the sorted values.
+    public static func percentile(_ values: [Double], _ q: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let rank = Int((q * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
+    }
+
+    static func timed(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}

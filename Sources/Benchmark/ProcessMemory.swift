@@ -1,0 +1,30 @@
+import Foundation
+
+/// This process's resident memory, from `/proc/self/status` (Linux). The peak can be reset
+/// (`/proc/self/clear_refs`), so a measurement sees only its own high-water mark.
+public enum ProcessMemory {
+    /// Resident bytes now (`VmRSS`), nil where the kernel does not say.
+    public static var residentBytes: Int? { field("VmRSS") }
+
+    /// The highest resident bytes since the process started or the last `resetPeak` (`VmHWM`).
+    public static var peakBytes: Int? { field("VmHWM") }
+
+    /// Sets the peak back to the current resident size; false where that is not possible.
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+    }
+
+    /// A "Name:   1234 kB" line of /proc/self/status, in bytes.
+    static func field(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard parts.count >= 2, let kB = Int(parts[1]) else { return nil }
+            return kB * 1024
+        }
+        return nil
+    }
+}
