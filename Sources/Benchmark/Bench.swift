@@ -30,30 +30,44 @@ public enum Bench {
     /// Timed forward passes at the bench's batch size, after one warm-up.
     public static let throughputRepeats = 3
 
-    /// Checks every model can be read and measured as asked before any is measured: a preset
-    /// given with a validation list, or a model that cannot load, fails the whole bench at once.
-    public static func load(_ spec: BenchSpec) throws -> [(model: BenchModel, predictor: Predictor)] {
+    /// Checks a spec without loading any model: its options, each model's name or path (a
+    /// folder must hold a checkpoint), and that a validation list goes with trained models only.
+    @discardableResult
+    public static func check(_ spec: BenchSpec) throws(BenchError) -> [BenchModel] {
         try spec.validate()
-        let overrides = ViewOverrides(views: spec.viewCounts)
-        return try spec.models.map { entry in
+        var models: [BenchModel] = []
+        for entry in spec.models {
             let model = try BenchModel(parsing: entry)
-            if spec.data != nil, !model.hasWeights { throw BenchError.randomWeights(model.label) }
-            do {
-                switch model.source {
-                case .preset(let name):
+            if spec.data != nil, !model.hasWeights { throw .randomWeights(model.label) }
+            if case .checkpoint(let path) = model.source {
+                do { _ = try CheckpointLocator.resolve(path) } catch { throw .unreadableModel(entry, "\(error)") }
+            }
+            models.append(model)
+        }
+        return models
+    }
+
+    /// Loads every model before any is measured, so that a model that cannot load fails the
+    /// whole bench at once.
+    public static func load(_ spec: BenchSpec) throws -> [(model: BenchModel, predictor: Predictor)] {
+        let overrides = ViewOverrides(views: spec.viewCounts)
+        return try check(spec).map { model in
+            switch model.source {
+            case .preset(let name):
+                do {
                     return (model, try Predictor.load(.preset(name: name, weights: nil, layout: .motive, classes: nil, strict: true), overrides).predictor)
-                case .checkpoint(let path):
-                    return (model, try Predictor.load(.checkpoint(path), overrides).predictor)
-                }
-            } catch {
-                throw BenchError.unreadableModel(entry, "\(error)")
+                } catch { throw BenchError.unreadableModel(name, "\(error)") }
+            case .checkpoint(let path):
+                do { return (model, try Predictor.load(.checkpoint(path), overrides).predictor) } catch { throw BenchError.unreadableModel(path, "\(error)") }
             }
         }
     }
 
-    /// Measures every model of `spec`, one after another, and returns their rows in order.
+    /// Measures every model of `spec`, one after another, and returns their rows in order;
+    /// `measured` gets each row as soon as it is done. A set `stop` flag ends the bench between
+    /// two models (`BenchError.stopped`).
     public static func run(_ spec: BenchSpec, progress: @escaping (BenchProgress) -> Void = { _ in },
-                           stop: StopFlag? = nil) throws -> [BenchResult] {
+                           measured: (BenchResult) -> Void = { _ in }, stop: StopFlag? = nil) throws -> [BenchResult] {
         let loaded = try load(spec)
         if let threads = spec.threads { Parallel.setWorkers(threads) }
         var results: [BenchResult] = []
@@ -62,7 +76,9 @@ public enum Bench {
             let report = { (phase: BenchProgress.Phase, done: Int, total: Int) in
                 progress(BenchProgress(index: i, models: loaded.count, model: entry.model.label, phase: phase, done: done, total: total))
             }
-            results.append(try measure(entry.predictor, label: entry.model.label, spec: spec, progress: report))
+            let result = try measure(entry.predictor, label: entry.model.label, spec: spec, progress: report)
+            measured(result)
+            results.append(result)
         }
         return results
     }
@@ -79,7 +95,9 @@ public enum Bench {
         let parameters = model.parameters().reduce(0) { $0 + $1.count }
         let gflops = Double(model.flops(input: view).total) / 1e9
 
-        // Memory: the high-water mark from here on is this model's running.
+        // Memory: the high-water mark from here on is this model's running. Memory an earlier
+        // model freed goes back to the system first, or this one would grow into it unseen.
+        ProcessMemory.releaseFreedMemory()
         ProcessMemory.resetPeak()
         let baseline = ProcessMemory.residentBytes
         var latencies: [Double] = []
@@ -108,7 +126,7 @@ public enum Bench {
             peakRssMb: Double(max(0, (peak ?? 0) - (baseline ?? 0))) / 1_048_576)
 
         if let list = spec.data {
-            let evaluation = try Evaluator.run(predictor, listPath: list, root: spec.root, batchSize: 8, workers: 2) { done, total in
+            let evaluation = try Evaluator.run(predictor, listPath: list, root: spec.root, confinement: spec.confinement, batchSize: 8, workers: 2) { done, total in
                 progress(.accuracy, done, total)
             }
             let videos = Double(evaluation.metrics.count)

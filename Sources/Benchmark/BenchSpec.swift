@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Support
 import Zoo
 
 /// What a benchmark measures: the `motive bench` command line, and a daemon job of kind `bench`
@@ -24,6 +25,8 @@ public struct BenchSpec: Codable, Sendable, Equatable {
     public var threads: Int?
     /// Overlay the published Kinetics-400 results on the accuracy plots.
     public var published = false
+    /// Where every video read must really be (the server's data root); not a YAML key.
+    public var confinement: ConfinedPath?
 
     public init(models: [String]) { self.models = models }
 

@@ -17,6 +17,14 @@ public enum ProcessMemory {
         return (try? handle.write(contentsOf: Data("5".utf8))) != nil
     }
 
+    /// Returns the allocator's free memory to the system (glibc's `malloc_trim`), so that the
+    /// resident size counts live memory only.
+    public static func releaseFreedMemory() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+
     /// A "Name:   1234 kB" line of /proc/self/status, in bytes.
     static func field(_ name: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
@@ -28,3 +36,9 @@ public enum ProcessMemory {
         return nil
     }
 }
+
+#if os(Linux)
+/// glibc's `int malloc_trim(size_t pad)`, which the Glibc module does not export.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

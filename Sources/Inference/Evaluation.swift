@@ -112,15 +112,17 @@ public enum Evaluator {
     }
 
     /// Evaluates a predictor on the list at `listPath` (paths relative to `root`, by default
-    /// the list's folder), checking its labels against the model's classes.
-    public static func run(_ predictor: Predictor, listPath: String, root: String? = nil, batchSize: Int = 8, workers: Int = 2,
+    /// the list's folder), checking its labels against the model's classes. With `confinement`
+    /// (the server's data root), no video is read whose real path lies outside it.
+    public static func run(_ predictor: Predictor, listPath: String, root: String? = nil, confinement: ConfinedPath? = nil,
+                           batchSize: Int = 8, workers: Int = 2,
                            progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationResult {
         let listURL = URL(fileURLWithPath: listPath)
         let list = try AnnotationList.readList(listURL, classes: predictor.classNames)
         if let bad = list.items.first(where: { $0.label >= predictor.classNames.count }) {
             throw EvaluationError.labelOutOfRange(list: listPath, video: bad.path, label: bad.label, classes: predictor.classNames.count)
         }
-        let dataRoot = DataRoot(root.map { URL(fileURLWithPath: $0) } ?? listURL.deletingLastPathComponent())
+        let dataRoot = DataRoot(root.map { URL(fileURLWithPath: $0) } ?? listURL.deletingLastPathComponent(), confinedTo: confinement)
         return try run(model: predictor.model, list: list, root: dataRoot, plan: predictor.plan, classNames: predictor.classNames,
                        batchSize: batchSize, workers: workers, progress: progress)
     }

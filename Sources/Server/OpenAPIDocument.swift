@@ -86,11 +86,15 @@ paths:
         "404": {$ref: "#/components/responses/Error"}
   /v1/jobs:
     post:
-      summary: Submit a training job
+      summary: Submit a job (training, or a bench)
       description: |
-        The body is a job config in the trainer's YAML format (`motive config JOB.yaml` prints one
-        resolved; _base_ is not read). Data paths are read from --data-root and must stay inside it
-        after symlinks; the server puts the run in its state directory.
+        The body is YAML. A training job is a job config in the trainer's format (`motive config
+        JOB.yaml` prints one resolved; _base_ is not read). A bench job says `kind: bench` and has
+        the options of `motive bench` as keys: models (presets, served model names, or checkpoints
+        and run folders, each optionally `label=path`), data, root, views, batch, repeats,
+        train_step, threads, published. Paths are read from --data-root and must stay inside it
+        after symlinks; the server puts the run in its state directory, where GET
+        /v1/jobs/{id}/files lists what it wrote.
       security: [{bearer: []}, {}]
       requestBody:
         required: true
@@ -103,7 +107,11 @@ paths:
             application/json:
               schema:
                 type: object
-                properties: {id: {type: string}, state: {$ref: "#/components/schemas/JobState"}, model_name: {type: string}}
+                properties:
+                  id: {type: string}
+                  kind: {type: string, enum: [train, bench]}
+                  state: {$ref: "#/components/schemas/JobState"}
+                  model_name: {type: string, description: A training job's model name}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "413": {$ref: "#/components/responses/Error"}
@@ -153,7 +161,8 @@ paths:
       summary: Follow a job (Server-Sent Events)
       description: |
         One event per line of the run's log (named after its `event` field: start, step, epoch,
-        checkpoint, interrupted, finished…, with the line number as id; Last-Event-ID skips lines
+        checkpoint, interrupted, finished… for training; bench_start, bench_progress, bench_model,
+        bench_finished for a bench; with the line number as id; Last-Event-ID skips lines
         already seen), an event `state` with the job at each change of state, and a last event `end`.
       security: [{bearer: []}, {}]
       parameters:
@@ -162,6 +171,50 @@ paths:
       responses:
         "401": {$ref: "#/components/responses/Error"}
         "200": {description: Event stream, content: {text/event-stream: {schema: {type: string}}}}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/jobs/{id}/files:
+    get:
+      summary: The files of the job's run directory (and one folder down)
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/JobID"}]
+      responses:
+        "401": {$ref: "#/components/responses/Error"}
+        "200":
+          description: Files
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  files:
+                    type: array
+                    items:
+                      type: object
+                      properties: {name: {type: string}, bytes: {type: integer}, content_type: {type: string}}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/jobs/{id}/files/{name}:
+    get:
+      summary: One file of the run directory (curves.svg, metrics.csv, bench.md, accuracy_vs_gflops.svg…)
+      description: Served with its content type. A name must be a plain file name (no '..', '/' or leading '.'), else 400.
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/JobID"}, {name: name, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: The file, content: {"*/*": {schema: {type: string, format: binary}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/jobs/{id}/files/{folder}/{name}:
+    get:
+      summary: One file in a folder of the run directory (eval/confusion.svg…)
+      security: [{bearer: []}, {}]
+      parameters:
+        - {$ref: "#/components/parameters/JobID"}
+        - {name: folder, in: path, required: true, schema: {type: string}}
+        - {name: name, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: The file, content: {"*/*": {schema: {type: string, format: binary}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
   /healthz:
     get:
@@ -263,9 +316,11 @@ components:
       type: object
       properties:
         id: {type: string}
+        kind: {type: string, enum: [train, bench]}
         state: {$ref: "#/components/schemas/JobState"}
-        model_name: {type: string}
-        preset: {type: string}
+        model_name: {type: string, description: A training job's}
+        preset: {type: string, description: A training job's}
+        models: {type: array, items: {type: string}, description: A bench job's}
         submitted_at: {type: string, format: date-time}
         started_at: {type: string, format: date-time}
         finished_at: {type: string, format: date-time}
@@ -285,6 +340,16 @@ components:
             lr: {type: number}
             clips_per_s: {type: number}
             eta_s: {type: number}
+        bench_progress:
+          type: object
+          description: Where a running bench is
+          properties:
+            index: {type: integer}
+            models: {type: integer}
+            model: {type: string}
+            phase: {type: string, enum: [loading, latency, throughput, accuracy, train_step]}
+            done: {type: integer}
+            total: {type: integer}
         last_epoch: {type: object, description: "The last epoch's row of metrics.csv"}
         eta_s: {type: number}
         attempts: {type: integer}

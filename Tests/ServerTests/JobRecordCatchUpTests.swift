@@ -14,7 +14,7 @@ import Testing
         let store = try JobStore(stateDirectory: state)
         let board = JobBoard(store: store, metrics: ServerMetrics(), logger: Logger(label: "test"))
         let config = try ConfigLoader.parse(Fixture.jobYAML(epochs: 3, dataRoot: Fixture.dataRoot))
-        let job = try board.submit(config: config, submittedYAML: "", isServed: { _ in false })
+        let job = try board.submit(.train(config), submittedYAML: "", isServed: { _ in false })
         _ = board.claimNext()
 
         // The run's log holds epochs 1 and 2; the server heard only of epoch 1.

@@ -1,3 +1,4 @@
+import Benchmark
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -11,6 +12,7 @@ final class JobBoard: Sendable {
     private struct State {
         var records: [String: JobRecord] = [:]
         var progress: [String: StepProgress] = [:]
+        var benchProgress: [String: BenchProgress] = [:]
         var nextNumber = 1
         /// The running job and, once its process has started, what stops it.
         var running: (id: String, stop: (any JobStopper)?)?
@@ -58,37 +60,47 @@ final class JobBoard: Sendable {
     // MARK: Reading
 
     func view(_ id: String) -> JobView? {
-        state.withLockedValue { s in s.records[id].map { JobView($0, progress: s.progress[id]) } }
+        state.withLockedValue { s in s.records[id].map { JobView($0, progress: s.progress[id], benchProgress: s.benchProgress[id]) } }
     }
 
     func record(_ id: String) -> JobRecord? { state.withLockedValue { $0.records[id] } }
 
     /// Every job, oldest first.
     func views() -> [JobView] {
-        state.withLockedValue { s in s.records.values.sorted { $0.sequence < $1.sequence }.map { JobView($0, progress: s.progress[$0.id]) } }
+        state.withLockedValue { s in
+            s.records.values.sorted { $0.sequence < $1.sequence }.map { JobView($0, progress: s.progress[$0.id], benchProgress: s.benchProgress[$0.id]) }
+        }
     }
 
     var version: Int { state.withLockedValue { $0.version } }
 
     // MARK: Submitting and cancelling
 
-    /// Records a new queued job (its config already checked) and wakes the worker. A model name
-    /// the job asks for must be free: not served (`isServed`, the shipped `default` included) and
-    /// not claimed by another job that is queued, running or succeeded.
-    func submit(config: JobConfig, submittedYAML: String, isServed: (String) -> Bool) throws -> JobRecord {
+    /// Records a new queued job (already checked) and wakes the worker. A model name a training
+    /// job asks for must be free: not served (`isServed`, the shipped `default` included) and
+    /// not claimed by another training job that is queued, running or succeeded.
+    func submit(_ work: JobWork, submittedYAML: String, isServed: (String) -> Bool) throws -> JobRecord {
         let record: JobRecord = try state.withLockedValue { s in
-            if let name = config.output.modelName {
-                let claim = s.records.values.first { $0.modelName == name && $0.state != .failed && $0.state != .cancelled }
+            if case .train(let config) = work, let name = config.output.modelName {
+                let claim = s.records.values.first {
+                    $0.kind == .train && $0.modelName == name && $0.state != .failed && $0.state != .cancelled
+                }
                 if let claim { throw APIError.conflict("model name '\(name)' belongs to job \(claim.id); choose another output.model_name") }
                 if isServed(name) { throw APIError.conflict("model name '\(name)' is already served; choose another output.model_name") }
             }
             let number = s.nextNumber
             let id = String(number)
-            var config = config
-            config.output.dir = store.runDirectory(of: id).path
-            var record = JobRecord(id: id, sequence: number, state: .queued, config: config,
+            var record: JobRecord
+            switch work {
+            case .train(var config):
+                config.output.dir = store.runDirectory(of: id).path
+                record = JobRecord(id: id, sequence: number, state: .queued, work: .train(config),
                                    modelName: config.output.modelName ?? "job-\(id)", submittedAt: Date())
-            record.dataRoot = config.data.confinement
+                record.dataRoot = config.data.confinement
+            case .bench(let spec):
+                record = JobRecord(id: id, sequence: number, state: .queued, work: .bench(spec), modelName: "", submittedAt: Date())
+                record.dataRoot = spec.confinement
+            }
             try store.saveSubmittedConfig(submittedYAML, id: id)
             try store.save(record)
             s.nextNumber = number + 1
@@ -144,6 +156,7 @@ final class JobBoard: Sendable {
             persist(&s, record)
             s.running = (record.id, nil)
             s.progress[record.id] = nil
+            s.benchProgress[record.id] = nil
             return record
         }
         publishCounts()
@@ -188,10 +201,20 @@ final class JobBoard: Sendable {
         }
     }
 
+    /// Where the running bench job `id` is.
+    func record(_ progress: BenchProgress, job id: String) {
+        state.withLockedValue { s in
+            s.benchProgress[id] = progress
+            s.version += 1
+        }
+    }
+
     /// How a run ended.
     enum RunOutcome: Sendable {
         /// `checkpoint` is relative to the job's folder.
         case finished(checkpoint: String)
+        /// A bench job wrote its files.
+        case completed
         case stopped
         case failed(String)
     }
@@ -202,8 +225,12 @@ final class JobBoard: Sendable {
         state.withLockedValue { s in
             s.running = nil
             s.progress[id] = nil
+            s.benchProgress[id] = nil
             guard var record = s.records[id] else { return }
             switch outcome {
+            case .completed:
+                record.state = .succeeded
+                record.finishedAt = Date()
             case .finished(let checkpoint):
                 record.state = .succeeded
                 record.checkpoint = checkpoint

@@ -1,3 +1,4 @@
+import Benchmark
 import Foundation
 import Inference
 import Support
@@ -10,6 +11,17 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
     public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
 }
 
+/// What a job does: train a model, or bench models.
+public enum JobKind: String, Codable, Sendable, CaseIterable {
+    case train, bench
+}
+
+/// What a submitted job asks for, checked and with its paths made real.
+public enum JobWork: Sendable, Equatable {
+    case train(JobConfig)
+    case bench(BenchSpec)
+}
+
 /// A job as stored in the state folder (`jobs/<id>/job.json`): everything needed to list it
 /// and to run or resume it after a restart.
 public struct JobRecord: Codable, Sendable, Equatable {
@@ -17,9 +29,11 @@ public struct JobRecord: Codable, Sendable, Equatable {
     /// Submission order; the queue runs the lowest first.
     public var sequence: Int
     public var state: JobState
-    /// The submitted config with its data paths made absolute (inside the data root).
-    public var config: JobConfig
-    /// The name its model is served under once it succeeds.
+    /// A training job's config, its data paths made absolute (inside the data root).
+    public var config: JobConfig?
+    /// A bench job's spec, its paths made absolute (inside the data root, or a served model's).
+    public var bench: BenchSpec?
+    /// The name a training job's model is served under once it succeeds.
     public var modelName: String
     public var submittedAt: Date
     public var startedAt: Date?
@@ -38,8 +52,18 @@ public struct JobRecord: Codable, Sendable, Equatable {
     /// whose real path lies outside it.
     public var dataRoot: ConfinedPath?
 
+    public var kind: JobKind { bench != nil ? .bench : .train }
+
+    public init(id: String, sequence: Int, state: JobState, work: JobWork, modelName: String, submittedAt: Date) {
+        (self.id, self.sequence, self.state, self.modelName, self.submittedAt) = (id, sequence, state, modelName, submittedAt)
+        switch work {
+        case .train(let config): self.config = config
+        case .bench(let spec): bench = spec
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case id, sequence, state, config, modelName = "model_name", submittedAt = "submitted_at", startedAt = "started_at"
+        case id, sequence, state, config, bench, modelName = "model_name", submittedAt = "submitted_at", startedAt = "started_at"
         case finishedAt = "finished_at", attempts, cancelRequested = "cancel_requested", error, epoch, step
         case lastEpoch = "last_epoch", checkpoint, dataRoot = "data_root"
     }
@@ -48,17 +72,23 @@ public struct JobRecord: Codable, Sendable, Equatable {
 /// What `GET /v1/jobs/{id}` returns.
 public struct JobView: Codable, Sendable, Equatable {
     public var id: String
+    public var kind: JobKind
     public var state: JobState
-    public var modelName: String
-    public var preset: String
+    /// A training job's model name and preset.
+    public var modelName: String?
+    public var preset: String?
+    /// A bench job's models.
+    public var models: [String]?
     public var submittedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
-    /// Completed epochs (the one in progress while running), of `epochs`.
+    /// Completed epochs (the one in progress while running), of `epochs` (training jobs).
     public var epoch: Int
-    public var epochs: Int
+    public var epochs: Int?
     public var step: Int
     public var progress: StepProgress?
+    /// Where a running bench is.
+    public var benchProgress: BenchProgress?
     public var lastEpoch: EpochRecord?
     public var etaSeconds: Double?
     public var attempts: Int
@@ -66,22 +96,25 @@ public struct JobView: Codable, Sendable, Equatable {
     public var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, state, modelName = "model_name", preset, submittedAt = "submitted_at", startedAt = "started_at"
-        case finishedAt = "finished_at", epoch, epochs, step, progress, lastEpoch = "last_epoch", etaSeconds = "eta_s"
+        case id, kind, state, modelName = "model_name", preset, models, submittedAt = "submitted_at", startedAt = "started_at"
+        case finishedAt = "finished_at", epoch, epochs, step, progress, benchProgress = "bench_progress", lastEpoch = "last_epoch", etaSeconds = "eta_s"
         case attempts, cancelRequested = "cancel_requested", error
     }
 
-    init(_ record: JobRecord, progress: StepProgress?) {
+    init(_ record: JobRecord, progress: StepProgress?, benchProgress: BenchProgress? = nil) {
         let live = record.state == .running ? progress : nil
         id = record.id
+        kind = record.kind
         state = record.state
-        modelName = record.modelName
-        preset = record.config.model.preset
+        modelName = record.kind == .train ? record.modelName : nil
+        preset = record.config?.model.preset
+        models = record.bench?.models
+        self.benchProgress = record.state == .running ? benchProgress : nil
         submittedAt = record.submittedAt
         startedAt = record.startedAt
         finishedAt = record.finishedAt
         epoch = live?.epoch ?? record.epoch
-        epochs = record.config.schedule.epochs
+        epochs = record.config?.schedule.epochs
         step = max(live?.step ?? 0, record.step)
         self.progress = live
         lastEpoch = record.lastEpoch

@@ -1,9 +1,10 @@
+import Benchmark
 import Foundation
 import Inference
 import Training
 import Zoo
 
-/// Checks a submitted job config before it is queued: the trainer's own validation, then every
+/// Checks a submitted job before it is queued. A training config gets the trainer's own validation, then every
 /// path confined (data lists, data root and starting weights to the data root; an absolute
 /// output folder to the state folder, where the server puts every run anyway), then the lists
 /// read once. Any failure is a 400 whose message names the key or the path.
@@ -11,8 +12,65 @@ struct JobSubmission: Sendable {
     let data: PathSandbox
     let state: PathSandbox
 
-    /// The config to queue, its paths made absolute and real.
-    func check(_ yaml: String) throws(APIError) -> JobConfig {
+    /// The job to queue, its paths made absolute and real: a training config, or (`kind:
+    /// bench`) a bench spec. `servedCheckpoint` gives the checkpoint of a served model's name.
+    func check(_ yaml: String, servedCheckpoint: (String) -> URL? = { _ in nil }) throws(APIError) -> JobWork {
+        let kind: String
+        do { kind = try ConfigLoader.kind(of: yaml, file: "the job") } catch { throw .badRequest("\(error)", code: "invalid_config") }
+        switch kind {
+        case JobKind.train.rawValue: return .train(try checkTraining(yaml))
+        case JobKind.bench.rawValue: return .bench(try checkBench(yaml, servedCheckpoint: servedCheckpoint))
+        default:
+            throw .badRequest("kind: \(kind) is not a kind of job; use " + JobKind.allCases.map(\.rawValue).joined(separator: " or "),
+                              code: "invalid_config")
+        }
+    }
+
+    /// A bench: its models are presets, served models (by name) or checkpoints and run folders
+    /// inside the data root; its list and root are inside the data root, and so is every video
+    /// it reads.
+    func checkBench(_ yaml: String, servedCheckpoint: (String) -> URL?) throws(APIError) -> BenchSpec {
+        var spec: BenchSpec
+        do {
+            spec = try ConfigLoader.parse(BenchSpec.self, yaml: yaml, file: "the job", keys: BenchSpec.keys)
+        } catch {
+            throw .badRequest("\(error)", code: "invalid_config")
+        }
+        spec.models = try spec.models.map { entry throws(APIError) in
+            var label: String?, target = entry
+            if let eq = entry.firstIndex(of: "="), !entry[..<eq].contains("/") {
+                (label, target) = (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+            }
+            let resolved: String
+            if (try? ModelZoo.preset(named: target)) != nil {
+                resolved = target
+            } else if let checkpoint = servedCheckpoint(target) {
+                resolved = checkpoint.path
+                label = label ?? target
+            } else {
+                let real = try data.resolveAnywhere(target, key: "models")
+                guard FileManager.default.fileExists(atPath: real) else {
+                    if target.contains("/") || target.hasSuffix(".safetensors") {
+                        throw .badRequest("models: \(target) does not exist (relative paths are read from the data root)", code: "bad_path")
+                    }
+                    let suggestion = nearestMatch(target, among: ModelZoo.presets.map(\.name))
+                    throw .badRequest("models: \(target) is not a preset, a served model or a path in the data root"
+                                      + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? ""), code: "invalid_config")
+                }
+                resolved = real
+                label = label ?? URL(fileURLWithPath: target).lastPathComponent
+            }
+            return label.map { "\($0)=\(resolved)" } ?? resolved
+        }
+        spec.data = try spec.data.map { path throws(APIError) in try data.resolveExisting(path, key: "data") }
+        spec.root = try spec.root.map { path throws(APIError) in try data.resolveExisting(path, key: "root") }
+        spec.confinement = data.confinement
+        do { try Bench.check(spec) } catch { throw .badRequest("\(error)", code: "invalid_config") }
+        return spec
+    }
+
+    /// A training config.
+    func checkTraining(_ yaml: String) throws(APIError) -> JobConfig {
         var config: JobConfig
         do {
             config = try ConfigLoader.parse(yaml, file: "the job")

@@ -1,3 +1,4 @@
+import Benchmark
 import Foundation
 import Support
 import Training
@@ -35,7 +36,8 @@ final class JobWorker: Service, Sendable {
     func execute(_ job: JobRecord) async {
         var logger = self.logger
         logger[metadataKey: "job"] = .string(job.id)
-        logger.info("job started", metadata: ["attempt": .stringConvertible(job.attempts), "preset": .string(job.config.model.preset)])
+        logger.info("job started", metadata: ["attempt": .stringConvertible(job.attempts), "kind": .string(job.kind.rawValue),
+                                              "models": .string(job.config?.model.preset ?? job.bench?.models.joined(separator: " ") ?? "")])
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<JobBoard.RunOutcome, Never>) in
             let thread = Thread { [self] in continuation.resume(returning: supervise(job)) }
             thread.name = "motive-job-\(job.id)"
@@ -54,6 +56,9 @@ final class JobWorker: Service, Sendable {
                 board.finish(job.id, outcome: .failed("trained, but its checkpoint cannot be served: \(error)"))
                 logger.error("job's model not loaded", metadata: ["error": "\(error)"])
             }
+        case .completed:
+            board.finish(job.id, outcome: outcome)
+            logger.info("job succeeded")
         case .stopped:
             board.finish(job.id, outcome: outcome)
             logger.info("job stopped", metadata: ["state": .string(board.record(job.id)?.state.rawValue ?? "")])
@@ -87,9 +92,14 @@ final class JobWorker: Service, Sendable {
         let stopper = ChildProcessStopper(process)
         defer { stopper.exited() }
         board.attach(stopper, to: job.id)
-        var finished: String?, failure: String?, interrupted = false
+        var finished: String?, failure: String?, interrupted = false, benchFinished = false
         var lines = LineReader(events.fileHandleForReading)
         while let line = lines.next() {
+            if let bench = BenchEvent.decode(line) {
+                if case .progress(let progress) = bench { board.record(progress, job: job.id) }
+                if case .finished = bench { benchFinished = true }
+                continue
+            }
             guard let event = RunEvent.decode(line) else { continue }
             board.record(event, job: job.id)
             if case .ready(let checkpoint) = event { finished = checkpoint }
@@ -105,6 +115,7 @@ final class JobWorker: Service, Sendable {
             return .failed("training process \(how)" + (reason.isEmpty ? "" : ": " + reason))
         }
         if let finished { return .finished(checkpoint: finished) }
+        if benchFinished { return .completed }
         // A clean exit that neither finished nor was asked to stop would only run again, forever.
         guard interrupted || stopper.stopRequested else {
             let reason = Self.reason(in: errorLog)

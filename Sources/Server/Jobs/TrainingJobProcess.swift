@@ -9,7 +9,8 @@ import Training
 import Glibc
 #endif
 
-/// The child side of a job (started through the server's `JobLauncher`): trains the job of
+/// The child side of a job (started through the server's `JobLauncher`). A bench job runs
+/// `BenchJobProcess`; a training job trains the job of
 /// `JOB_FOLDER/job.json` in its run directory (resuming from `last.safetensors` when an earlier
 /// attempt left one) and reports its `RunEvent`s on stdout, one JSON line each, as `log.jsonl` holds them.
 ///
@@ -37,9 +38,18 @@ public enum TrainingJobProcess {
         do {
             let data = try Data(contentsOf: jobFolder.appendingPathComponent("job.json"))
             let record = try JobStore.decoder.decode(JobRecord.self, from: data)
-            var config = record.config
-            config.data.confinement = record.dataRoot
             let directory = jobFolder.appendingPathComponent("run")
+            if var spec = record.bench {
+                spec.confinement = record.dataRoot
+                let flag = StopFlag()
+                if triggers.forward(to: flag) {
+                    emit(.interrupted(epoch: 0, batch: 0, resume: ""))
+                    return 0
+                }
+                return BenchJobProcess.run(spec, directory: directory, stop: flag) { try? output.write(contentsOf: $0) }
+            }
+            guard var config = record.config else { throw JobRecordError.noWork(record.id) }
+            config.data.confinement = record.dataRoot
             let resumable = CheckpointLocator.resumable(in: directory) != nil
             let run = try TrainingRun(config: config, directory: directory, resume: resumable ? directory : nil)
             if triggers.forward(to: run.stopFlag) {
@@ -100,6 +110,13 @@ public enum TrainingJobProcess {
         let writer = try VideoWriter(path: url.path, width: side, height: side)
         try writer.append(FrameStack(count: frames, height: side, width: side, pixels: pixels))
         try writer.finish()
+    }
+}
+
+enum JobRecordError: Error, CustomStringConvertible {
+    case noWork(String)
+    var description: String {
+        switch self { case .noWork(let id): "job \(id)'s record holds neither a training config nor a bench" }
     }
 }
 

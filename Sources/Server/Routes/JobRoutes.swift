@@ -4,7 +4,7 @@ import NIOCore
 import NIOFileSystem
 import NIOHTTP1
 
-/// `/v1/jobs`: submit a training job, list, inspect, follow and cancel jobs.
+/// `/v1/jobs`: submit a job (training or bench), list, inspect, follow and cancel jobs, and read their files.
 struct JobRoutes: Sendable {
     let board: JobBoard
     let models: ModelRegistry
@@ -26,6 +26,19 @@ struct JobRoutes: Sendable {
             return JobEventStream(board: board).response(job: id, lastEventID: lastSeen)
         }
         table.on(.delete, "/v1/jobs/{id}") { request, context in try cancel(request, context: context) }
+        table.on(.get, "/v1/jobs/{id}/files") { _, context in
+            let id = try job(context).id
+            return try .json(JobFiles(folder: board.store.runDirectory(of: id)).list())
+        }
+        table.on(.get, "/v1/jobs/{id}/files/{name}") { _, context in
+            let id = try job(context).id
+            return try JobFiles(folder: board.store.runDirectory(of: id)).response(for: [try context.parameters.require("name")])
+        }
+        table.on(.get, "/v1/jobs/{id}/files/{folder}/{name}") { _, context in
+            let id = try job(context).id
+            let parts = [try context.parameters.require("folder"), try context.parameters.require("name")]
+            return try JobFiles(folder: board.store.runDirectory(of: id)).response(for: parts)
+        }
     }
 
     static let lastEventID = HeaderName("Last-Event-ID")!
@@ -48,13 +61,17 @@ struct JobRoutes: Sendable {
         guard let yaml = bytes.getString(at: bytes.readerIndex, length: bytes.readableBytes), !yaml.isEmpty else {
             throw APIError.badRequest("send the job config (YAML, UTF-8) as the request body", code: "invalid_config")
         }
-        let config = try submission.check(yaml)
-        let record = try board.submit(config: config, submittedYAML: yaml) { models.model(named: $0) != nil }
-        context.logger.info("job queued", metadata: ["job": .string(record.id), "preset": .string(config.model.preset)])
-        struct Created: Encodable { let id: String; let state: JobState; let modelName: String
-            enum CodingKeys: String, CodingKey { case id, state, modelName = "model_name" } }
-        return try .json(Created(id: record.id, state: record.state, modelName: record.modelName), status: .created,
-                         headers: [.location: "/v1/jobs/\(record.id)"])
+        let work = try submission.check(yaml) { models.model(named: $0)?.checkpoint }
+        let record = try board.submit(work, submittedYAML: yaml) { models.model(named: $0) != nil }
+        let what: String = switch work {
+        case .train(let config): config.model.preset
+        case .bench(let spec): spec.models.joined(separator: " ")
+        }
+        context.logger.info("job queued", metadata: ["job": .string(record.id), "kind": .string(record.kind.rawValue), "models": .string(what)])
+        struct Created: Encodable { let id: String; let kind: JobKind; let state: JobState; let modelName: String?
+            enum CodingKeys: String, CodingKey { case id, kind, state, modelName = "model_name" } }
+        return try .json(Created(id: record.id, kind: record.kind, state: record.state, modelName: record.kind == .train ? record.modelName : nil),
+                         status: .created, headers: [.location: "/v1/jobs/\(record.id)"])
     }
 
     func cancel(_ request: Request, context: ServerContext) throws -> Response {

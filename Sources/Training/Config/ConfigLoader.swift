@@ -24,6 +24,34 @@ public enum ConfigLoader {
         return try decode(tree)
     }
 
+    // MARK: Kinds of job
+
+    /// The `kind` key of a job document: `train` when it has none. The daemon queues several
+    /// kinds of job (`train`, `bench`); `motive train` reads training documents only.
+    public static func kind(of yaml: String, file: String = "<config>") throws(ConfigError) -> String {
+        let tree = try compose(yaml, file: file)
+        guard let node = tree["kind"] else { return "train" }
+        guard let kind = node.string, !kind.isEmpty else { throw .typeMismatch(path: "kind", value: "\(node)", expected: "a job kind") }
+        return kind
+    }
+
+    /// Decodes a document of another kind than training (its `kind` key aside): every top-level
+    /// key must be one of `keys`, and errors name the key as a training config's do.
+    public static func parse<T: Decodable>(_ type: T.Type, yaml: String, file: String = "<config>", keys: [String]) throws(ConfigError) -> T {
+        var tree = try compose(yaml, file: file)
+        guard case .mapping(var map) = tree else { throw .invalidYAML(file: file, reason: "the top level must be a mapping") }
+        map["kind"] = nil
+        tree = .mapping(map)
+        try check(tree, against: .map(Dictionary(uniqueKeysWithValues: keys.map { ($0, Schema.leaf) })))
+        do {
+            return try YAMLDecoder().decode(T.self, from: tree)
+        } catch let error as DecodingError {
+            throw describe(error, in: tree)
+        } catch {
+            throw .invalidValue(path: "", value: "", expected: "\(error)")
+        }
+    }
+
     // MARK: Files and inheritance
 
     /// Largest config text read, in bytes.
@@ -160,6 +188,15 @@ public enum ConfigLoader {
     }
 
     static func decode(_ tree: Node) throws(ConfigError) -> JobConfig {
+        var tree = tree
+        // `kind: train` says what the document is; any other kind is not a training job.
+        if case .mapping(var map) = tree, let kind = map["kind"] {
+            guard kind.string == "train" else {
+                throw .invalidValue(path: "kind", value: kind.string ?? "\(kind)", expected: "train (other kinds of job are the daemon's)")
+            }
+            map["kind"] = nil
+            tree = .mapping(map)
+        }
         try check(tree, against: schema)
         let config: JobConfig
         do {
