@@ -24,7 +24,7 @@ ifeq ($(origin OPENBLAS_CORETYPE),undefined)
   endif
 endif
 
-.PHONY: deps build release test test-asan test-tsan bench synth synth-flow train-quickstart default-model serve clean
+.PHONY: deps build release test test-asan test-tsan bench bench-zoo synth synth-flow train-quickstart default-model serve clean
 
 deps:
 	@missing=""; \
@@ -97,6 +97,13 @@ fuzz: deps
 
 bench: deps
 	$(SWIFT) run -c release motive-bench kernels
+
+# The zoo chart (docs/benchmarks.md#the-zoo-on-the-synthetic-dataset): trains every RGB tiny preset on
+# the synthetic dataset, or reuses its finished run in runs/, then benches them all on the
+# validation list. EPOCHS=N shortens the configs' 30-epoch schedules; OUT=DIR picks the folder.
+# Commits nothing; prints where the table and charts are.
+bench-zoo: synth
+	EPOCHS="$(EPOCHS)" OUT="$(OUT)" bash bench/zoo.sh
 
 # The default synthetic motion dataset (10 classes, 800 train / 200 val videos), made once.
 synth: release

@@ -124,12 +124,15 @@ public enum SVGPlot {
                 body.append("<polyline class=\"pareto-front\" points=\"\(coords)\" fill=\"none\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\"/>")
             }
         }
+        var placed = shown.map { p in Rect(x: px(p.x) - 5, y: py(p.y) - 5, width: 10, height: 10) }   // markers
         for (i, p) in shown.enumerated() {
             let c = palette[i % palette.count], (x, y) = (px(p.x), py(p.y))
             let style = p.hollow ? "fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"" : "fill=\"\(c)\""
             let value = "\(p.label): \(xAxis.label(p.x, precise: true)), \(yAxis.label(p.y, precise: true))"
             body.append("<circle class=\"\(p.hollow ? "published" : "point")\" data-label=\"\(escape(p.label))\" cx=\"\(num(x))\" cy=\"\(num(y))\" r=\"5\" \(style)><title>\(escape(value))</title></circle>")
-            body.append(text(p.label, x: x + 8, y: y - 6, size: 10, anchor: "start", style: " fill=\"\(c)\""))
+            let label = Self.placeLabel(p.label, at: (x, y), within: Rect(x: area.x + 2, y: area.y + 2, width: area.width - 4, height: area.height - 4),
+                                        avoiding: &placed)
+            body.append(text(p.label, x: label.x, y: label.y, size: 10, anchor: label.anchor, style: " fill=\"\(c)\""))
         }
         // Legend: what filled and hollow markers mean, and the front.
         var legend: [(String, String)] = []
@@ -148,6 +151,36 @@ public enum SVGPlot {
         }
         if shown.isEmpty { body.append(text("no points to show", x: area.midX, y: area.midY, size: 13, anchor: "middle")) }
         return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// Where a point's label goes: beside the marker, right or left, above or below, then
+    /// further up or down, at the first place that overlaps no label or marker placed so far and
+    /// stays in the chart (else the first place tried). Text is taken as 5.8 px per character at 10 px.
+    static func placeLabel(_ label: String, at point: (x: Double, y: Double), within bounds: Rect,
+                           avoiding placed: inout [Rect]) -> (x: Double, y: Double, anchor: String) {
+        let width = Double(label.count) * 5.8, height = 11.0
+        func box(_ x: Double, _ baseline: Double, _ anchor: String) -> Rect {
+            Rect(x: anchor == "start" ? x : x - width, y: baseline - height + 2, width: width, height: height)
+        }
+        func overlaps(_ a: Rect, _ b: Rect) -> Bool { a.x < b.maxX && b.x < a.maxX && a.y < b.maxY && b.y < a.maxY }
+        var candidates: [(Double, Double, String)] = []
+        for step in 0..<8 {
+            let dy = Double(step) * height
+            for (dx, anchor) in [(8.0, "start"), (-8.0, "end")] {
+                candidates.append((point.x + dx, point.y - 6 - dy, anchor))
+                candidates.append((point.x + dx, point.y + 14 + dy, anchor))
+            }
+        }
+        let fits = candidates.first { x, y, anchor in
+            let b = box(x, y, anchor)
+            return b.x >= bounds.x && b.maxX <= bounds.maxX && b.y >= bounds.y && b.maxY <= bounds.maxY && !placed.contains { overlaps($0, b) }
+        }
+        let (x, y, anchor) = fits ?? candidates.first { x, y, anchor in
+            let b = box(x, y, anchor)
+            return b.x >= bounds.x && b.maxX <= bounds.maxX
+        } ?? candidates[0]
+        placed.append(box(x, y, anchor))
+        return (x, y, anchor)
     }
 
     /// The points no other beats (another with x at most and y at least, one of them strictly),
