@@ -84,7 +84,6 @@ import os
 import subprocess
 import sys
 import time
-import types
 
 import torch
 import torch.nn as nn
@@ -95,31 +94,12 @@ def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
 
 
-def import_torchvision():
-    """torchvision, importable even when its compiled ops cannot load.
-
-    PyPI's Linux torchvision wheels are CUDA builds: beside a CPU-only torch their _C library
-    does not load, and torchvision's import then fails while registering fake kernels for those
-    ops. The models used here need none of them, so when that happens the two registration modules
-    are replaced by empty ones and the import is tried again.
-    """
-    try:
-        import torchvision  # noqa: F401
-    except RuntimeError as error:
-        if "torchvision::" not in str(error):
-            raise
-        for name in list(sys.modules):
-            if name == "torchvision" or name.startswith("torchvision."):
-                del sys.modules[name]
-        for name in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
-            sys.modules[name] = types.ModuleType(name)
-        log("note: torchvision's compiled ops do not load with this torch; importing it without them")
-    import torchvision.models.resnet
-    import torchvision.models.video.resnet
-    return torchvision
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures"))
+from torchvision_import import import_torchvision  # noqa: E402
 
 tv = import_torchvision()
+import torchvision.models.resnet  # noqa: E402,F401
+import torchvision.models.video.resnet  # noqa: E402,F401
 VR = tv.models.video.resnet
 IR = tv.models.resnet
 

@@ -102,16 +102,7 @@ public enum SVGPlot {
         func py(_ y: Double) -> Double { area.maxY - yAxis.unit(y) * area.height }
 
         var body = [text(title, x: Double(width) / 2, y: 24, size: 15, anchor: "middle", style: " font-weight=\"bold\"")]
-        let grid = " stroke=\"#e6e6e6\" stroke-width=\"1\""
-        for t in yAxis.ticks {
-            body.append(line(area.x, py(t), area.maxX, py(t), style: grid))
-            body.append(text(yAxis.label(t), x: area.x - 6, y: py(t) + 4, size: 10, anchor: "end"))
-        }
-        for t in xAxis.ticks {
-            body.append(line(px(t), area.y, px(t), area.maxY, style: grid))
-            body.append(text(xAxis.label(t), x: px(t), y: area.maxY + 16, size: 10, anchor: "middle"))
-        }
-        body.append("<rect x=\"\(num(area.x))\" y=\"\(num(area.y))\" width=\"\(num(area.width))\" height=\"\(num(area.height))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>")
+        body += frame(area, xTicks: xAxis.ticks.map { (px($0), xAxis.label($0)) }, yTicks: yAxis.ticks.map { (py($0), yAxis.label($0)) })
         body.append(text(xLabel + (logX ? " (log scale)" : ""), x: area.midX, y: area.maxY + 36, size: 12, anchor: "middle", style: " class=\"axis-title\""))
         body.append(text(yLabel + (logY ? " (log scale)" : ""), x: 18, y: area.midY, size: 12, anchor: "middle",
                          style: " class=\"axis-title\" transform=\"rotate(-90 18 \(num(area.midY)))\""))
@@ -282,16 +273,7 @@ public enum SVGPlot {
         func py(_ y: Double) -> Double { area.maxY - yAxis.unit(y) * area.height }
 
         var out = [text(title, x: area.midX, y: area.y - 12, size: 13, anchor: "middle")]
-        let grid = " stroke=\"#e6e6e6\" stroke-width=\"1\""
-        for t in yAxis.ticks {
-            out.append(line(area.x, py(t), area.maxX, py(t), style: grid))
-            out.append(text(yAxis.label(t), x: area.x - 6, y: py(t) + 4, size: 10, anchor: "end"))
-        }
-        for t in xAxis.ticks {
-            out.append(line(px(t), area.y, px(t), area.maxY, style: grid))
-            out.append(text(xAxis.label(t), x: px(t), y: area.maxY + 16, size: 10, anchor: "middle"))
-        }
-        out.append("<rect x=\"\(num(area.x))\" y=\"\(num(area.y))\" width=\"\(num(area.width))\" height=\"\(num(area.height))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>")
+        out += frame(area, xTicks: xAxis.ticks.map { (px($0), xAxis.label($0)) }, yTicks: yAxis.ticks.map { (py($0), yAxis.label($0)) })
         out.append(text(xLabel, x: area.midX, y: area.maxY + 34, size: 11, anchor: "middle"))
 
         var legendX = area.x
@@ -309,6 +291,22 @@ public enum SVGPlot {
             out.append(text(s.name, x: legendX + 22, y: legendY, size: 11, anchor: "start"))
             legendX += 34 + Double(s.name.count) * 6.5
         }
+        return out
+    }
+
+    /// A chart's grid lines and tick labels (at pixel positions) and its border.
+    static func frame(_ area: Rect, xTicks: [(at: Double, label: String)], yTicks: [(at: Double, label: String)]) -> [String] {
+        let grid = " stroke=\"#e6e6e6\" stroke-width=\"1\""
+        var out: [String] = []
+        for (y, label) in yTicks {
+            out.append(line(area.x, y, area.maxX, y, style: grid))
+            out.append(text(label, x: area.x - 6, y: y + 4, size: 10, anchor: "end"))
+        }
+        for (x, label) in xTicks {
+            out.append(line(x, area.y, x, area.maxY, style: grid))
+            out.append(text(label, x: x, y: area.maxY + 16, size: 10, anchor: "middle"))
+        }
+        out.append("<rect x=\"\(num(area.x))\" y=\"\(num(area.y))\" width=\"\(num(area.width))\" height=\"\(num(area.height))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>")
         return out
     }
 

@@ -69,7 +69,6 @@ import json
 import math
 import os
 import sys
-import types
 
 import numpy as np
 import torch
@@ -80,28 +79,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.join(HERE, "..", "ZooTests", "Fixtures")
 
 
-def import_torchvision():
-    """Imports torchvision; tolerates a torchvision whose compiled ops do not load.
-
-    A torchvision wheel built for another torch variant (for example a CUDA build next to a
-    CPU-only torch) fails at import while registering fake kernels for its detection ops. The
-    classification and video models used here need none of those ops, so on that failure the
-    two registration modules are replaced by empty ones and the import is retried.
-    """
-    try:
-        return importlib.import_module("torchvision")
-    except RuntimeError as error:
-        if "torchvision::" not in str(error):
-            raise
-        for name in list(sys.modules):
-            if name == "torchvision" or name.startswith("torchvision."):
-                del sys.modules[name]
-        for name in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
-            sys.modules[name] = types.ModuleType(name)
-        print("note: torchvision's compiled ops did not load; their registrations are skipped",
-              file=sys.stderr)
-        return importlib.import_module("torchvision")
-
+sys.path.insert(0, HERE)
+from torchvision_import import import_torchvision  # noqa: E402
 
 torchvision = import_torchvision()
 from torchvision.models import resnet as tv_resnet  # noqa: E402
