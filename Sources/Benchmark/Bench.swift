@@ -76,18 +76,23 @@ public enum Bench {
             let report = { (phase: BenchProgress.Phase, done: Int, total: Int) in
                 progress(BenchProgress(index: i, models: loaded.count, model: entry.model.label, phase: phase, done: done, total: total))
             }
-            let result = try measure(entry.predictor, label: entry.model.label, spec: spec, progress: report)
+            let result = try measure(entry.predictor, label: entry.model.label, spec: spec, stop: stop, progress: report)
             measured(result)
             results.append(result)
         }
         return results
     }
 
-    /// One model's row.
-    public static func measure(_ predictor: Predictor, label: String, spec: BenchSpec,
+    /// One model's row. A set `stop` flag ends it between two timed runs (`BenchError.stopped`);
+    /// an accuracy pass, once started, runs to its end.
+    public static func measure(_ predictor: Predictor, label: String, spec: BenchSpec, stop: StopFlag? = nil,
                                progress: @escaping (BenchProgress.Phase, Int, Int) -> Void = { _, _, _ in }) throws -> BenchResult {
+        func report(_ phase: BenchProgress.Phase, _ done: Int, _ total: Int) throws(BenchError) {
+            if stop?.isSet == true { throw .stopped }
+            progress(phase, done, total)
+        }
         let model = predictor.model.eval()
-        progress(.loading, 0, 1)
+        try report(.loading, 0, 1)
         var rng = Xoshiro(seed: 0)
         let shape = predictor.plan.input.shape
         let view = Tensor.normal(shape, using: &rng)
@@ -102,7 +107,7 @@ public enum Bench {
         let baseline = ProcessMemory.residentBytes
         var latencies: [Double] = []
         for run in 0...spec.repeats {
-            progress(.latency, run, spec.repeats + 1)
+            try report(.latency, run, spec.repeats + 1)
             let seconds = timed { _ = GradMode.noGrad { model(view) } }
             if run > 0 { latencies.append(seconds) }                  // run 0 warms up
         }
@@ -111,7 +116,7 @@ public enum Bench {
         let batch = Tensor.normal(batchShape, using: &rng)
         var batchTimes: [Double] = []
         for run in 0...throughputRepeats {
-            progress(.throughput, run, throughputRepeats + 1)
+            try report(.throughput, run, throughputRepeats + 1)
             let seconds = timed { _ = GradMode.noGrad { model(batch) } }
             if run > 0 { batchTimes.append(seconds) }
         }
@@ -126,6 +131,7 @@ public enum Bench {
             peakRssMb: Double(max(0, (peak ?? 0) - (baseline ?? 0))) / 1_048_576)
 
         if let list = spec.data {
+            try report(.accuracy, 0, 1)
             let evaluation = try Evaluator.run(predictor, listPath: list, root: spec.root, confinement: spec.confinement, batchSize: 8, workers: 2) { done, total in
                 progress(.accuracy, done, total)
             }
@@ -138,8 +144,8 @@ public enum Bench {
         }
         // Last: the step changes the weights.
         if spec.trainStep {
-            result.trainSPerStepB2 = trainStepSeconds(model, shape: shape, classes: predictor.classNames.count, rng: &rng) { run in
-                progress(.trainStep, run, trainRepeats + 1)
+            result.trainSPerStepB2 = try trainStepSeconds(model, shape: shape, classes: predictor.classNames.count, rng: &rng) { (run: Int) throws(BenchError) in
+                try report(.trainStep, run, trainRepeats + 1)
             }
             model.eval()
         }
@@ -148,7 +154,7 @@ public enum Bench {
 
     /// The median of `trainRepeats` SGD steps (momentum 0.9, cross-entropy) at batch 2 after a warm-up.
     static func trainStepSeconds(_ model: VideoModel, shape: [Int], classes: Int, rng: inout Xoshiro,
-                                 progress: (Int) -> Void) -> Double {
+                                 progress: (Int) throws(BenchError) -> Void) throws(BenchError) -> Double {
         var batchShape = shape
         batchShape[0] = 2
         let x = Tensor.normal(batchShape, using: &rng)
@@ -157,7 +163,7 @@ public enum Bench {
         let optimizer = SGD(parameters: model.namedParameters(), learningRate: 0.01, momentum: 0.9)
         var times: [Double] = []
         for run in 0...trainRepeats {
-            progress(run)
+            try progress(run)
             let seconds = timed {
                 optimizer.zeroGrad()
                 crossEntropy(model(x), targets: targets).backward()

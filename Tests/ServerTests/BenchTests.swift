@@ -178,6 +178,25 @@ import Testing
         }
     }
 
+    /// Cancelling a running bench stops it between two timed runs, and the job ends cancelled.
+    @Test func aRunningBenchIsCancelled() async throws {
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            let created = try await client.submitJob("kind: bench\nmodels: [mc3_18_tiny]\nrepeats: 1000\n")
+            let id = try #require(created.json["id"].string)
+            try await client.waitForJob(id, in: ["running"])
+            let deadline = Date().addingTimeInterval(30)
+            while try await client.execute(uri: "/v1/jobs/\(id)", method: .get).json["bench_progress"]["phase"].string != "latency",
+                  Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let cancelled = try await client.execute(uri: "/v1/jobs/\(id)", method: .delete)
+            #expect(cancelled.status == .accepted)
+            let job = try await client.waitForJob(id, in: ["cancelled", "failed", "succeeded"], timeout: 30)
+            #expect(job["state"].string == "cancelled", "\(job["error"].string ?? "")")
+        }
+    }
+
     /// Bench jobs are checked like training jobs: a preset with a list, unknown models and keys,
     /// and paths out of the data root are 400 naming the problem.
     @Test func badBenchJobsAre400() async throws {
