@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// This process's resident memory, from `/proc/self/status` (Linux). The peak can be reset
@@ -17,9 +18,13 @@ public enum ProcessMemory {
         return (try? handle.write(contentsOf: Data("5".utf8))) != nil
     }
 
-    /// Returns the allocator's free memory to the system (glibc's `malloc_trim`), so that the
-    /// resident size counts live memory only.
+    /// Returns memory nothing uses to the system: the engine's pool of reusable buffers, then
+    /// the allocator's free pages (glibc's `malloc_trim`), so that the resident size counts
+    /// live memory only.
     public static func releaseFreedMemory() {
+        let poolLimit = BufferPool.limitBytes
+        BufferPool.limitBytes = 0                      // lowering the limit frees the pooled buffers
+        BufferPool.limitBytes = poolLimit
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif
