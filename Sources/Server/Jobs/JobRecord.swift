@@ -77,7 +77,7 @@ public struct JobView: Codable, Sendable, Equatable {
     /// A training job's model name and preset.
     public var modelName: String?
     public var preset: String?
-    /// A bench job's models.
+    /// A bench job's models: presets, and the labels of checkpoints (never their paths).
     public var models: [String]?
     public var submittedAt: Date
     public var startedAt: Date?
@@ -108,7 +108,11 @@ public struct JobView: Codable, Sendable, Equatable {
         state = record.state
         modelName = record.kind == .train ? record.modelName : nil
         preset = record.config?.model.preset
-        models = record.bench?.models
+        // The server resolved each model to a path and gave it a label: the view shows labels only.
+        models = record.bench?.models.map { entry in
+            guard let eq = entry.firstIndex(of: "="), !entry[..<eq].contains("/") else { return entry }
+            return String(entry[..<eq])
+        }
         self.benchProgress = record.state == .running ? benchProgress : nil
         submittedAt = record.submittedAt
         startedAt = record.startedAt
