@@ -73,7 +73,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
-            "Engine", "NN", "Video", "Clips", "Flow", "Support",
+            "Engine", "NN", "Video", "Clips", "Flow", "Support", "Zoo", "Benchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),

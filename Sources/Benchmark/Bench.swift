@@ -105,20 +105,14 @@ public enum Bench {
         ProcessMemory.releaseFreedMemory()
         ProcessMemory.resetPeak()
         let baseline = ProcessMemory.residentBytes
-        var latencies: [Double] = []
-        for run in 0...spec.repeats {
+        let latencies = try forwardSeconds(model, view, repeats: spec.repeats) { run throws(BenchError) in
             try report(.latency, run, spec.repeats + 1)
-            let seconds = timed { _ = GradMode.noGrad { model(view) } }
-            if run > 0 { latencies.append(seconds) }                  // run 0 warms up
         }
         var batchShape = shape
         batchShape[0] = spec.batch
         let batch = Tensor.normal(batchShape, using: &rng)
-        var batchTimes: [Double] = []
-        for run in 0...throughputRepeats {
+        let batchTimes = try forwardSeconds(model, batch, repeats: throughputRepeats) { run throws(BenchError) in
             try report(.throughput, run, throughputRepeats + 1)
-            let seconds = timed { _ = GradMode.noGrad { model(batch) } }
-            if run > 0 { batchTimes.append(seconds) }
         }
         let peak = ProcessMemory.peakBytes
         let clipsPerSecond = Double(spec.batch) / percentile(batchTimes, 0.5)
@@ -144,17 +138,35 @@ public enum Bench {
         }
         // Last: the step changes the weights.
         if spec.trainStep {
-            result.trainSPerStepB2 = try trainStepSeconds(model, shape: shape, classes: predictor.classNames.count, rng: &rng) { (run: Int) throws(BenchError) in
+            let steps = try trainStepSeconds(model, shape: shape, classes: predictor.classNames.count, repeats: trainRepeats,
+                                             rng: &rng) { (run: Int) throws(BenchError) in
                 try report(.trainStep, run, trainRepeats + 1)
             }
+            result.trainSPerStepB2 = percentile(steps, 0.5)
             model.eval()
         }
         return result
     }
 
-    /// The median of `trainRepeats` SGD steps (momentum 0.9, cross-entropy) at batch 2 after a warm-up.
-    static func trainStepSeconds(_ model: VideoModel, shape: [Int], classes: Int, rng: inout Xoshiro,
-                                 progress: (Int) throws(BenchError) -> Void) throws(BenchError) -> Double {
+    /// Seconds of `repeats` no-grad forward passes of `model` (in evaluation mode) on `x`, after
+    /// one warm-up pass; `progress` hears of each pass, the warm-up as 0.
+    public static func forwardSeconds(_ model: VideoModel, _ x: Tensor, repeats: Int,
+                                      progress: (Int) throws(BenchError) -> Void = { _ in }) throws(BenchError) -> [Double] {
+        model.eval()
+        var times: [Double] = []
+        for run in 0...repeats {
+            try progress(run)
+            let seconds = timed { _ = GradMode.noGrad { model(x) } }
+            if run > 0 { times.append(seconds) }
+        }
+        return times
+    }
+
+    /// Seconds of `repeats` SGD steps (momentum 0.9, cross-entropy against labels 0 and 1) at
+    /// batch 2 on inputs of `shape`'s view size, after one warm-up step. The steps change the
+    /// weights; the model is left in training mode.
+    public static func trainStepSeconds(_ model: VideoModel, shape: [Int], classes: Int, repeats: Int, rng: inout Xoshiro,
+                                        progress: (Int) throws(BenchError) -> Void = { _ in }) throws(BenchError) -> [Double] {
         var batchShape = shape
         batchShape[0] = 2
         let x = Tensor.normal(batchShape, using: &rng)
@@ -162,7 +174,7 @@ public enum Bench {
         model.train()
         let optimizer = SGD(parameters: model.namedParameters(), learningRate: 0.01, momentum: 0.9)
         var times: [Double] = []
-        for run in 0...trainRepeats {
+        for run in 0...repeats {
             try progress(run)
             let seconds = timed {
                 optimizer.zeroGrad()
@@ -171,7 +183,7 @@ public enum Bench {
             }
             if run > 0 { times.append(seconds) }
         }
-        return percentile(times, 0.5)
+        return times
     }
 
     /// Nearest-rank percentile: the value at rank ⌈q·n⌉ of the sorted values.

@@ -20,7 +20,7 @@ struct MotiveBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "motive-bench",
         abstract: "Benchmarks for Motive's engine. Run optimised: swift run -c release motive-bench …",
-        subcommands: [Kernels.self, VideoDecode.self, FlowBench.self])
+        subcommands: [Kernels.self, VideoDecode.self, FlowBench.self, ZooBench.self])
 }
 
 /// Prints one JSON object per line.

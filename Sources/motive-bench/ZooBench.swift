@@ -1,0 +1,43 @@
+import ArgumentParser
+import Benchmark
+import Engine
+import Foundation
+import Zoo
+
+/// `motive-bench zoo NAME...`: each preset's no-grad forward at batch 1 and one SGD training step
+/// at batch 2, the figures `bench/torch_zoo.py` prints for the same architectures in PyTorch
+/// (`bench/zoo_vs_torch.sh` alternates the two).
+struct ZooBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoo",
+        abstract: "Seconds per forward pass at batch 1 (no grad) and per SGD step at batch 2, per preset; one JSON line each.")
+
+    @Argument(help: "Presets (`motive models` lists them).") var names: [String]
+    @Option(name: .customLong("infer-repeats"), help: "Timed forward passes after one warm-up (the median is reported).") var inferRepeats = 3
+    @Option(name: .customLong("train-repeats"), help: "Timed training steps after one warm-up (the median is reported).") var trainRepeats = 2
+    @Option(help: "Dispatch workers (default: all cores).") var workers: Int?
+
+    func validate() throws {
+        guard (1...1000).contains(inferRepeats), (1...1000).contains(trainRepeats) else {
+            throw ValidationError("--infer-repeats and --train-repeats must be 1…1000")
+        }
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be 1…256") }
+    }
+
+    func run() throws {
+        if let workers { Parallel.setWorkers(workers) }
+        let presets = try names.map { try ModelZoo.preset(named: $0) }
+        for preset in presets {
+            var rng = Xoshiro(seed: 0)
+            let model = preset.build()
+            let shape = preset.input.shape
+            let infer = Bench.percentile(try Bench.forwardSeconds(model, Tensor.normal(shape, using: &rng), repeats: inferRepeats), 0.5)
+            let train = Bench.percentile(try Bench.trainStepSeconds(model, shape: shape, classes: preset.defaultClasses,
+                                                                    repeats: trainRepeats, rng: &rng), 0.5)
+            let input = "[" + shape.map(String.init).joined(separator: ", ") + "]"
+            print("{\"model\": \"\(preset.name)\", \"input\": \(input), \"infer_s_per_clip\": \(String(format: "%.4g", infer)), "
+                  + "\"train_s_per_step_b2\": \(String(format: "%.4g", train))}")
+            fflush(nil)
+        }
+    }
+}
