@@ -95,7 +95,7 @@ def log(*parts):
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures"))
-from torchvision_import import import_torchvision  # noqa: E402
+from torch_reference import import_torchvision, temporal_shift  # noqa: E402
 
 tv = import_torchvision()
 import torchvision.models.resnet  # noqa: E402,F401
@@ -106,6 +106,20 @@ IR = tv.models.resnet
 
 # ---------------------------------------------------------------------------------------------
 # torchvision video ResNets (R3D, MC3, R(2+1)D)
+
+def init_resnet(model, conv, norm, linear_std=None):
+    """torchvision's ResNet initialisation: He-normal convolutions (fan out), unit batch norms,
+    and with `linear_std` a normal classifier of that deviation with zero bias."""
+    for m in model.modules():
+        if isinstance(m, conv):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, norm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif linear_std is not None and isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, linear_std)
+            nn.init.zeros_(m.bias)
+
 
 class ScaledVideoResNet(VR.VideoResNet):
     """torchvision's VideoResNet with the stage widths width·2^i (torchvision fixes 64): the
@@ -131,15 +145,7 @@ class ScaledVideoResNet(VR.VideoResNet):
         self.layer4 = self._make_layer(VR.BasicBlock, conv_makers[3], width * 8, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool3d((1, 1, 1))
         self.fc = nn.Linear(width * 8, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_resnet(self, nn.Conv3d, nn.BatchNorm3d, linear_std=0.01)
 
 
 VIDEO_RESNETS = {
@@ -182,12 +188,7 @@ class ScaledResNet(IR.ResNet):
         self.layer4 = self._make_layer(block, width * 8, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(width * 8 * block.expansion, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_resnet(self, nn.Conv2d, nn.BatchNorm2d)
 
 
 class TemporalShift(nn.Module):
@@ -199,15 +200,7 @@ class TemporalShift(nn.Module):
         self.segments, self.fold_div = segments, fold_div
 
     def forward(self, x):
-        nk, c, h, w = x.shape
-        k = self.segments
-        x = x.view(nk // k, k, c, h, w)
-        fold = c // self.fold_div
-        out = torch.zeros_like(x)
-        out[:, :-1, :fold] = x[:, 1:, :fold]
-        out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]
-        out[:, :, 2 * fold:] = x[:, :, 2 * fold:]
-        return out.view(nk, c, h, w)
+        return temporal_shift(x, self.segments, self.fold_div)
 
 
 class TSN(nn.Module):

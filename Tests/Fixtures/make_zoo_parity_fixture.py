@@ -80,7 +80,7 @@ OUT_DIR = os.path.join(HERE, "..", "ZooTests", "Fixtures")
 
 
 sys.path.insert(0, HERE)
-from torchvision_import import import_torchvision  # noqa: E402
+from torch_reference import import_torchvision, temporal_shift  # noqa: E402
 
 torchvision = import_torchvision()
 from torchvision.models import resnet as tv_resnet  # noqa: E402
@@ -178,18 +178,6 @@ class SegmentResNet(nn.Module):
         x = torch.flatten(self.avgpool(x), 1)
         x = x.reshape(n, t, -1).mean(dim=1)
         return self.fc(x)
-
-
-def temporal_shift(x, segments, fold_div=8):
-    """TSM shift on [N*T, C, H, W]: the first C/8 channels from t+1, the next C/8 from t-1."""
-    nt, c, h, w = x.shape
-    x = x.reshape(nt // segments, segments, c, h, w)
-    fold = c // fold_div
-    out = torch.zeros_like(x)
-    out[:, :-1, :fold] = x[:, 1:, :fold]
-    out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]
-    out[:, :, 2 * fold:] = x[:, :, 2 * fold:]
-    return out.reshape(nt, c, h, w)
 
 
 class C3D(nn.Module):
