@@ -126,7 +126,8 @@ public enum Bench {
 
         if let list = spec.data {
             try report(.accuracy, 0, 1)
-            let evaluation = try Evaluator.run(predictor, listPath: list, root: spec.root, confinement: spec.confinement, batchSize: 8, workers: 2) { done, total in
+            let evaluation = try Evaluator.run(predictor, listPath: list, root: spec.root, confinement: spec.confinement, batchSize: 8,
+                                               workers: min(2, spec.threads ?? 2)) { done, total in
                 progress(.accuracy, done, total)
             }
             let videos = Double(evaluation.metrics.count)

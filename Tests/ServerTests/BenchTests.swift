@@ -9,7 +9,8 @@ import Server
 import Testing
 
 /// `motive bench` and bench jobs: the fields, the figures agreeing with `motive flops` and
-/// `motive eval`, the charts, refusals, and the daemon's job and file routes.
+/// `motive eval`, the charts, refusals, and the daemon's job and file routes. The processes run
+/// on one thread, so that they do not starve the suites running beside them.
 @Suite(.serialized) struct BenchTests {
     static let checkpoint = Fixture.modelsDirectory.appendingPathComponent("default/model.safetensors")
     static let valList = Fixture.dataRoot.appendingPathComponent("val.txt")
@@ -43,7 +44,7 @@ import Testing
     @Test func presetsGetEveryCostFieldAndTheFlopsOfMotiveFlops() throws {
         let out = Fixture.scratch("bench-presets")
         let run = try Self.motive(["bench", "mc3_18_tiny", "fast=tsn_r18_tiny", "--repeats", "2", "--batch", "2", "--train-step",
-                                   "--out", out.path])
+                                   "--threads", "1", "--out", out.path])
         #expect(run.status == 0, "\(run.err)")
         let rows = try Self.rows(out)
         #expect(rows.map { $0["model"] as? String } == ["mc3_18_tiny", "fast"])
@@ -72,7 +73,7 @@ import Testing
     @Test func accuracyIsThatOfMotiveEval() throws {
         let out = Fixture.scratch("bench-accuracy"), eval = Fixture.scratch("eval-accuracy")
         let run = try Self.motive(["bench", "mine=\(Self.checkpoint.path)", Fixture.modelsDirectory.appendingPathComponent("other").path,
-                                   "--data", Self.valList.path, "--views", "2x1", "--repeats", "1", "--batch", "1",
+                                   "--data", Self.valList.path, "--views", "2x1", "--repeats", "1", "--batch", "1", "--threads", "1",
                                    "--published-file", Self.publishedCSV.path, "--out", out.path])
         #expect(run.status == 0, "\(run.err)")
         let rows = try Self.rows(out)
@@ -85,7 +86,8 @@ import Testing
             #expect(((row["decode_ms_per_video"] as? NSNumber)?.doubleValue ?? 0) > 0 && ((row["infer_ms_per_video"] as? NSNumber)?.doubleValue ?? 0) > 0)
             #expect((row["gflops_per_video"] as? NSNumber)?.doubleValue == 2 * ((row["gflops_per_view"] as? NSNumber)?.doubleValue ?? 0))
         }
-        let evaluated = try Self.motive(["eval", Self.checkpoint.path, "--data", Self.valList.path, "--views", "2x1", "--out", eval.path])
+        let evaluated = try Self.motive(["eval", Self.checkpoint.path, "--data", Self.valList.path, "--views", "2x1", "--workers", "1",
+                                         "--out", eval.path])
         #expect(evaluated.status == 0, "\(evaluated.err)")
         let metrics = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: eval.appendingPathComponent("metrics.json"))) as? [String: Any])
         #expect((rows[0]["top1"] as? NSNumber)?.doubleValue == (metrics["top1"] as? NSNumber)?.doubleValue)
@@ -141,7 +143,7 @@ import Testing
     @Test func benchJobRunsAndServesItsFiles() async throws {
         let server = try Fixture.server(Fixture.options())
         try await server.makeApplication().test(.router) { client in
-            let yaml = "kind: bench\nmodels: [default, mine=other]\ndata: val.txt\nviews: 1x1\nrepeats: 1\nbatch: 1\ntrain_step: true\n"
+            let yaml = "kind: bench\nmodels: [default, mine=other]\ndata: val.txt\nviews: 1x1\nrepeats: 1\nbatch: 1\ntrain_step: true\nthreads: 1\n"
             let created = try await client.submitJob(yaml)
             #expect(created.status == .created, "\(created.text)")
             #expect(created.json["kind"].string == "bench" && created.json["model_name"].string == nil)
@@ -182,7 +184,7 @@ import Testing
     @Test func aRunningBenchIsCancelled() async throws {
         let server = try Fixture.server(Fixture.options())
         try await server.makeApplication().test(.router) { client in
-            let created = try await client.submitJob("kind: bench\nmodels: [mc3_18_tiny]\nrepeats: 1000\n")
+            let created = try await client.submitJob("kind: bench\nmodels: [mc3_18_tiny]\nrepeats: 1000\nthreads: 1\n")
             let id = try #require(created.json["id"].string)
             try await client.waitForJob(id, in: ["running"])
             let deadline = Date().addingTimeInterval(30)
