@@ -157,7 +157,7 @@ public enum Bench {
         var times: [Double] = []
         for run in 0...repeats {
             try progress(run)
-            let seconds = timed { _ = GradMode.noGrad { model(x) } }
+            let seconds = Stopwatch.time { _ = GradMode.noGrad { model(x) } }
             if run > 0 { times.append(seconds) }
         }
         return times
@@ -177,7 +177,7 @@ public enum Bench {
         var times: [Double] = []
         for run in 0...repeats {
             try progress(run)
-            let seconds = timed {
+            let seconds = Stopwatch.time {
                 optimizer.zeroGrad()
                 crossEntropy(model(x), targets: targets).backward()
                 optimizer.step()
@@ -193,11 +193,5 @@ public enum Bench {
         guard !sorted.isEmpty else { return .nan }
         let rank = Int((q * Double(sorted.count)).rounded(.up))
         return sorted[min(max(rank, 1), sorted.count) - 1]
-    }
-
-    static func timed(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 }

@@ -171,10 +171,19 @@ public final class Predictor: @unchecked Sendable {
 }
 
 /// Seconds between laps.
-struct Stopwatch {
+public struct Stopwatch {
     private var last = DispatchTime.now().uptimeNanoseconds
 
-    mutating func lap() -> Double {
+    public init() {}
+
+    /// The seconds `body` takes.
+    public static func time(_ body: () -> Void) -> Double {
+        var clock = Stopwatch()
+        body()
+        return clock.lap()
+    }
+
+    public mutating func lap() -> Double {
         let now = DispatchTime.now().uptimeNanoseconds
         defer { last = now }
         return Double(now - last) / 1e9
