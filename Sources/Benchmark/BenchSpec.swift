@@ -91,10 +91,9 @@ public struct BenchModel: Sendable, Equatable {
     /// error with the nearest preset.
     public init(parsing entry: String) throws(BenchError) {
         var label: String?, target = entry
-        if let eq = entry.firstIndex(of: "="), !entry[..<eq].contains("/"), !FileManager.default.fileExists(atPath: entry) {
-            label = String(entry[..<eq])
-            target = String(entry[entry.index(after: eq)...])
-            guard let label, !label.isEmpty, !target.isEmpty else { throw .badOption("models", "label=path needs both, got \(entry)") }
+        if !FileManager.default.fileExists(atPath: entry) {
+            (label, target) = Self.split(entry)
+            if let label, label.isEmpty || target.isEmpty { throw .badOption("models", "label=path needs both, got \(entry)") }
         }
         if FileManager.default.fileExists(atPath: target) {
             source = .checkpoint(target)
@@ -110,6 +109,12 @@ public struct BenchModel: Sendable, Equatable {
         } else {
             throw .unknownModel(target, suggestion: nearestMatch(target, among: ModelZoo.presets.map(\.name)))
         }
+    }
+
+    /// `label=target` as its parts; an entry whose `=` comes after a `/` (a path) has no label.
+    public static func split(_ entry: String) -> (label: String?, target: String) {
+        guard let eq = entry.firstIndex(of: "="), !entry[..<eq].contains("/") else { return (nil, entry) }
+        return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
     }
 
     /// Whether the model has trained weights (a preset has random ones).

@@ -109,10 +109,7 @@ public struct JobView: Codable, Sendable, Equatable {
         modelName = record.kind == .train ? record.modelName : nil
         preset = record.config?.model.preset
         // The server resolved each model to a path and gave it a label: the view shows labels only.
-        models = record.bench?.models.map { entry in
-            guard let eq = entry.firstIndex(of: "="), !entry[..<eq].contains("/") else { return entry }
-            return String(entry[..<eq])
-        }
+        models = record.bench?.models.map { BenchModel.split($0).label ?? $0 }
         self.benchProgress = record.state == .running ? benchProgress : nil
         submittedAt = record.submittedAt
         startedAt = record.startedAt

@@ -37,10 +37,8 @@ struct JobSubmission: Sendable {
             throw .badRequest("\(error)", code: "invalid_config")
         }
         spec.models = try spec.models.map { entry throws(APIError) in
-            var label: String?, target = entry
-            if let eq = entry.firstIndex(of: "="), !entry[..<eq].contains("/") {
-                (label, target) = (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
-            }
+            let (given, target) = BenchModel.split(entry)
+            var label = given
             let resolved: String
             if (try? ModelZoo.preset(named: target)) != nil {
                 resolved = target
