@@ -58,15 +58,23 @@ struct JobFiles {
             throw APIError.notFound("this job has no file \(name); GET its /files lists them", code: "file_not_found")
         }
         let path = real.path
-        let body = ResponseBody { writer in
-            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { file in
-                for try await chunk in file.readChunks() { try await writer.write(chunk) }
-            }
-            try await writer.finish(nil)
-        }
+        let body = Self.streaming(path)
         var headers: HTTPFields = [.contentType: Self.contentType(of: name)]
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int { headers[.contentLength] = String(size) }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// The file at `path`, read from disk in chunks as the response is written; an empty body
+    /// when there is no file (yet).
+    static func streaming(_ path: String) -> ResponseBody {
+        ResponseBody { writer in
+            if FileManager.default.fileExists(atPath: path) {
+                try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { file in
+                    for try await chunk in file.readChunks() { try await writer.write(chunk) }
+                }
+            }
+            try await writer.finish(nil)
+        }
     }
 
     /// A name of one path component that cannot climb or hide: not empty, no leading dot, no

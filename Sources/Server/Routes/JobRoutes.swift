@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import NIOFileSystem
 import NIOHTTP1
 
 /// `/v1/jobs`: submit a job (training or bench), list, inspect, follow and cancel jobs, and read their files.
@@ -87,14 +86,6 @@ struct JobRoutes: Sendable {
     /// The run's `log.jsonl`, streamed from disk (empty until the job starts).
     func log(of id: String) throws -> Response {
         let path = board.store.runDirectory(of: id).appendingPathComponent("log.jsonl").path
-        let body = ResponseBody { writer in
-            if FileManager.default.fileExists(atPath: path) {
-                try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { file in
-                    for try await chunk in file.readChunks() { try await writer.write(chunk) }
-                }
-            }
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: JobFiles.streaming(path))
     }
 }
