@@ -57,7 +57,7 @@ public struct BenchReport: Sendable {
     /// One JSON object per row, its fields in `BenchResult.fieldNames`' order.
     public func jsonLines() -> String {
         results.map { row in
-            guard let data = try? JSONEncoder().encode(row), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return "{}\n" }
+            let object = Self.object(row)
             let members = BenchResult.fieldNames.compactMap { key -> String? in
                 guard let value = object[key],
                       let json = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else { return nil }
@@ -67,15 +67,15 @@ public struct BenchReport: Sendable {
         }.joined()
     }
 
-    /// The fields that some row has, in `bench.jsonl`'s order.
-    var columns: [String] {
-        let present = Set(results.flatMap { row in fields(row).map(\.key) })
-        return BenchResult.fieldNames.filter(present.contains)
+    /// A row as `bench.jsonl` holds it: its present fields by name.
+    static func object(_ row: BenchResult) -> [String: Any] {
+        guard let data = try? JSONEncoder().encode(row), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object
     }
 
+    /// A row's present fields as text for the CSV.
     func fields(_ row: BenchResult) -> [String: String] {
-        guard let data = try? JSONEncoder().encode(row), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        return object.mapValues { value in
+        Self.object(row).mapValues { value in
             if let list = value as? [Any] { return list.map { "\($0)" }.joined(separator: "x") }
             if let number = value as? NSNumber, !(value is String) { return Self.number(number.doubleValue) }
             return "\(value)"
@@ -87,10 +87,11 @@ public struct BenchReport: Sendable {
     }
 
     public func csv() -> String {
-        let columns = columns
-        let lines = [columns.joined(separator: ",")] + results.map { row in
-            let values = fields(row)
-            return columns.map { CSV.field(values[$0] ?? "") }.joined(separator: ",")
+        let rows = results.map(fields)
+        let present = Set(rows.flatMap(\.keys))
+        let columns = BenchResult.fieldNames.filter(present.contains)
+        let lines = [columns.joined(separator: ",")] + rows.map { values in
+            columns.map { CSV.field(values[$0] ?? "") }.joined(separator: ",")
         }
         return lines.joined(separator: "\n") + "\n"
     }
