@@ -153,11 +153,17 @@ public enum Bench {
     /// one warm-up pass; `progress` hears of each pass, the warm-up as 0.
     public static func forwardSeconds(_ model: VideoModel, _ x: Tensor, repeats: Int,
                                       progress: (Int) throws(BenchError) -> Void = { _ in }) throws(BenchError) -> [Double] {
+        try forwardRuns(model, x, repeats: repeats, progress: progress) { _, body in Stopwatch.time(body) }
+    }
+
+    /// Runs run 0 (the warm-up) … `repeats`, each timed by `time`, and returns the timed runs' seconds.
+    static func forwardRuns(_ model: VideoModel, _ x: Tensor, repeats: Int, progress: (Int) throws(BenchError) -> Void,
+                            time: (_ run: Int, _ body: () -> Void) -> Double) throws(BenchError) -> [Double] {
         model.eval()
         var times: [Double] = []
         for run in 0...repeats {
             try progress(run)
-            let seconds = Stopwatch.time { _ = GradMode.noGrad { model(x) } }
+            let seconds = time(run) { _ = GradMode.noGrad { model(x) } }
             if run > 0 { times.append(seconds) }
         }
         return times
@@ -168,6 +174,14 @@ public enum Bench {
     /// weights; the model is left in training mode.
     public static func trainStepSeconds(_ model: VideoModel, shape: [Int], classes: Int, repeats: Int, rng: inout Xoshiro,
                                         progress: (Int) throws(BenchError) -> Void = { _ in }) throws(BenchError) -> [Double] {
+        try trainStepRuns(model, shape: shape, classes: classes, repeats: repeats, rng: &rng, progress: progress) { _, body in
+            Stopwatch.time(body)
+        }
+    }
+
+    static func trainStepRuns(_ model: VideoModel, shape: [Int], classes: Int, repeats: Int, rng: inout Xoshiro,
+                              progress: (Int) throws(BenchError) -> Void,
+                              time: (_ run: Int, _ body: () -> Void) -> Double) throws(BenchError) -> [Double] {
         var batchShape = shape
         batchShape[0] = 2
         let x = Tensor.normal(batchShape, using: &rng)
@@ -177,7 +191,7 @@ public enum Bench {
         var times: [Double] = []
         for run in 0...repeats {
             try progress(run)
-            let seconds = Stopwatch.time {
+            let seconds = time(run) {
                 optimizer.zeroGrad()
                 crossEntropy(model(x), targets: targets).backward()
                 optimizer.step()
@@ -185,6 +199,28 @@ public enum Bench {
             if run > 0 { times.append(seconds) }
         }
         return times
+    }
+
+    /// Where the time of one forward pass at `input` (no grad) and of one training step at batch 2
+    /// goes, each profiled after a warm-up run with the same protocol as `forwardSeconds` and
+    /// `trainStepSeconds`. The step changes the weights.
+    public static func profile(_ model: VideoModel, input: Tensor, classes: Int, rng: inout Xoshiro)
+        -> (inference: Profile, trainStep: Profile) {
+        var inference: Profile?, trainStep: Profile?
+        // Run 0 warms up; run 1 is recorded. Neither call throws: only the progress hook could.
+        _ = try? forwardRuns(model, input, repeats: 1, progress: { _ in }) { run, body in
+            guard run > 0 else { return Stopwatch.time(body) }
+            let p = Profiler.record(body)
+            inference = p
+            return p.wallSeconds
+        }
+        _ = try? trainStepRuns(model, shape: input.shape, classes: classes, repeats: 1, rng: &rng, progress: { _ in }) { run, body in
+            guard run > 0 else { return Stopwatch.time(body) }
+            let p = Profiler.record(body)
+            trainStep = p
+            return p.wallSeconds
+        }
+        return (inference!, trainStep!)
     }
 
     /// Nearest-rank percentile: the value at rank ⌈q·n⌉ of the sorted values.

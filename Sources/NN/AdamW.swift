@@ -34,29 +34,31 @@ public final class AdamW: Optimizer {
     }
 
     public func step() {
-        GradMode.noGrad {
-            for (i, (_, p)) in parameters.enumerated() {
-                guard let g = p.grad else { continue }
-                if state.slots[i] == nil {
-                    state.slots[i] = [Tensor.zeros([]), Tensor.zeros(p.shape), Tensor.zeros(p.shape)]
-                }
-                let slots = state.slots[i]!
-                slots[0].data[0] += 1
-                // Scalars in Double, then rounded once, as PyTorch computes them in Python floats.
-                let t = Double(slots[0].data[0]), lr = Double(learningRate)
-                let stepSize = Float(lr / (1 - Foundation.pow(beta1, t)))
-                let correction2 = Float((1 - Foundation.pow(beta2, t)).squareRoot())
-                let shrink = decays[i] ? Float(1 - lr * Double(weightDecay)) : 1
-                let b2 = Float(beta2), c1 = Float(1 - beta1), c2 = Float(1 - beta2), eps = eps
-                let pp = p.data, pg = UnsafePointer(g.data), pm = slots[1].data, pv = slots[2].data
-                Parallel.forRanges(p.count, grain: updateGrain) { r in
-                    for j in r {
-                        let gj = pg[j]
-                        let m = pm[j] + c1 * (gj - pm[j])
-                        let v = b2 * pv[j] + c2 * gj * gj
-                        pm[j] = m
-                        pv[j] = v
-                        pp[j] = pp[j] * shrink - stepSize * (m / (v.squareRoot() / correction2 + eps))
+        Profiler.span(.optimizer) {
+            GradMode.noGrad {
+                for (i, (_, p)) in parameters.enumerated() {
+                    guard let g = p.grad else { continue }
+                    if state.slots[i] == nil {
+                        state.slots[i] = [Tensor.zeros([]), Tensor.zeros(p.shape), Tensor.zeros(p.shape)]
+                    }
+                    let slots = state.slots[i]!
+                    slots[0].data[0] += 1
+                    // Scalars in Double, then rounded once, as PyTorch computes them in Python floats.
+                    let t = Double(slots[0].data[0]), lr = Double(learningRate)
+                    let stepSize = Float(lr / (1 - Foundation.pow(beta1, t)))
+                    let correction2 = Float((1 - Foundation.pow(beta2, t)).squareRoot())
+                    let shrink = decays[i] ? Float(1 - lr * Double(weightDecay)) : 1
+                    let b2 = Float(beta2), c1 = Float(1 - beta1), c2 = Float(1 - beta2), eps = eps
+                    let pp = p.data, pg = UnsafePointer(g.data), pm = slots[1].data, pv = slots[2].data
+                    Parallel.forRanges(p.count, grain: updateGrain) { r in
+                        for j in r {
+                            let gj = pg[j]
+                            let m = pm[j] + c1 * (gj - pm[j])
+                            let v = b2 * pv[j] + c2 * gj * gj
+                            pm[j] = m
+                            pv[j] = v
+                            pp[j] = pp[j] * shrink - stepSize * (m / (v.squareRoot() / correction2 + eps))
+                        }
                     }
                 }
             }

@@ -32,27 +32,29 @@ public final class SGD: Optimizer {
     }
 
     public func step() {
-        GradMode.noGrad {
-            for (i, (_, p)) in parameters.enumerated() {
-                guard let g = p.grad else { continue }
-                let lr = learningRate, mu = momentum, keep = 1 - dampening, nesterov = nesterov
-                let wd = decays[i] ? weightDecay : 0
-                let pp = p.data, pg = UnsafePointer(g.data)
-                if mu == 0 {
-                    Parallel.forRanges(p.count, grain: updateGrain) { r in
-                        for j in r { pp[j] -= lr * (pg[j] + wd * pp[j]) }
+        Profiler.span(.optimizer) {
+            GradMode.noGrad {
+                for (i, (_, p)) in parameters.enumerated() {
+                    guard let g = p.grad else { continue }
+                    let lr = learningRate, mu = momentum, keep = 1 - dampening, nesterov = nesterov
+                    let wd = decays[i] ? weightDecay : 0
+                    let pp = p.data, pg = UnsafePointer(g.data)
+                    if mu == 0 {
+                        Parallel.forRanges(p.count, grain: updateGrain) { r in
+                            for j in r { pp[j] -= lr * (pg[j] + wd * pp[j]) }
+                        }
+                        continue
                     }
-                    continue
-                }
-                let first = state.slots[i] == nil
-                if first { state.slots[i] = [Tensor.zeros(p.shape)] }
-                let pb = state.slots[i]![0].data
-                Parallel.forRanges(p.count, grain: updateGrain) { r in
-                    for j in r {
-                        let d = pg[j] + wd * pp[j]
-                        let b = first ? d : mu * pb[j] + keep * d
-                        pb[j] = b
-                        pp[j] -= lr * (nesterov ? d + mu * b : b)
+                    let first = state.slots[i] == nil
+                    if first { state.slots[i] = [Tensor.zeros(p.shape)] }
+                    let pb = state.slots[i]![0].data
+                    Parallel.forRanges(p.count, grain: updateGrain) { r in
+                        for j in r {
+                            let d = pg[j] + wd * pp[j]
+                            let b = first ? d : mu * pb[j] + keep * d
+                            pb[j] = b
+                            pp[j] -= lr * (nesterov ? d + mu * b : b)
+                        }
                     }
                 }
             }

@@ -16,6 +16,8 @@ struct ZooBench: ParsableCommand {
     @Option(name: .customLong("infer-repeats"), help: "Timed forward passes after one warm-up (the median is reported).") var inferRepeats = 3
     @Option(name: .customLong("train-repeats"), help: "Timed training steps after one warm-up (the median is reported).") var trainRepeats = 2
     @Option(help: "Dispatch workers (default: all cores).") var workers: Int?
+    @Flag(help: "Instead of timing, print where one inference and one training step spend their time: per op kind, and the ten slowest layers.")
+    var profile = false
 
     func validate() throws {
         guard (1...1000).contains(inferRepeats), (1...1000).contains(trainRepeats) else {
@@ -31,6 +33,18 @@ struct ZooBench: ParsableCommand {
             var rng = Xoshiro(seed: 0)
             let model = preset.build()
             let shape = preset.input.shape
+            if profile {
+                let (inference, step) = Bench.profile(model, input: Tensor.normal(shape, using: &rng),
+                                                      classes: preset.defaultClasses, rng: &rng)
+                var batch2 = shape
+                batch2[0] = 2
+                print(ProfileReport.table(inference, title: "\(preset.name) inference, input \(Profiler.shape(shape))"))
+                print()
+                print(ProfileReport.table(step, title: "\(preset.name) SGD step, input \(Profiler.shape(batch2))"))
+                print()
+                fflush(nil)
+                continue
+            }
             let infer = Bench.percentile(try Bench.forwardSeconds(model, Tensor.normal(shape, using: &rng), repeats: inferRepeats), 0.5)
             let train = Bench.percentile(try Bench.trainStepSeconds(model, shape: shape, classes: preset.defaultClasses,
                                                                     repeats: trainRepeats, rng: &rng), 0.5)

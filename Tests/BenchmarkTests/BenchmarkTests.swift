@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Engine
 @testable import Benchmark
 @testable import Inference
 import Training
@@ -15,6 +16,27 @@ import Zoo
         #expect(Bench.percentile([3], 0.9) == 3)
         #expect(Bench.percentile([2, 1], 0.5) == 1)
         #expect(Bench.percentile([], 0.5).isNaN)
+    }
+
+    /// `motive-bench zoo --profile`: one profiled forward and one profiled step of a tiny preset.
+    @Test func profileCoversInferenceAndTheTrainingStep() throws {
+        let preset = try ModelZoo.preset(named: "r2plus1d_18_tiny")
+        var rng = Xoshiro(seed: 1)
+        let (inference, step) = Bench.profile(preset.build(), input: Tensor.normal(preset.input.shape, using: &rng),
+                                              classes: preset.defaultClasses, rng: &rng)
+        #expect(inference.totals[.convForward] != nil && inference.totals[.convBackwardWeight] == nil)
+        #expect(inference.totals[.optimizer] == nil)
+        for kind in [OpKind.convForward, .convBackwardData, .convBackwardWeight, .norm, .optimizer] {
+            #expect(step.totals[kind] != nil, "training step lacks \(kind)")
+        }
+        // The step runs at batch 2: its first convolution's layer line says so.
+        #expect(step.layers.contains { $0.detail.hasPrefix("x [2, 3, ") })
+        let table = ProfileReport.table(step, title: "step")
+        let lines = table.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("step: ") == true)
+        #expect(lines.contains { $0.hasPrefix("conv backward-weight") })
+        #expect(table.contains("10 slowest layers"))
+        #expect(lines.suffix(10).allSatisfy { $0.contains("conv") || $0.contains("GEMM") })
     }
 
     @Test func paretoFrontKeepsThePointsNothingBeats() {

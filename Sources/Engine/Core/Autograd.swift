@@ -70,7 +70,7 @@ extension Tensor {
                     t.accumulateLeafGrad(&g)
                     continue
                 }
-                let grads = node.rule(t, g)
+                let grads = OpKind(backwardOf: node.op).map { kind in Profiler.span(kind) { node.rule(t, g) } } ?? node.rule(t, g)
                 ensure(grads.count == node.inputs.count, "backward: \(node.op) returned \(grads.count) gradients for \(node.inputs.count) inputs")
                 for (input, gi) in zip(node.inputs, grads) {
                     guard input.requiresGrad, let gi else { continue }
@@ -90,7 +90,7 @@ extension Tensor {
     /// the only reference to it and to its storage (no view, no second input sharing it).
     private func accumulateLeafGrad(_ g: inout Tensor) {
         if let existing = grad {
-            add(into: existing.data, g.data, count: count)
+            Profiler.span(.elementwise) { add(into: existing.data, g.data, count: count) }
         } else if isKnownUniquelyReferenced(&g) && isKnownUniquelyReferenced(&g.storage) && g.node == nil {
             g.requiresGrad = false
             grad = g

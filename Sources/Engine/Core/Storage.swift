@@ -11,17 +11,17 @@ public final class Storage: @unchecked Sendable {
     public init(uninitializedCount count: Int) {
         ensure(count >= 0, "Storage: negative element count \(count)")
         self.count = count
-        pointer = BufferPool.take(count)
+        pointer = Profiler.span(.allocation) { BufferPool.take(count) }
         MemoryStats.allocated(count * 4)
     }
 
     public convenience init(repeating value: Float, count: Int) {
         self.init(uninitializedCount: count)
-        pointer.update(repeating: value, count: count)
+        Profiler.span(.allocation) { pointer.update(repeating: value, count: count) }
     }
 
     deinit {
-        BufferPool.give(pointer, count)
+        Profiler.span(.allocation) { BufferPool.give(pointer, count) }
         MemoryStats.freed(count * 4)
     }
 }

@@ -78,9 +78,11 @@ public final class Tensor: @unchecked Sendable {
 
     /// A copy with its own storage and no graph.
     public func copy() -> Tensor {
-        let t = Tensor.empty(shape)
-        t.data.update(from: data, count: count)
-        return t
+        Profiler.span(.copy) {
+            let t = Tensor.empty(shape)
+            t.data.update(from: data, count: count)
+            return t
+        }
     }
 
     /// The same values, cut from the graph.

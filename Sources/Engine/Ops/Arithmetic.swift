@@ -78,32 +78,36 @@ extension Tensor {
 
     /// Copies this tensor broadcast to `shape` (NumPy rules).
     public func expanded(to shape: [Int]) -> Tensor {
-        if shape == self.shape { return self }
-        let target = Shape.broadcast(self.shape, shape, op: "expand")
-        ensure(target == shape, "expand: shape \(self.shape) cannot expand to \(shape)")
-        let x = self
-        let full = Tensor.empty(shape)
-        let plan = BroadcastPlan(out: shape, a: self.shape, b: [])
-        let inner = plan.inner, ia = plan.sa.last!
-        let px = UnsafePointer(data), po = full.data
-        Parallel.forRanges(plan.rows, grain: Swift.max(1, elementwiseGrain / inner)) { range in
-            plan.forRows(range) { oa, _, row in
-                let o = po + row * inner
-                if ia == 0 {
-                    o.update(repeating: px[oa], count: inner)
-                } else {
-                    for j in 0..<inner { o[j] = px[oa + j * ia] }
+        Profiler.span(.copy) {
+            if shape == self.shape { return self }
+            let target = Shape.broadcast(self.shape, shape, op: "expand")
+            ensure(target == shape, "expand: shape \(self.shape) cannot expand to \(shape)")
+            let x = self
+            let full = Tensor.empty(shape)
+            let plan = BroadcastPlan(out: shape, a: self.shape, b: [])
+            let inner = plan.inner, ia = plan.sa.last!
+            let px = UnsafePointer(data), po = full.data
+            Parallel.forRanges(plan.rows, grain: Swift.max(1, elementwiseGrain / inner)) { range in
+                plan.forRows(range) { oa, _, row in
+                    let o = po + row * inner
+                    if ia == 0 {
+                        o.update(repeating: px[oa], count: inner)
+                    } else {
+                        for j in 0..<inner { o[j] = px[oa + j * ia] }
+                    }
                 }
             }
+            return Tensor.result(full, op: "expand", inputs: [x]) { _, g in [Tensor.unbroadcast(g, toShape: x.shape)] }
         }
-        return Tensor.result(full, op: "expand", inputs: [x]) { _, g in [Tensor.unbroadcast(g, toShape: x.shape)] }
     }
 }
 
 func mapUnaryTensor<K: UnaryKernel>(_ k: K.Type, _ x: Tensor) -> Tensor {
-    let out = Tensor.empty(x.shape)
-    mapUnary(k, x.data, out.data, x.count)
-    return out
+    Profiler.span(.elementwise) {
+        let out = Tensor.empty(x.shape)
+        mapUnary(k, x.data, out.data, x.count)
+        return out
+    }
 }
 
 enum NegK: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { -x } }

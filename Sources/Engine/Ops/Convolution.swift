@@ -14,7 +14,9 @@ public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]
     let out = Tensor.empty([plan.n, plan.cout] + plan.window.spatialOutput)
     FLOPs.record("conv", out.count * plan.cg * plan.window.kernelVolume)
     if FLOPs.skipsArithmetic { return out }
-    plan.forward(x.data, weight.data, bias?.data, out.data)
+    Profiler.span(.convForward, flops: plan.flops, detail: plan.describe(x, weight)) {
+        plan.forward(x.data, weight.data, bias?.data, out.data)
+    }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     return Tensor.result(out, op: "conv", inputs: inputs) { _, g in
         let (gx, gw, gb) = plan.backward(x: x, weight: weight, grad: g,
@@ -223,107 +225,132 @@ struct ConvPlan {
         }
     }
 
+    /// The op's shapes and settings, as the profiler lists a layer.
+    func describe(_ x: Tensor, _ weight: Tensor) -> String {
+        "x \(Profiler.shape(x.shape)) w \(Profiler.shape(weight.shape)) stride \(window.stride.map(String.init).joined(separator: ","))"
+            + " pad \(window.padding.map(String.init).joined(separator: ","))" + (groups > 1 ? " groups \(groups)" : "")
+    }
+
+    /// Multiply-adds × 2 of the forward pass; each of the two backward products costs the same.
+    var flops: Int { 2 * n * cout * cols * cg * window.kernelVolume }
+
     func backward(x: Tensor, weight: Tensor, grad g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
         -> (Tensor?, Tensor?, Tensor?) {
+        let gw = needWeight ? Profiler.span(.convBackwardWeight, flops: flops, detail: describe(x, weight)) {
+            weightGradient(x: x, grad: g)
+        } : nil
+        let gx = needInput ? Profiler.span(.convBackwardData, flops: flops, detail: describe(x, weight)) {
+            inputGradient(x: x, weight: weight, grad: g)
+        } : nil
+        // dBias[c] = Σ over samples and positions of dOut[:, c]
+        let gb = needBias ? g.reshaped([n, cout, cols]).sum(axes: [0, 2]) : nil
+        return (gx, gw, gb)
+    }
+
+    /// dW [Cout, Cin_g, *K]: per (sample, group, tile), dW_g += dOut · colᵀ, each worker into a private sum.
+    func weightGradient(x: Tensor, grad g: Tensor) -> Tensor {
+        let units = unitCount, tiles = tileCount
+        let temporal = isTemporalOnly
+        let workers = Swift.max(1, Swift.min(Parallel.workers, units))
+        let weightSize = cout * rows
+        let partial = (0..<workers).map { _ in Scratch(zeroed: weightSize) }
+        defer { partial.forEach { $0.free() } }
+        let px = x.data, pg = g.data
+        Parallel.forTasks(workers) { w in
+            let col = temporal ? nil : Scratch(rows * tileRows * window.output[2])
+            defer { col?.free() }
+            for u in (units * w / workers)..<(units * (w + 1) / workers) {
+                let s = u / (groups * tiles), grp = (u / tiles) % groups, tile = u % tiles
+                let cols = tileColumns(tile)
+                let xg = UnsafePointer(px + (s * cin + grp * cg) * window.inputPlane)
+                let gOut = UnsafePointer(pg + (s * cout + grp * coutG) * self.cols + cols.lowerBound)
+                if temporal {
+                    // Per temporal offset kt (weights in [kT, Cout, Cin_g] order): dW_kt [Cout_g, Cin_g] += dOut [Cout_g, sub] · x_ktᵀ
+                    forEachTemporalSlice(xg, cols) { kt, sub, b in
+                        Gemm.run(transA: false, transB: true, m: coutG, n: cg, k: sub.count,
+                                 a: gOut + (sub.lowerBound - cols.lowerBound), lda: self.cols,
+                                 b: b, ldb: window.inputPlane, beta: 1,
+                                 c: partial[w].pointer + (kt * cout + grp * coutG) * cg, ldc: cg, parallel: false)
+                    }
+                } else if let col {
+                    im2col(xg, tile: tile, into: col.pointer)
+                    // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
+                    Gemm.run(transA: false, transB: true, m: coutG, n: rows, k: cols.count, a: gOut, lda: self.cols,
+                             b: col.pointer, ldb: cols.count, beta: 1, c: partial[w].pointer + grp * coutG * rows, ldc: rows,
+                             parallel: false)
+                }
+            }
+        }
+        for p in partial.dropFirst() { add(into: partial[0].pointer, p.pointer, count: weightSize) }
+        let sum = partial[0].pointer
+        let gw = Tensor.empty([cout, cg] + window.kernel.suffix(x.rank - 2))
+        if temporal {
+            // Back from [kT, Cout, Cin_g] to [Cout, Cin_g, kT].
+            let kT = window.kernel[0]
+            for co in 0..<cout { for ci in 0..<cg { for kt in 0..<kT {
+                gw.data[(co * cg + ci) * kT + kt] = sum[(kt * cout + co) * cg + ci]
+            } } }
+        } else {
+            gw.data.update(from: sum, count: weightSize)
+        }
+        return gw
+    }
+
+    /// dx [N, Cin, *S].
+    func inputGradient(x: Tensor, weight: Tensor, grad g: Tensor) -> Tensor {
         // With stride 1 the input gradient is itself a convolution: dOut ⋆ (W flipped, in/out swapped),
         // padded by dilation·(K − 1) − padding. It then runs as a forward pass, without scatter-adds.
         let transposedPadding = (0..<3).map { window.dilation[$0] * (window.kernel[$0] - 1) - window.padding[$0] }
-        if needInput && window.stride == [1, 1, 1] && transposedPadding.allSatisfy({ $0 >= 0 }) {
+        if window.stride == [1, 1, 1] && transposedPadding.allSatisfy({ $0 >= 0 }) {
             let dims = x.rank - 2
-            let gx = conv(g, weight: flippedTransposedWeight(weight), stride: [1],
-                          padding: Array(transposedPadding.suffix(dims)), dilation: Array(window.dilation.suffix(dims)), groups: groups)
-            let (_, gw, gb) = backward(x: x, weight: weight, grad: g, needInput: false, needWeight: needWeight, needBias: needBias)
-            return (gx, gw, gb)
+            let flipped = flippedTransposedWeight(weight)
+            let plan = ConvPlan(x: g, weight: flipped, bias: nil, stride: [1], padding: Array(transposedPadding.suffix(dims)),
+                                dilation: Array(window.dilation.suffix(dims)), groups: groups)
+            let gx = Tensor.empty(x.shape)
+            plan.forward(g.data, flipped.data, nil, gx.data)
+            return gx
         }
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
-        let wt = temporal && needInput ? temporalWeight(weight.data) : nil
+        let wt = temporal ? temporalWeight(weight.data) : nil
         defer { wt?.free() }
         let workers = Swift.max(1, Swift.min(Parallel.workers, units))
         // Units of one (sample, group) write the same input region, so either a worker owns whole
         // (sample, group) pairs, or, when there are fewer pairs than workers, each worker adds into a private copy.
         let pairs = n * groups
         let ownPairs = pairs >= workers
-        let gx = needInput ? Tensor.zeros(x.shape) : nil
-        let weightSize = weight.count
-        var privateW: [Scratch] = []
-        var privateX: [Scratch] = []
-        for w in 0..<workers {
-            if needWeight { privateW.append(Scratch(zeroed: weightSize)) }
-            if needInput && !ownPairs && w > 0 { privateX.append(Scratch(zeroed: x.count)) }
-        }
-        defer { privateW.forEach { $0.free() }; privateX.forEach { $0.free() } }
-        let px = x.data, pw = weight.data, pg = g.data
+        let gx = Tensor.zeros(x.shape)
+        let privateX = ownPairs ? [] : (1..<workers).map { _ in Scratch(zeroed: x.count) }
+        defer { privateX.forEach { $0.free() } }
+        let pw = weight.data, pg = g.data
         Parallel.forTasks(workers) { w in
-            let range: Range<Int>
-            if ownPairs {
-                range = (pairs * w / workers * tiles)..<(pairs * (w + 1) / workers * tiles)
-            } else {
-                range = (units * w / workers)..<(units * (w + 1) / workers)
-            }
-            let gxBase = gx.map { w == 0 || ownPairs ? $0.data : privateX[w - 1].pointer }
-            let width = tileRows * window.output[2]
-            let col = temporal ? nil : Scratch(rows * width)
-            let dcol = (needInput && !temporal) ? Scratch(rows * width) : nil
-            defer { col?.free(); dcol?.free() }
+            let range = ownPairs ? (pairs * w / workers * tiles)..<(pairs * (w + 1) / workers * tiles)
+                                 : (units * w / workers)..<(units * (w + 1) / workers)
+            let gxBase = w == 0 || ownPairs ? gx.data : privateX[w - 1].pointer
+            let dcol = temporal ? nil : Scratch(rows * tileRows * window.output[2])
+            defer { dcol?.free() }
             for u in range {
                 let s = u / (groups * tiles), grp = (u / tiles) % groups, tile = u % tiles
                 let cols = tileColumns(tile)
-                let xg = UnsafePointer(px + (s * cin + grp * cg) * window.inputPlane)
                 let gOut = UnsafePointer(pg + (s * cout + grp * coutG) * self.cols + cols.lowerBound)
-                let wg = UnsafePointer(pw + grp * coutG * rows)
-                let gxg = gxBase.map { $0 + (s * cin + grp * cg) * window.inputPlane }
-                if temporal {
-                    // Per temporal offset kt (weights in [kT, Cout, Cin_g] order):
-                    //   dW_kt [Cout_g, Cin_g] += dOut [Cout_g, sub] · x_ktᵀ,   dx_kt [Cin_g, sub] += W_ktᵀ · dOut
-                    forEachTemporalSlice(xg, cols) { kt, sub, b in
-                        let gSub = gOut + (sub.lowerBound - cols.lowerBound)
-                        if needWeight {
-                            Gemm.run(transA: false, transB: true, m: coutG, n: cg, k: sub.count, a: gSub, lda: self.cols,
-                                     b: b, ldb: window.inputPlane, beta: 1,
-                                     c: privateW[w].pointer + (kt * cout + grp * coutG) * cg, ldc: cg, parallel: false)
-                        }
-                        if let gxg, let wt {
-                            Gemm.run(transA: true, transB: false, m: cg, n: sub.count, k: coutG,
-                                     a: wt.pointer + (kt * cout + grp * coutG) * cg, lda: cg, b: gSub, ldb: self.cols,
-                                     beta: 1, c: gxg + (b - xg), ldc: window.inputPlane, parallel: false)
-                        }
+                let gxg = gxBase + (s * cin + grp * cg) * window.inputPlane
+                if let wt {
+                    // Per temporal offset kt: dx_kt [Cin_g, sub] += W_ktᵀ · dOut [Cout_g, sub]
+                    forEachTemporalSlice(UnsafePointer(gxg), cols) { kt, sub, b in
+                        Gemm.run(transA: true, transB: false, m: cg, n: sub.count, k: coutG,
+                                 a: wt.pointer + (kt * cout + grp * coutG) * cg, lda: cg,
+                                 b: gOut + (sub.lowerBound - cols.lowerBound), ldb: self.cols,
+                                 beta: 1, c: UnsafeMutablePointer(mutating: b), ldc: window.inputPlane, parallel: false)
                     }
-                    continue
-                }
-                if needWeight, let col {
-                    im2col(xg, tile: tile, into: col.pointer)
-                    // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
-                    Gemm.run(transA: false, transB: true, m: coutG, n: rows, k: cols.count, a: gOut, lda: self.cols,
-                             b: col.pointer, ldb: cols.count, beta: 1, c: privateW[w].pointer + grp * coutG * rows, ldc: rows,
-                             parallel: false)
-                }
-                if let gxg, let dcol {
+                } else if let dcol {
                     // dcol [rows, tile] = W_gᵀ · dOut, then scattered back to the input
-                    Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: wg, lda: rows,
+                    Gemm.run(transA: true, transB: false, m: rows, n: cols.count, k: coutG, a: pw + grp * coutG * rows, lda: rows,
                              b: gOut, ldb: self.cols, c: dcol.pointer, ldc: cols.count, parallel: false)
                     col2im(UnsafePointer(dcol.pointer), tile: tile, into: gxg)
                 }
             }
         }
-        if let gx { for p in privateX { add(into: gx.data, p.pointer, count: x.count) } }
-        var gw: Tensor? = nil
-        if needWeight {
-            for p in privateW.dropFirst() { add(into: privateW[0].pointer, p.pointer, count: weightSize) }
-            let sum = privateW[0].pointer
-            gw = Tensor.empty(weight.shape)
-            if temporal {
-                // Back from [kT, Cout, Cin_g] to [Cout, Cin_g, kT].
-                let kT = window.kernel[0]
-                for co in 0..<cout { for ci in 0..<cg { for kt in 0..<kT {
-                    gw!.data[(co * cg + ci) * kT + kt] = sum[(kt * cout + co) * cg + ci]
-                } } }
-            } else {
-                gw!.data.update(from: sum, count: weightSize)
-            }
-        }
-        // dBias[c] = Σ over samples and positions of dOut[:, c]
-        let gb = needBias ? g.reshaped([n, cout, cols]).sum(axes: [0, 2]) : nil
-        return (gx, gw, gb)
+        for p in privateX { add(into: gx.data, p.pointer, count: x.count) }
+        return gx
     }
 }

@@ -20,18 +20,21 @@ import Foundation
 ///
 /// FLOPs: the two products Q·Kᵀ and P·V, G·heads·L·L·D each (fvcore counts them as matmuls).
 public func fusedAttention(_ qkv: Tensor, heads: Int, scale: Float? = nil) -> Tensor {
-    ensure(qkv.rank == 3 && heads >= 1 && qkv.shape[2] % (3 * heads) == 0,
-           "fusedAttention: qkv \(qkv.shape) must be [G, L, 3·E] with E divisible by heads \(heads)")
-    let plan = AttentionPlan(groups: qkv.shape[0], tokens: qkv.shape[1], dim: qkv.shape[2] / 3, heads: heads,
-                             scale: scale)
-    let out = Tensor.empty([plan.groups, plan.tokens, plan.dim])
-    FLOPs.record("attention", 2 * plan.slices * plan.tokens * plan.tokens * plan.headDim)
-    if FLOPs.skipsArithmetic { return out }
-    plan.forward(UnsafePointer(qkv.data), out.data)
-    return Tensor.result(out, op: "fusedAttention", inputs: [qkv]) { _, g in
-        let gx = Tensor.empty(qkv.shape)
-        plan.backward(UnsafePointer(qkv.data), UnsafePointer(g.data), gx.data)
-        return [gx]
+    Profiler.span(.attention, flops: 4 * qkv.shape[0] * qkv.shape[1] * qkv.shape[1] * qkv.shape[2] / 3,
+                  detail: "qkv \(Profiler.shape(qkv.shape)) heads \(heads)") {
+        ensure(qkv.rank == 3 && heads >= 1 && qkv.shape[2] % (3 * heads) == 0,
+               "fusedAttention: qkv \(qkv.shape) must be [G, L, 3·E] with E divisible by heads \(heads)")
+        let plan = AttentionPlan(groups: qkv.shape[0], tokens: qkv.shape[1], dim: qkv.shape[2] / 3, heads: heads,
+                                 scale: scale)
+        let out = Tensor.empty([plan.groups, plan.tokens, plan.dim])
+        FLOPs.record("attention", 2 * plan.slices * plan.tokens * plan.tokens * plan.headDim)
+        if FLOPs.skipsArithmetic { return out }
+        plan.forward(UnsafePointer(qkv.data), out.data)
+        return Tensor.result(out, op: "fusedAttention", inputs: [qkv]) { _, g in
+            let gx = Tensor.empty(qkv.shape)
+            plan.backward(UnsafePointer(qkv.data), UnsafePointer(g.data), gx.data)
+            return [gx]
+        }
     }
 }
 

@@ -77,7 +77,11 @@ struct BroadcastPlan {
 }
 
 /// out = K(a, b) with NumPy broadcasting; returns the output shape's tensor.
-func mapBinary<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+func mapBinary<K: BinaryKernel>(_ k: K.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+    Profiler.span(.elementwise) { broadcastBinary(k, a, b, op: op) }
+}
+
+private func broadcastBinary<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
     let pa = UnsafePointer(a.data), pb = UnsafePointer(b.data)
     if a.shape == b.shape {
         let out = Tensor.empty(a.shape)

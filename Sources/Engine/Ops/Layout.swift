@@ -40,26 +40,28 @@ extension Tensor {
 
     /// Reorders axes: result axis i is input axis `order[i]`.
     public func permuted(_ order: [Int]) -> Tensor {
-        let perm = order.map { Shape.axis($0, rank: rank, op: "permute") }
-        ensure(perm.count == rank && Set(perm).count == rank,
-                     "permute: \(order) is not a permutation of the axes of shape \(shape)")
-        if perm == Array(0..<rank) { return self }
-        let x = self
-        let inStrides = Shape.strides(shape)
-        let outShape = perm.map { shape[$0] }
-        let out = Tensor.empty(outShape)
-        let plan = BroadcastPlan(out: outShape, stridesA: perm.map { inStrides[$0] }, stridesB: outShape.map { _ in 0 })
-        let inner = plan.inner, ia = plan.sa.last!
-        let px = UnsafePointer(data), po = out.data
-        Parallel.forRanges(plan.rows, grain: Swift.max(1, elementwiseGrain / inner)) { range in
-            plan.forRows(range) { oa, _, row in
-                let o = po + row * inner
-                if ia == 1 { o.update(from: px + oa, count: inner) } else { for j in 0..<inner { o[j] = px[oa + j * ia] } }
+        Profiler.span(.copy) {
+            let perm = order.map { Shape.axis($0, rank: rank, op: "permute") }
+            ensure(perm.count == rank && Set(perm).count == rank,
+                         "permute: \(order) is not a permutation of the axes of shape \(shape)")
+            if perm == Array(0..<rank) { return self }
+            let x = self
+            let inStrides = Shape.strides(shape)
+            let outShape = perm.map { shape[$0] }
+            let out = Tensor.empty(outShape)
+            let plan = BroadcastPlan(out: outShape, stridesA: perm.map { inStrides[$0] }, stridesB: outShape.map { _ in 0 })
+            let inner = plan.inner, ia = plan.sa.last!
+            let px = UnsafePointer(data), po = out.data
+            Parallel.forRanges(plan.rows, grain: Swift.max(1, elementwiseGrain / inner)) { range in
+                plan.forRows(range) { oa, _, row in
+                    let o = po + row * inner
+                    if ia == 1 { o.update(from: px + oa, count: inner) } else { for j in 0..<inner { o[j] = px[oa + j * ia] } }
+                }
             }
+            var inverse = [Int](repeating: 0, count: rank)
+            for (i, p) in perm.enumerated() { inverse[p] = i }
+            return Tensor.result(out, op: "permute", inputs: [x]) { _, g in [g.permuted(inverse)] }
         }
-        var inverse = [Int](repeating: 0, count: rank)
-        for (i, p) in perm.enumerated() { inverse[p] = i }
-        return Tensor.result(out, op: "permute", inputs: [x]) { _, g in [g.permuted(inverse)] }
     }
 
     public func transposed(_ a: Int = -2, _ b: Int = -1) -> Tensor {
@@ -71,23 +73,25 @@ extension Tensor {
 
     /// Elements start, start+step, … below end along `axis`.
     public func sliced(axis: Int, start: Int, end: Int, step: Int = 1) -> Tensor {
-        let a = Shape.axis(axis, rank: rank, op: "slice")
-        let n = shape[a]
-        let lo = start < 0 ? start + n : start, hi = end < 0 ? end + n : Swift.min(end, n)
-        ensure(step >= 1 && lo >= 0 && lo <= hi && hi <= n,
-                     "slice: range \(start)..<\(end) step \(step) invalid for axis \(axis) of shape \(shape)")
-        let len = (hi - lo + step - 1) / step
-        var outShape = shape
-        outShape[a] = len
-        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
-        let out = Tensor.empty(outShape)
-        Tensor.copyRows(len, from: data, axis: n, to: out.data, axis: len, outer: outer, inner: inner, source: { lo + $0 * step })
-        let x = self
-        return Tensor.result(out, op: "slice", inputs: [x]) { _, g in
-            let gx = Tensor.zeros(x.shape)
-            Tensor.copyRows(len, from: g.data, axis: len, to: gx.data, axis: n, outer: outer, inner: inner,
-                            destination: { lo + $0 * step })
-            return [gx]
+        Profiler.span(.copy) {
+            let a = Shape.axis(axis, rank: rank, op: "slice")
+            let n = shape[a]
+            let lo = start < 0 ? start + n : start, hi = end < 0 ? end + n : Swift.min(end, n)
+            ensure(step >= 1 && lo >= 0 && lo <= hi && hi <= n,
+                         "slice: range \(start)..<\(end) step \(step) invalid for axis \(axis) of shape \(shape)")
+            let len = (hi - lo + step - 1) / step
+            var outShape = shape
+            outShape[a] = len
+            let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
+            let out = Tensor.empty(outShape)
+            Tensor.copyRows(len, from: data, axis: n, to: out.data, axis: len, outer: outer, inner: inner, source: { lo + $0 * step })
+            let x = self
+            return Tensor.result(out, op: "slice", inputs: [x]) { _, g in
+                let gx = Tensor.zeros(x.shape)
+                Tensor.copyRows(len, from: g.data, axis: len, to: gx.data, axis: n, outer: outer, inner: inner,
+                                destination: { lo + $0 * step })
+                return [gx]
+            }
         }
     }
 
@@ -108,32 +112,34 @@ extension Tensor {
 
     /// Joins tensors along `axis`; all other dimensions must match.
     public static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
-        ensure(!parts.isEmpty, "concat: no tensors")
-        let ref = parts[0].shape
-        let a = Shape.axis(axis, rank: ref.count, op: "concat")
-        for p in parts {
-            var s = p.shape, r = ref
-            ensure(s.count == r.count, "concat: shapes \(parts.map(\.shape)) differ in rank")
-            s[a] = 0; r[a] = 0
-            ensure(s == r, "concat: shapes \(parts.map(\.shape)) differ outside axis \(axis)")
-        }
-        let total = parts.reduce(0) { $0 + $1.shape[a] }
-        var outShape = ref
-        outShape[a] = total
-        let outer = ref[..<a].reduce(1, *), inner = ref[(a + 1)...].reduce(1, *)
-        let out = Tensor.empty(outShape)
-        var offset = 0
-        var offsets: [Int] = []
-        for p in parts {
-            let off = offset, len = p.shape[a]
-            copyRows(len, from: p.data, axis: len, to: out.data, axis: total, outer: outer, inner: inner,
-                     destination: { off + $0 })
-            offsets.append(off)
-            offset += len
-        }
-        return result(out, op: "concat", inputs: parts) { _, g in
-            zip(parts, offsets).map { p, off in
-                p.requiresGrad ? g.sliced(axis: a, start: off, end: off + p.shape[a]) : nil
+        Profiler.span(.copy) {
+            ensure(!parts.isEmpty, "concat: no tensors")
+            let ref = parts[0].shape
+            let a = Shape.axis(axis, rank: ref.count, op: "concat")
+            for p in parts {
+                var s = p.shape, r = ref
+                ensure(s.count == r.count, "concat: shapes \(parts.map(\.shape)) differ in rank")
+                s[a] = 0; r[a] = 0
+                ensure(s == r, "concat: shapes \(parts.map(\.shape)) differ outside axis \(axis)")
+            }
+            let total = parts.reduce(0) { $0 + $1.shape[a] }
+            var outShape = ref
+            outShape[a] = total
+            let outer = ref[..<a].reduce(1, *), inner = ref[(a + 1)...].reduce(1, *)
+            let out = Tensor.empty(outShape)
+            var offset = 0
+            var offsets: [Int] = []
+            for p in parts {
+                let off = offset, len = p.shape[a]
+                copyRows(len, from: p.data, axis: len, to: out.data, axis: total, outer: outer, inner: inner,
+                         destination: { off + $0 })
+                offsets.append(off)
+                offset += len
+            }
+            return result(out, op: "concat", inputs: parts) { _, g in
+                zip(parts, offsets).map { p, off in
+                    p.requiresGrad ? g.sliced(axis: a, start: off, end: off + p.shape[a]) : nil
+                }
             }
         }
     }
@@ -159,19 +165,21 @@ extension Tensor {
 
     /// Pads with `value`: `padding[i]` is (before, after) for axis i (missing trailing entries mean none).
     public func padded(_ padding: [(Int, Int)], value: Float = 0) -> Tensor {
-        ensure(padding.count <= rank && padding.allSatisfy { $0.0 >= 0 && $0.1 >= 0 },
-                     "pad: padding \(padding) invalid for shape \(shape)")
-        let pads = padding + Array(repeating: (0, 0), count: rank - padding.count)
-        let outShape = zip(shape, pads).map { $0 + $1.0 + $1.1 }
-        let out = Tensor.full(outShape, value)
-        let outStrides = Shape.strides(outShape)
-        let offset = zip(pads, outStrides).reduce(0) { $0 + $1.0.0 * $1.1 }
-        Tensor.stridedCopy(shape: shape, from: data, fromStrides: Shape.strides(shape), to: out.data + offset, toStrides: outStrides)
-        let x = self
-        return Tensor.result(out, op: "pad", inputs: [x]) { _, g in
-            let gx = Tensor.empty(x.shape)
-            Tensor.stridedCopy(shape: x.shape, from: g.data + offset, fromStrides: outStrides, to: gx.data, toStrides: Shape.strides(x.shape))
-            return [gx]
+        Profiler.span(.copy) {
+            ensure(padding.count <= rank && padding.allSatisfy { $0.0 >= 0 && $0.1 >= 0 },
+                         "pad: padding \(padding) invalid for shape \(shape)")
+            let pads = padding + Array(repeating: (0, 0), count: rank - padding.count)
+            let outShape = zip(shape, pads).map { $0 + $1.0 + $1.1 }
+            let out = Tensor.full(outShape, value)
+            let outStrides = Shape.strides(outShape)
+            let offset = zip(pads, outStrides).reduce(0) { $0 + $1.0.0 * $1.1 }
+            Tensor.stridedCopy(shape: shape, from: data, fromStrides: Shape.strides(shape), to: out.data + offset, toStrides: outStrides)
+            let x = self
+            return Tensor.result(out, op: "pad", inputs: [x]) { _, g in
+                let gx = Tensor.empty(x.shape)
+                Tensor.stridedCopy(shape: x.shape, from: g.data + offset, fromStrides: outStrides, to: gx.data, toStrides: Shape.strides(x.shape))
+                return [gx]
+            }
         }
     }
 
@@ -203,22 +211,24 @@ extension Tensor {
 
     /// Picks `indices` along `axis` (repeats allowed); the gradient adds back into the picked rows.
     public func indexSelect(axis: Int, indices: [Int]) -> Tensor {
-        let a = Shape.axis(axis, rank: rank, op: "index_select")
-        let n = shape[a]
-        ensure(indices.allSatisfy { $0 >= 0 && $0 < n },
-                     "index_select: an index in \(indices) is out of range for axis \(axis) of shape \(shape)")
-        var outShape = shape
-        outShape[a] = indices.count
-        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
-        let out = Tensor.empty(outShape)
-        Tensor.copyRows(indices.count, from: data, axis: n, to: out.data, axis: indices.count, outer: outer, inner: inner,
-                        source: { indices[$0] })
-        let x = self
-        return Tensor.result(out, op: "index_select", inputs: [x]) { _, g in
-            let gx = Tensor.zeros(x.shape)
-            Tensor.copyRows(indices.count, from: g.data, axis: indices.count, to: gx.data, axis: n, outer: outer, inner: inner,
-                            accumulate: true, destination: { indices[$0] })
-            return [gx]
+        Profiler.span(.copy) {
+            let a = Shape.axis(axis, rank: rank, op: "index_select")
+            let n = shape[a]
+            ensure(indices.allSatisfy { $0 >= 0 && $0 < n },
+                         "index_select: an index in \(indices) is out of range for axis \(axis) of shape \(shape)")
+            var outShape = shape
+            outShape[a] = indices.count
+            let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
+            let out = Tensor.empty(outShape)
+            Tensor.copyRows(indices.count, from: data, axis: n, to: out.data, axis: indices.count, outer: outer, inner: inner,
+                            source: { indices[$0] })
+            let x = self
+            return Tensor.result(out, op: "index_select", inputs: [x]) { _, g in
+                let gx = Tensor.zeros(x.shape)
+                Tensor.copyRows(indices.count, from: g.data, axis: indices.count, to: gx.data, axis: n, outer: outer, inner: inner,
+                                accumulate: true, destination: { indices[$0] })
+                return [gx]
+            }
         }
     }
 }

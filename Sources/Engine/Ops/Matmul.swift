@@ -53,51 +53,54 @@ public enum Gemm {
 /// With `transposeA`/`transposeB` the operand is read as its transpose without a copy.
 /// b may be 2-D (shared by every batch); otherwise the batch dims of a and b must be equal.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-    ensure(a.rank >= 2 && b.rank >= 2, "matmul: need rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
-    let (m, ka) = transposeA ? (a.shape[a.rank - 1], a.shape[a.rank - 2]) : (a.shape[a.rank - 2], a.shape[a.rank - 1])
-    let (kb, n) = transposeB ? (b.shape[b.rank - 1], b.shape[b.rank - 2]) : (b.shape[b.rank - 2], b.shape[b.rank - 1])
-    ensure(ka == kb, "matmul: inner dimensions differ for shapes \(a.shape) and \(b.shape)" +
-                 " (transposeA: \(transposeA), transposeB: \(transposeB))")
-    let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
-    ensure(b.rank == 2 || batchA == batchB,
-                 "matmul: batch dimensions \(batchA) and \(batchB) differ for shapes \(a.shape) and \(b.shape)")
-    let batch = batchA.reduce(1, *)
-    let out = Tensor.empty(batchA + [m, n])
-    FLOPs.record("matmul", batch * m * n * ka)
-    if FLOPs.skipsArithmetic { return out }
-    let lda = a.shape[a.rank - 1], ldb = b.shape[b.rank - 1]
-    if b.rank == 2 && !transposeA {
-        // Fold the batch of a into M: one large GEMM.
-        Gemm.run(transA: false, transB: transposeB, m: batch * m, n: n, k: ka,
-                 a: a.data, lda: lda, b: b.data, ldb: ldb, c: out.data, ldc: n)
-    } else {
-        let strideB = b.rank == 2 ? 0 : b.shape[b.rank - 2] * ldb
-        let strideA = a.shape[a.rank - 2] * lda
-        for i in 0..<batch {
-            Gemm.run(transA: transposeA, transB: transposeB, m: m, n: n, k: ka,
-                     a: a.data + i * strideA, lda: lda, b: b.data + i * strideB, ldb: ldb,
-                     c: out.data + i * m * n, ldc: n)
-        }
-    }
-    return Tensor.result(out, op: "matmul", inputs: [a, b]) { _, g in
-        // C = A·B:  dA = dC·Bᵀ, dB = Aᵀ·dC (with the operand transposes folded in).
-        var ga: Tensor? = nil, gb: Tensor? = nil
-        if a.requiresGrad {
-            ga = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
-                            : matmul(g, b, transposeB: !transposeB)
-        }
-        if b.requiresGrad {
-            if b.rank == 2 && a.rank > 2 {
-                // Shared b: sum the per-batch products by folding the batch into K.
-                let a2 = transposeA ? a.transposed().reshaped([-1, a.shape[a.rank - 2]]) : a.reshaped([-1, lda])
-                let g2 = g.reshaped([-1, n])
-                gb = transposeB ? matmul(g2, a2, transposeA: true) : matmul(a2, g2, transposeA: true)
-            } else {
-                gb = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
-                                : matmul(a, g, transposeA: !transposeA)
+    Profiler.span(.gemm, flops: matmulMACs(a, b, transposeA) * 2,
+                  detail: "\(Profiler.shape(a.shape))\(transposeA ? "ᵀ" : "") · \(Profiler.shape(b.shape))\(transposeB ? "ᵀ" : "")") {
+        ensure(a.rank >= 2 && b.rank >= 2, "matmul: need rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
+        let (m, ka) = transposeA ? (a.shape[a.rank - 1], a.shape[a.rank - 2]) : (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (kb, n) = transposeB ? (b.shape[b.rank - 1], b.shape[b.rank - 2]) : (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        ensure(ka == kb, "matmul: inner dimensions differ for shapes \(a.shape) and \(b.shape)" +
+                     " (transposeA: \(transposeA), transposeB: \(transposeB))")
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        ensure(b.rank == 2 || batchA == batchB,
+                     "matmul: batch dimensions \(batchA) and \(batchB) differ for shapes \(a.shape) and \(b.shape)")
+        let batch = batchA.reduce(1, *)
+        let out = Tensor.empty(batchA + [m, n])
+        FLOPs.record("matmul", batch * m * n * ka)
+        if FLOPs.skipsArithmetic { return out }
+        let lda = a.shape[a.rank - 1], ldb = b.shape[b.rank - 1]
+        if b.rank == 2 && !transposeA {
+            // Fold the batch of a into M: one large GEMM.
+            Gemm.run(transA: false, transB: transposeB, m: batch * m, n: n, k: ka,
+                     a: a.data, lda: lda, b: b.data, ldb: ldb, c: out.data, ldc: n)
+        } else {
+            let strideB = b.rank == 2 ? 0 : b.shape[b.rank - 2] * ldb
+            let strideA = a.shape[a.rank - 2] * lda
+            for i in 0..<batch {
+                Gemm.run(transA: transposeA, transB: transposeB, m: m, n: n, k: ka,
+                         a: a.data + i * strideA, lda: lda, b: b.data + i * strideB, ldb: ldb,
+                         c: out.data + i * m * n, ldc: n)
             }
         }
-        return [ga, gb]
+        return Tensor.result(out, op: "matmul", inputs: [a, b]) { _, g in
+            // C = A·B:  dA = dC·Bᵀ, dB = Aᵀ·dC (with the operand transposes folded in).
+            var ga: Tensor? = nil, gb: Tensor? = nil
+            if a.requiresGrad {
+                ga = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
+                                : matmul(g, b, transposeB: !transposeB)
+            }
+            if b.requiresGrad {
+                if b.rank == 2 && a.rank > 2 {
+                    // Shared b: sum the per-batch products by folding the batch into K.
+                    let a2 = transposeA ? a.transposed().reshaped([-1, a.shape[a.rank - 2]]) : a.reshaped([-1, lda])
+                    let g2 = g.reshaped([-1, n])
+                    gb = transposeB ? matmul(g2, a2, transposeA: true) : matmul(a2, g2, transposeA: true)
+                } else {
+                    gb = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
+                                    : matmul(a, g, transposeA: !transposeA)
+                }
+            }
+            return [ga, gb]
+        }
     }
 }
 
@@ -109,4 +112,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     var y = matmul(flat, weight, transposeB: true)
     if let bias { y = y + bias }
     return x.rank == 1 ? y.reshaped([weight.shape[0]]) : y
+}
+
+/// Multiply-adds of `matmul(a, b)`, for the profiler (shapes already checked by the op).
+private func matmulMACs(_ a: Tensor, _ b: Tensor, _ transposeA: Bool) -> Int {
+    let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2], k = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
+    let n = b.count / Swift.max(1, k) / (b.rank == 2 ? 1 : a.count / Swift.max(1, m * k))
+    return a.count / Swift.max(1, m * k) * m * n * k
 }

@@ -11,137 +11,141 @@ import Foundation
 /// otherwise the running statistics are used.
 public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
-    ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
-    let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
-    for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
-        if let t { ensure(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
-    }
-    let useBatch = training || runningMean == nil || runningVar == nil
-    let m = n * s
-    ensure(!useBatch || m > 1 || !training, "batchNorm: training needs more than one value per channel, got input \(x.shape)")
-    let mean = UnsafeMutablePointer<Float>.allocate(capacity: c), invStd = UnsafeMutablePointer<Float>.allocate(capacity: c)
-    let stats = Saved(mean, invStd)
-    let out = Tensor.empty(x.shape)
-    FLOPs.record("batch_norm", x.count * (weight == nil ? 1 : 2))
-    let px = UnsafePointer(x.data), po = out.data
-    let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
-    Parallel.forRanges(c) { range in
-        for ch in range {
-            var mu: Float, variance: Float
-            if useBatch {
-                var sum: Double = 0
-                for i in 0..<n { let p = px + (i * c + ch) * s; for j in 0..<s { sum += Double(p[j]) } }
-                let mean = sum / Double(m)
-                var sq: Double = 0
-                for i in 0..<n { let p = px + (i * c + ch) * s; for j in 0..<s { let d = Double(p[j]) - mean; sq += d * d } }
-                mu = Float(mean); variance = Float(sq / Double(m))
-                if training, let rm = runningMean, let rv = runningVar {
-                    rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mu
-                    rv.data[ch] = (1 - momentum) * rv.data[ch] + momentum * Float(sq / Double(Swift.max(m - 1, 1)))
-                }
-            } else {
-                mu = runningMean!.data[ch]; variance = runningVar!.data[ch]
-            }
-            let inv = 1 / (variance + eps).squareRoot()
-            mean[ch] = mu; invStd[ch] = inv
-            let scale = (pw?[ch] ?? 1) * inv, shift = (pb?[ch] ?? 0) - mu * scale
-            for i in 0..<n {
-                let p = px + (i * c + ch) * s, q = po + (i * c + ch) * s
-                for j in 0..<s { q[j] = p[j] * scale + shift }
-            }
+    Profiler.span(.norm) {
+        ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
+        let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
+        for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
+            if let t { ensure(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
         }
-    }
-    let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Tensor.result(out, op: "batchNorm", inputs: inputs) { _, g in
-        let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
-        let gw = weight.flatMap { $0.requiresGrad ? Tensor.empty([c]) : nil }
-        let gb = bias.flatMap { $0.requiresGrad ? Tensor.empty([c]) : nil }
-        let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b
+        let useBatch = training || runningMean == nil || runningVar == nil
+        let m = n * s
+        ensure(!useBatch || m > 1 || !training, "batchNorm: training needs more than one value per channel, got input \(x.shape)")
+        let mean = UnsafeMutablePointer<Float>.allocate(capacity: c), invStd = UnsafeMutablePointer<Float>.allocate(capacity: c)
+        let stats = Saved(mean, invStd)
+        let out = Tensor.empty(x.shape)
+        FLOPs.record("batch_norm", x.count * (weight == nil ? 1 : 2))
+        let px = UnsafePointer(x.data), po = out.data
+        let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
         Parallel.forRanges(c) { range in
             for ch in range {
-                let mu = mean[ch], inv = invStd[ch]
-                var sumG: Float = 0, sumGX: Float = 0
-                for i in 0..<n {
-                    let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s
-                    for j in 0..<s { sumG += q[j]; sumGX += q[j] * (p[j] - mu) }
+                var mu: Float, variance: Float
+                if useBatch {
+                    var sum: Double = 0
+                    for i in 0..<n { let p = px + (i * c + ch) * s; for j in 0..<s { sum += Double(p[j]) } }
+                    let mean = sum / Double(m)
+                    var sq: Double = 0
+                    for i in 0..<n { let p = px + (i * c + ch) * s; for j in 0..<s { let d = Double(p[j]) - mean; sq += d * d } }
+                    mu = Float(mean); variance = Float(sq / Double(m))
+                    if training, let rm = runningMean, let rv = runningVar {
+                        rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mu
+                        rv.data[ch] = (1 - momentum) * rv.data[ch] + momentum * Float(sq / Double(Swift.max(m - 1, 1)))
+                    }
+                } else {
+                    mu = runningMean!.data[ch]; variance = runningVar!.data[ch]
                 }
-                sumGX *= inv
-                gw?.data[ch] = sumGX
-                gb?.data[ch] = sumG
-                guard let gx else { continue }
-                let gamma = pw?[ch] ?? 1
+                let inv = 1 / (variance + eps).squareRoot()
+                mean[ch] = mu; invStd[ch] = inv
+                let scale = (pw?[ch] ?? 1) * inv, shift = (pb?[ch] ?? 0) - mu * scale
                 for i in 0..<n {
-                    let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s, d = gx.data + (i * c + ch) * s
-                    if useBatch {
-                        let k = gamma * inv / Float(m)
-                        for j in 0..<s { d[j] = k * (Float(m) * q[j] - sumG - (p[j] - mu) * inv * sumGX) }
-                    } else {
-                        let k = gamma * inv
-                        for j in 0..<s { d[j] = k * q[j] }
+                    let p = px + (i * c + ch) * s, q = po + (i * c + ch) * s
+                    for j in 0..<s { q[j] = p[j] * scale + shift }
+                }
+            }
+        }
+        let inputs = [x] + [weight, bias].compactMap { $0 }
+        return Tensor.result(out, op: "batchNorm", inputs: inputs) { _, g in
+            let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
+            let gw = weight.flatMap { $0.requiresGrad ? Tensor.empty([c]) : nil }
+            let gb = bias.flatMap { $0.requiresGrad ? Tensor.empty([c]) : nil }
+            let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b
+            Parallel.forRanges(c) { range in
+                for ch in range {
+                    let mu = mean[ch], inv = invStd[ch]
+                    var sumG: Float = 0, sumGX: Float = 0
+                    for i in 0..<n {
+                        let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s
+                        for j in 0..<s { sumG += q[j]; sumGX += q[j] * (p[j] - mu) }
+                    }
+                    sumGX *= inv
+                    gw?.data[ch] = sumGX
+                    gb?.data[ch] = sumG
+                    guard let gx else { continue }
+                    let gamma = pw?[ch] ?? 1
+                    for i in 0..<n {
+                        let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s, d = gx.data + (i * c + ch) * s
+                        if useBatch {
+                            let k = gamma * inv / Float(m)
+                            for j in 0..<s { d[j] = k * (Float(m) * q[j] - sumG - (p[j] - mu) * inv * sumGX) }
+                        } else {
+                            let k = gamma * inv
+                            for j in 0..<s { d[j] = k * q[j] }
+                        }
                     }
                 }
             }
+            return [gx] + (weight == nil ? [] : [gw]) + (bias == nil ? [] : [gb])
         }
-        return [gx] + (weight == nil ? [] : [gw]) + (bias == nil ? [] : [gb])
     }
 }
 
 /// x [..., *normalizedShape] normalised over its trailing `normalizedShape` elements.
 public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
-    ensure(normalizedShape.count <= x.rank && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
-                 "layerNorm: normalized shape \(normalizedShape) is not the tail of input \(x.shape)")
-    let d = normalizedShape.reduce(1, *), rows = x.count / Swift.max(d, 1)
-    for (name, t) in [("weight", weight), ("bias", bias)] {
-        if let t { ensure(t.shape == normalizedShape, "layerNorm: \(name) \(t.shape) differs from normalized shape \(normalizedShape)") }
-    }
-    let mean = UnsafeMutablePointer<Float>.allocate(capacity: rows), invStd = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-    let stats = Saved(mean, invStd)
-    let out = Tensor.empty(x.shape)
-    FLOPs.record("layer_norm", x.count * (weight == nil ? 4 : 5))  // fvcore's estimate for layer norm
-    let px = UnsafePointer(x.data), po = out.data
-    let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
-    Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in
-        for r in range {
-            let p = px + r * d, q = po + r * d
-            var sum: Float = 0
-            for j in 0..<d { sum += p[j] }
-            let mu = sum / Float(d)
-            var sq: Float = 0
-            for j in 0..<d { let v = p[j] - mu; sq += v * v }
-            let inv = 1 / (sq / Float(d) + eps).squareRoot()
-            mean[r] = mu; invStd[r] = inv
-            for j in 0..<d { q[j] = (p[j] - mu) * inv * (pw?[j] ?? 1) + (pb?[j] ?? 0) }
+    Profiler.span(.norm) {
+        ensure(normalizedShape.count <= x.rank && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
+                     "layerNorm: normalized shape \(normalizedShape) is not the tail of input \(x.shape)")
+        let d = normalizedShape.reduce(1, *), rows = x.count / Swift.max(d, 1)
+        for (name, t) in [("weight", weight), ("bias", bias)] {
+            if let t { ensure(t.shape == normalizedShape, "layerNorm: \(name) \(t.shape) differs from normalized shape \(normalizedShape)") }
         }
-    }
-    let inputs = [x] + [weight, bias].compactMap { $0 }
-    return Tensor.result(out, op: "layerNorm", inputs: inputs) { _, g in
-        let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b
-        let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
+        let mean = UnsafeMutablePointer<Float>.allocate(capacity: rows), invStd = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        let stats = Saved(mean, invStd)
+        let out = Tensor.empty(x.shape)
+        FLOPs.record("layer_norm", x.count * (weight == nil ? 4 : 5))  // fvcore's estimate for layer norm
+        let px = UnsafePointer(x.data), po = out.data
+        let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
         Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in
             for r in range {
-                guard let gx else { break }
-                let p = px + r * d, q = pg + r * d, o = gx.data + r * d
-                let mu = mean[r], inv = invStd[r]
-                var sumG: Float = 0, sumGX: Float = 0
-                for j in 0..<d {
-                    let gj = q[j] * (pw?[j] ?? 1)
-                    sumG += gj; sumGX += gj * (p[j] - mu) * inv
-                }
-                for j in 0..<d {
-                    let gj = q[j] * (pw?[j] ?? 1)
-                    o[j] = inv / Float(d) * (Float(d) * gj - sumG - (p[j] - mu) * inv * sumGX)
-                }
+                let p = px + r * d, q = po + r * d
+                var sum: Float = 0
+                for j in 0..<d { sum += p[j] }
+                let mu = sum / Float(d)
+                var sq: Float = 0
+                for j in 0..<d { let v = p[j] - mu; sq += v * v }
+                let inv = 1 / (sq / Float(d) + eps).squareRoot()
+                mean[r] = mu; invStd[r] = inv
+                for j in 0..<d { q[j] = (p[j] - mu) * inv * (pw?[j] ?? 1) + (pb?[j] ?? 0) }
             }
         }
-        // dγ and dβ sum over rows: a column reduction, done by the shared sum kernel.
-        var gw: Tensor? = nil, gb: Tensor? = nil
-        if let weight, weight.requiresGrad {
-            let xhat = Tensor.empty(x.shape)
-            for r in 0..<rows { for j in 0..<d { xhat.data[r * d + j] = (px[r * d + j] - mean[r]) * invStd[r] } }
-            gw = (g * xhat).reshaped([rows, d]).sum(axis: 0).reshaped(normalizedShape)
+        let inputs = [x] + [weight, bias].compactMap { $0 }
+        return Tensor.result(out, op: "layerNorm", inputs: inputs) { _, g in
+            let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b
+            let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
+            Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in
+                for r in range {
+                    guard let gx else { break }
+                    let p = px + r * d, q = pg + r * d, o = gx.data + r * d
+                    let mu = mean[r], inv = invStd[r]
+                    var sumG: Float = 0, sumGX: Float = 0
+                    for j in 0..<d {
+                        let gj = q[j] * (pw?[j] ?? 1)
+                        sumG += gj; sumGX += gj * (p[j] - mu) * inv
+                    }
+                    for j in 0..<d {
+                        let gj = q[j] * (pw?[j] ?? 1)
+                        o[j] = inv / Float(d) * (Float(d) * gj - sumG - (p[j] - mu) * inv * sumGX)
+                    }
+                }
+            }
+            // dγ and dβ sum over rows: a column reduction, done by the shared sum kernel.
+            var gw: Tensor? = nil, gb: Tensor? = nil
+            if let weight, weight.requiresGrad {
+                let xhat = Tensor.empty(x.shape)
+                for r in 0..<rows { for j in 0..<d { xhat.data[r * d + j] = (px[r * d + j] - mean[r]) * invStd[r] } }
+                gw = (g * xhat).reshaped([rows, d]).sum(axis: 0).reshaped(normalizedShape)
+            }
+            if let bias, bias.requiresGrad { gb = g.reshaped([rows, d]).sum(axis: 0).reshaped(normalizedShape) }
+            return [gx] + (weight == nil ? [] : [gw]) + (bias == nil ? [] : [gb])
         }
-        if let bias, bias.requiresGrad { gb = g.reshaped([rows, d]).sum(axis: 0).reshaped(normalizedShape) }
-        return [gx] + (weight == nil ? [] : [gw]) + (bias == nil ? [] : [gb])
     }
 }
 

@@ -82,9 +82,11 @@ extension Tensor {
     /// Only allowed where no graph is being recorded for it.
     @discardableResult
     public func reluInPlace() -> Tensor {
-        ensure(!(GradMode.isEnabled && requiresGrad),
-                     "reluInPlace: tensor of shape \(shape) takes part in a graph; use relu() or run under GradMode.noGrad")
-        mapUnary(ReluK.self, data, data, count)
-        return self
+        Profiler.span(.elementwise) {
+            ensure(!(GradMode.isEnabled && requiresGrad),
+                         "reluInPlace: tensor of shape \(shape) takes part in a graph; use relu() or run under GradMode.noGrad")
+            mapUnary(ReluK.self, data, data, count)
+            return self
+        }
     }
 }

@@ -4,54 +4,56 @@
 /// x [N, C, *S] → [N, C, *S'], the maximum of each window. Padding counts as −∞.
 public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], dilation: [Int]? = nil,
                     ceilMode: Bool = false) -> Tensor {
-    ensure(x.rank >= 3, "maxPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
-    let w = Window(op: "maxPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
-                   padding: padding, dilation: dilation ?? [1], ceilMode: ceilMode)
-    for i in 0..<3 {
-        ensure(w.padding[i] * 2 <= w.kernel[i], "maxPool: padding \(padding) must be at most half the kernel \(kernel)")
-    }
-    let planes = x.shape[0] * x.shape[1]
-    let out = Tensor.empty(Array(x.shape.prefix(2)) + w.spatialOutput)
-    let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: out.count)
-    let owner = ArgmaxBuffer(argmax)
-    let px = UnsafePointer(x.data), po = out.data
-    Parallel.forRanges(planes) { range in
-        for p in range {
-            let src = px + p * w.inputPlane
-            let dst = po + p * w.outputPlane, idx = argmax + p * w.outputPlane
-            var o = 0
-            for ot in 0..<w.output[0] { for oh in 0..<w.output[1] { for ow in 0..<w.output[2] {
-                var best = -Float.infinity, bestAt: Int32 = -1
-                for i in 0..<w.kernel[0] {
-                    let t = ot * w.stride[0] - w.padding[0] + i * w.dilation[0]
-                    if t < 0 || t >= w.input[0] { continue }
-                    for j in 0..<w.kernel[1] {
-                        let h = oh * w.stride[1] - w.padding[1] + j * w.dilation[1]
-                        if h < 0 || h >= w.input[1] { continue }
-                        let row = (t * w.input[1] + h) * w.input[2]
-                        for l in 0..<w.kernel[2] {
-                            let c = ow * w.stride[2] - w.padding[2] + l * w.dilation[2]
-                            if c < 0 || c >= w.input[2] { continue }
-                            let v = src[row + c]
-                            if v > best || bestAt < 0 || v.isNaN { best = v; bestAt = Int32(row + c) }
-                        }
-                    }
-                }
-                dst[o] = best; idx[o] = bestAt
-                o += 1
-            } } }
+    Profiler.span(.pooling) {
+        ensure(x.rank >= 3, "maxPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
+        let w = Window(op: "maxPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
+                       padding: padding, dilation: dilation ?? [1], ceilMode: ceilMode)
+        for i in 0..<3 {
+            ensure(w.padding[i] * 2 <= w.kernel[i], "maxPool: padding \(padding) must be at most half the kernel \(kernel)")
         }
-    }
-    return Tensor.result(out, op: "maxPool", inputs: [x]) { _, g in
-        let gx = Tensor.zeros(x.shape)
-        let pg = UnsafePointer(g.data), pgx = gx.data, idx = owner.pointer
+        let planes = x.shape[0] * x.shape[1]
+        let out = Tensor.empty(Array(x.shape.prefix(2)) + w.spatialOutput)
+        let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: out.count)
+        let owner = ArgmaxBuffer(argmax)
+        let px = UnsafePointer(x.data), po = out.data
         Parallel.forRanges(planes) { range in
             for p in range {
-                let dst = pgx + p * w.inputPlane, src = pg + p * w.outputPlane, ix = idx + p * w.outputPlane
-                for o in 0..<w.outputPlane where ix[o] >= 0 { dst[Int(ix[o])] += src[o] }
+                let src = px + p * w.inputPlane
+                let dst = po + p * w.outputPlane, idx = argmax + p * w.outputPlane
+                var o = 0
+                for ot in 0..<w.output[0] { for oh in 0..<w.output[1] { for ow in 0..<w.output[2] {
+                    var best = -Float.infinity, bestAt: Int32 = -1
+                    for i in 0..<w.kernel[0] {
+                        let t = ot * w.stride[0] - w.padding[0] + i * w.dilation[0]
+                        if t < 0 || t >= w.input[0] { continue }
+                        for j in 0..<w.kernel[1] {
+                            let h = oh * w.stride[1] - w.padding[1] + j * w.dilation[1]
+                            if h < 0 || h >= w.input[1] { continue }
+                            let row = (t * w.input[1] + h) * w.input[2]
+                            for l in 0..<w.kernel[2] {
+                                let c = ow * w.stride[2] - w.padding[2] + l * w.dilation[2]
+                                if c < 0 || c >= w.input[2] { continue }
+                                let v = src[row + c]
+                                if v > best || bestAt < 0 || v.isNaN { best = v; bestAt = Int32(row + c) }
+                            }
+                        }
+                    }
+                    dst[o] = best; idx[o] = bestAt
+                    o += 1
+                } } }
             }
         }
-        return [gx]
+        return Tensor.result(out, op: "maxPool", inputs: [x]) { _, g in
+            let gx = Tensor.zeros(x.shape)
+            let pg = UnsafePointer(g.data), pgx = gx.data, idx = owner.pointer
+            Parallel.forRanges(planes) { range in
+                for p in range {
+                    let dst = pgx + p * w.inputPlane, src = pg + p * w.outputPlane, ix = idx + p * w.outputPlane
+                    for o in 0..<w.outputPlane where ix[o] >= 0 { dst[Int(ix[o])] += src[o] }
+                }
+            }
+            return [gx]
+        }
     }
 }
 
@@ -66,43 +68,49 @@ final class ArgmaxBuffer: @unchecked Sendable {
 /// padded positions (but not the overhang that ceil mode adds), as PyTorch does.
 public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], ceilMode: Bool = false,
                     countIncludePad: Bool = true) -> Tensor {
-    ensure(x.rank >= 3, "avgPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
-    let w = Window(op: "avgPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
-                   padding: padding, dilation: [1], ceilMode: ceilMode)
-    let ranges = (0..<3).map { d in
-        (0..<w.output[d]).map { o -> (lo: Int, hi: Int, padded: Int) in
-            let start = o * w.stride[d] - w.padding[d]
-            let end = Swift.min(start + w.kernel[d], w.input[d] + w.padding[d])
-            return (Swift.max(start, 0), Swift.min(end, w.input[d]), end - start)
+    Profiler.span(.pooling) {
+        ensure(x.rank >= 3, "avgPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
+        let w = Window(op: "avgPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
+                       padding: padding, dilation: [1], ceilMode: ceilMode)
+        let ranges = (0..<3).map { d in
+            (0..<w.output[d]).map { o -> (lo: Int, hi: Int, padded: Int) in
+                let start = o * w.stride[d] - w.padding[d]
+                let end = Swift.min(start + w.kernel[d], w.input[d] + w.padding[d])
+                return (Swift.max(start, 0), Swift.min(end, w.input[d]), end - start)
+            }
         }
+        return windowMean(x, window: w, ranges: ranges, countIncludePad: countIncludePad, op: "avgPool")
     }
-    return windowMean(x, window: w, ranges: ranges, countIncludePad: countIncludePad, op: "avgPool")
 }
 
 /// x [N, C, *S] → [N, C, *outputSize]: window i of each dim spans ⌊i·S/out⌋ ..< ⌈(i+1)·S/out⌉.
 public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
-    ensure(x.rank >= 3 && outputSize.count == x.rank - 2 && outputSize.allSatisfy { $0 >= 1 },
-                 "adaptiveAvgPool: output size \(outputSize) does not fit input \(x.shape)")
-    let spatial = Array(x.shape.dropFirst(2))
-    var w = Window(op: "adaptiveAvgPool", spatial: spatial, kernel: [1], stride: [1], padding: [0], dilation: [1])
-    w.output = Array(repeating: 1, count: 3 - outputSize.count) + outputSize
-    w.spatialOutput = outputSize
-    let ranges = (0..<3).map { d in
-        (0..<w.output[d]).map { o -> (lo: Int, hi: Int, padded: Int) in
-            let lo = o * w.input[d] / w.output[d]
-            let hi = ((o + 1) * w.input[d] + w.output[d] - 1) / w.output[d]
-            return (lo, hi, hi - lo)
+    Profiler.span(.pooling) {
+        ensure(x.rank >= 3 && outputSize.count == x.rank - 2 && outputSize.allSatisfy { $0 >= 1 },
+                     "adaptiveAvgPool: output size \(outputSize) does not fit input \(x.shape)")
+        let spatial = Array(x.shape.dropFirst(2))
+        var w = Window(op: "adaptiveAvgPool", spatial: spatial, kernel: [1], stride: [1], padding: [0], dilation: [1])
+        w.output = Array(repeating: 1, count: 3 - outputSize.count) + outputSize
+        w.spatialOutput = outputSize
+        let ranges = (0..<3).map { d in
+            (0..<w.output[d]).map { o -> (lo: Int, hi: Int, padded: Int) in
+                let lo = o * w.input[d] / w.output[d]
+                let hi = ((o + 1) * w.input[d] + w.output[d] - 1) / w.output[d]
+                return (lo, hi, hi - lo)
+            }
         }
+        FLOPs.record("adaptive_avg_pool", x.count)
+        return windowMean(x, window: w, ranges: ranges, countIncludePad: false, op: "adaptiveAvgPool")
     }
-    FLOPs.record("adaptive_avg_pool", x.count)
-    return windowMean(x, window: w, ranges: ranges, countIncludePad: false, op: "adaptiveAvgPool")
 }
 
 /// x [N, C, *S] → [N, C]: the mean over all spatial positions.
 public func globalAvgPool(_ x: Tensor) -> Tensor {
-    ensure(x.rank >= 3, "globalAvgPool: input \(x.shape) must be [N, C, spatial…]")
-    FLOPs.record("adaptive_avg_pool", x.count)
-    return x.reshaped([x.shape[0], x.shape[1], -1]).mean(axis: 2)
+    Profiler.span(.pooling) {
+        ensure(x.rank >= 3, "globalAvgPool: input \(x.shape) must be [N, C, spatial…]")
+        FLOPs.record("adaptive_avg_pool", x.count)
+        return x.reshaped([x.shape[0], x.shape[1], -1]).mean(axis: 2)
+    }
 }
 
 /// Shared by the average pools: per output position, the input box [lo, hi) in T, H, W and the divisor.

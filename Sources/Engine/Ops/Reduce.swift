@@ -60,21 +60,23 @@ extension Tensor {
 
     /// Reduces sorted `axes`, keeping them as size-1 dims. No graph.
     private func reduceBlocks(_ axes: [Int], isMax: Bool) -> Tensor {
-        var current = self
-        var dims = shape
-        var i = axes.count - 1
-        while i >= 0 {
-            var lo = axes[i]
-            let hi = axes[i]
-            while i > 0 && axes[i - 1] == lo - 1 { i -= 1; lo = axes[i] }
-            let a = dims[..<lo].reduce(1, *)
-            let r = dims[lo...hi].reduce(1, *)
-            let b = dims[(hi + 1)...].reduce(1, *)
-            current = Tensor.reduceABR(current, a: a, r: r, b: b, isMax: isMax)
-            for k in lo...hi { dims[k] = 1 }
-            i -= 1
+        Profiler.span(.elementwise) {
+            var current = self
+            var dims = shape
+            var i = axes.count - 1
+            while i >= 0 {
+                var lo = axes[i]
+                let hi = axes[i]
+                while i > 0 && axes[i - 1] == lo - 1 { i -= 1; lo = axes[i] }
+                let a = dims[..<lo].reduce(1, *)
+                let r = dims[lo...hi].reduce(1, *)
+                let b = dims[(hi + 1)...].reduce(1, *)
+                current = Tensor.reduceABR(current, a: a, r: r, b: b, isMax: isMax)
+                for k in lo...hi { dims[k] = 1 }
+                i -= 1
+            }
+            return current === self ? self.copy().reshaped(dims) : current.reshaped(dims)
         }
-        return current === self ? self.copy().reshaped(dims) : current.reshaped(dims)
     }
 
     /// [A, R, B] → [A, B], summing or taking the max over R.
