@@ -26,6 +26,20 @@ public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]
     }
 }
 
+/// How convolutions run. `auto` takes Winograd F(2×2, 3×3) where it applies (3×3 spatial
+/// kernels at stride 1) and im2col + GEMM elsewhere; `im2col` always takes the plain path, for
+/// parity tests and benchmarks of the fast one.
+public enum ConvAlgorithm: String, Sendable, CaseIterable {
+    case auto, im2col
+
+    @TaskLocal public static var current = ConvAlgorithm.auto
+
+    /// Runs `body` with convolutions forced to `algorithm`.
+    public static func with<R>(_ algorithm: ConvAlgorithm, _ body: () throws -> R) rethrows -> R {
+        try $current.withValue(algorithm) { try body() }
+    }
+}
+
 struct ConvPlan {
     /// Patch-matrix floats per tile: about 2 MB, a core's L2 on current server CPUs.
     static let tileFloats = 1 << 19
@@ -187,6 +201,10 @@ struct ConvPlan {
 
     func forward(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
                  _ out: UnsafeMutablePointer<Float>) {
+        if ConvAlgorithm.current == .auto && WinogradPlan.applies(to: self) {
+            WinogradPlan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out)
+            return
+        }
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
         let wt = temporal ? temporalWeight(weight) : nil

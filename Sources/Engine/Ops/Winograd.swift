@@ -1,0 +1,192 @@
+/// Winograd F(2×2, 3×3) for convolutions whose spatial kernel is 3×3 at stride 1 (any temporal
+/// kernel, stride, padding and dilation): 16 multiplies per 2×2 outputs and input channel instead
+/// of 36, so the GEMMs do 2.25× fewer multiply-adds than im2col's.
+///
+/// With the 4×4 input tile d, a 3×3 kernel g and the 2×2 output tile y (Lavin & Gray, 2015):
+///
+///     U = G·g·Gᵀ,   V = Bᵀ·d·B,   y = Aᵀ·(U ⊙ V)·A
+///
+///     Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+///
+/// Summed over input channels and temporal taps, the 16 products U ⊙ V become 16 GEMMs, one per
+/// transform element e:  M_e [Cout, P] = U_e [Cout, kT·Cin] · V_e [kT·Cin, P]  over P tiles.
+///
+/// Work units are (sample, output frame, block of tiles). A unit transforms the kT input frames
+/// its output frame reads (zeros for frames in the temporal padding) into V [16, kT·Cin, P],
+/// runs the 16 GEMMs into M [16, Cout, P], and transforms M back into its output tiles.
+struct WinogradPlan {
+    let plan: ConvPlan
+    let tilesH, tilesW: Int
+    /// Tiles per unit.
+    let block: Int
+    var tiles: Int { tilesH * tilesW }
+    var blocks: Int { (tiles + block - 1) / block }
+    var depth: Int { plan.window.kernel[0] * plan.cin }     // K of the GEMMs: kT·Cin
+
+    /// Whether `plan` can run this way: a 3×3 spatial kernel at stride 1 without dilation, no
+    /// groups, and enough channels and tiles for the transforms to pay. The transformed weights
+    /// (16·Cout·kT·Cin) are written once per call and read by every GEMM, so below a few hundred
+    /// tiles in all (deep layers on 7×7 frames) their traffic outweighs the saved multiplies.
+    static func applies(to plan: ConvPlan) -> Bool {
+        let w = plan.window
+        let tiles = plan.n * w.output[0] * ((w.output[1] + 1) / 2) * ((w.output[2] + 1) / 2)
+        return w.kernel[1] == 3 && w.kernel[2] == 3 && w.stride[1] == 1 && w.stride[2] == 1
+            && w.dilation[1] == 1 && w.dilation[2] == 1 && plan.groups == 1 && plan.cin >= 16 && plan.cout >= 16
+            && tiles >= minimumTiles
+    }
+
+    static let minimumTiles = 256
+
+    init(_ plan: ConvPlan) {
+        self.plan = plan
+        tilesH = (plan.window.output[1] + 1) / 2
+        tilesW = (plan.window.output[2] + 1) / 2
+        let tiles = tilesH * tilesW
+        // About 4 MB of transformed input per unit, at least 32 tiles wide where the frame has them.
+        var b = Swift.max(32, (1 << 20) / Swift.max(1, 16 * plan.window.kernel[0] * plan.cin))
+        let frames = plan.n * plan.window.output[0]
+        if frames * ((tiles + b - 1) / b) < 2 * Parallel.workers {
+            b = Swift.max(8, tiles * frames / (2 * Parallel.workers))
+        }
+        block = Swift.min(b, tiles)
+    }
+
+    /// U [16, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3]. For each (co, kt) the 16 rows are
+    /// written along ci, so the stores run as 16 sequential streams.
+    func transformedWeight(_ weight: UnsafePointer<Float>) -> Scratch {
+        let kT = plan.window.kernel[0], cin = plan.cin, cout = plan.cout, k = depth
+        let u = Scratch(16 * cout * k)
+        let pu = u.pointer, stride = cout * k
+        Parallel.forRanges(cout) { range in
+            for co in range { for kt in 0..<kT {
+                let dst = pu + co * k + kt * cin
+                for ci in 0..<cin {
+                    let g = weight + ((co * cin + ci) * kT + kt) * 9
+                    // G·g: rows 0…3 of a 4×3, column by column.
+                    let a0 = g[0], a1 = g[1], a2 = g[2]
+                    let c0 = g[6], c1 = g[7], c2 = g[8]
+                    let s0 = 0.5 * (a0 + g[3] + c0), s1 = 0.5 * (a1 + g[4] + c1), s2 = 0.5 * (a2 + g[5] + c2)
+                    let d0 = 0.5 * (a0 - g[3] + c0), d1 = 0.5 * (a1 - g[4] + c1), d2 = 0.5 * (a2 - g[5] + c2)
+                    // ·Gᵀ: each row (r0, r1, r2) → (r0, ½(r0 + r1 + r2), ½(r0 − r1 + r2), r2).
+                    @inline(__always) func row(_ i: Int, _ r0: Float, _ r1: Float, _ r2: Float) {
+                        let o = dst + ci + 4 * i * stride
+                        o[0] = r0
+                        o[stride] = 0.5 * (r0 + r1 + r2)
+                        o[2 * stride] = 0.5 * (r0 - r1 + r2)
+                        o[3 * stride] = r2
+                    }
+                    row(0, a0, a1, a2)
+                    row(1, s0, s1, s2)
+                    row(2, d0, d1, d2)
+                    row(3, c0, c1, c2)
+                }
+            } }
+        }
+        return u
+    }
+
+    func forward(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                 _ out: UnsafeMutablePointer<Float>) {
+        let u = transformedWeight(weight)
+        defer { u.free() }
+        let w = plan.window
+        let oT = w.output[0], units = plan.n * oT * blocks
+        let cout = plan.cout, k = depth
+        Parallel.forRanges(units) { range in
+            let v = Scratch(16 * k * block), m = Scratch(16 * cout * block)
+            defer { v.free(); m.free() }
+            for unit in range {
+                let s = unit / (oT * blocks), ot = (unit / blocks) % oT, b = unit % blocks
+                let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
+                transformInput(x + s * plan.cin * w.inputPlane, outputFrame: ot, tiles: p0..<(p0 + width), into: v.pointer)
+                for e in 0..<16 {
+                    // M_e [Cout, width] = U_e [Cout, kT·Cin] · V_e [kT·Cin, width]
+                    Gemm.run(transA: false, transB: false, m: cout, n: width, k: k,
+                             a: u.pointer + e * cout * k, lda: k, b: v.pointer + e * k * width, ldb: width,
+                             c: m.pointer + e * cout * width, ldc: width, parallel: false)
+                }
+                transformOutput(m.pointer, bias, tiles: p0..<(p0 + width),
+                                into: out + (s * cout * oT + ot) * w.output[1] * w.output[2])
+            }
+        }
+    }
+
+    /// V [16, kT·Cin, width] for the tiles `tiles` of output frame `ot`, from one sample's input [Cin, T, H, W].
+    func transformInput(_ x: UnsafePointer<Float>, outputFrame ot: Int, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+        let w = plan.window
+        let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
+        let (padH, padW) = (w.padding[1], w.padding[2])
+        let kT = w.kernel[0], cin = plan.cin, width = tiles.count, plane = kT * cin * width
+        for kt in 0..<kT {
+            let t = ot * w.stride[0] - w.padding[0] + kt * w.dilation[0]
+            for ci in 0..<cin {
+                let o = v + (kt * cin + ci) * width
+                guard t >= 0 && t < inT else {
+                    for e in 0..<16 { (o + e * plane).update(repeating: 0, count: width) }
+                    continue
+                }
+                let frame = x + (ci * inT + t) * inH * inW
+                for (q, p) in tiles.enumerated() {
+                    let h0 = 2 * (p / tilesW) - padH, w0 = 2 * (p % tilesW) - padW
+                    var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
+                    if h0 >= 0 && h0 + 4 <= inH && w0 >= 0 && w0 + 4 <= inW {
+                        let src = frame + h0 * inW + w0
+                        d.0 = SIMD4(src[0], src[1], src[2], src[3])
+                        d.1 = SIMD4(src[inW], src[inW + 1], src[inW + 2], src[inW + 3])
+                        d.2 = SIMD4(src[2 * inW], src[2 * inW + 1], src[2 * inW + 2], src[2 * inW + 3])
+                        d.3 = SIMD4(src[3 * inW], src[3 * inW + 1], src[3 * inW + 2], src[3 * inW + 3])
+                    } else {
+                        @inline(__always) func load(_ i: Int) -> SIMD4<Float> {
+                            let h = h0 + i
+                            guard h >= 0 && h < inH else { return SIMD4() }
+                            let row = frame + h * inW
+                            var r = SIMD4<Float>()
+                            for j in 0..<4 where w0 + j >= 0 && w0 + j < inW { r[j] = row[w0 + j] }
+                            return r
+                        }
+                        d = (load(0), load(1), load(2), load(3))
+                    }
+                    // Bᵀ·d combines rows; ·B then combines the columns of each result row.
+                    let r0 = d.0 - d.2, r1 = d.1 + d.2, r2 = d.2 - d.1, r3 = d.1 - d.3
+                    @inline(__always) func store(_ i: Int, _ r: SIMD4<Float>) {
+                        let base = o + 4 * i * plane + q
+                        base[0] = r[0] - r[2]
+                        base[plane] = r[1] + r[2]
+                        base[2 * plane] = r[2] - r[1]
+                        base[3 * plane] = r[1] - r[3]
+                    }
+                    store(0, r0); store(1, r1); store(2, r2); store(3, r3)
+                }
+            }
+        }
+    }
+
+    /// Writes Aᵀ·M·A (+ bias) for each tile into one output frame of one sample, [Cout, oT, oH, oW] at `out`.
+    func transformOutput(_ m: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, tiles: Range<Int>,
+                         into out: UnsafeMutablePointer<Float>) {
+        let w = plan.window
+        let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
+        let cout = plan.cout, width = tiles.count, plane = cout * width
+        for co in 0..<cout {
+            let dst = out + co * oT * oH * oW, b = bias?[co] ?? 0
+            for (q, p) in tiles.enumerated() {
+                let src = m + co * width + q
+                @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
+                    SIMD4(src[4 * i * plane], src[(4 * i + 1) * plane], src[(4 * i + 2) * plane], src[(4 * i + 3) * plane])
+                }
+                // Aᵀ·M combines rows into two; ·A then combines each row's columns into two.
+                let m1 = row(1), m2 = row(2)
+                let s0 = row(0) + m1 + m2, s1 = m1 - m2 - row(3)
+                let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
+                let r = dst + h * oW + c
+                let right = c + 1 < oW, below = h + 1 < oH
+                r[0] = s0[0] + s0[1] + s0[2] + b
+                if right { r[1] = s0[1] - s0[2] - s0[3] + b }
+                if below {
+                    r[oW] = s1[0] + s1[1] + s1[2] + b
+                    if right { r[oW + 1] = s1[1] - s1[2] - s1[3] + b }
+                }
+            }
+        }
+    }
+}
