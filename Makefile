@@ -1,7 +1,7 @@
 # Motive — build, test and run. `make deps` installs what the build needs on Debian.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev zlib1g-dev pkg-config
+DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev libdnnl2 zlib1g-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Numeric code is far too slow unoptimised, so tests run as an optimised build with testing enabled.
 TEST_FLAGS := -c release -Xswiftc -enable-testing

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Engine
 
@@ -53,5 +54,36 @@ import Testing
         #expect(BLASCore.supported(cpuFlags: ["avx512f", "avx2", "fma"]) == "Haswell")
         #expect(BLASCore.supported(cpuFlags: ["sse4_2", "avx"]) == nil)
         #expect(!BLASCore.current.isEmpty)
+    }
+}
+
+/// oneDNN's SGEMM (loaded at run time, installed by `make deps`) against OpenBLAS's, on the
+/// shapes, transposes, leading dimensions and beta that the engine's GEMMs use.
+@Suite struct GEMMBackendTests {
+    @Test func oneDNNIsInstalledAndChosenByDefault() {
+        #expect(GEMMBackend.available == [.openblas, .onednn], "make deps installs libdnnl2")
+        if ProcessInfo.processInfo.environment["MOTIVE_GEMM"] == nil {
+            #expect(GEMMBackend.current == .onednn)
+        }
+    }
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func backendsAgree(_ transposes: (Bool, Bool)) {
+        let (ta, tb) = transposes
+        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (64, 37, 192), (130, 3, 66), (5, 300, 17), (33, 9, 0)] {
+            // Operands stored with padded rows (leading dimension larger than the row).
+            let (ar, ac) = ta ? (k, m) : (m, k), (br, bc) = tb ? (n, k) : (k, n)
+            let a = randomTensor([max(ar, 1), ac + 3], seed: 31), b = randomTensor([max(br, 1), bc + 2], seed: 32)
+            let c0 = randomTensor([m, n + 1], seed: 33)
+            func run(_ backend: GEMMBackend) -> [Float] {
+                let c = c0.copy()
+                GEMMBackend.with(backend) {
+                    Gemm.run(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: ac + 3,
+                             b: b.data, ldb: bc + 2, beta: 0.25, c: c.data, ldc: n + 1)
+                }
+                return c.scalars
+            }
+            expectClose(run(.onednn), run(.openblas), abs: 1e-5, rel: 1e-5, "M \(m) N \(n) K \(k) transA \(ta) transB \(tb)")
+        }
     }
 }

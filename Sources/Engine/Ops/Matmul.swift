@@ -1,6 +1,7 @@
 import COpenBLAS
 
-/// Row-major single-precision GEMM: C[M, N] = alpha · op(A) · op(B) + beta · C, on OpenBLAS.
+/// Row-major single-precision GEMM: C[M, N] = alpha · op(A) · op(B) + beta · C, on OpenBLAS or
+/// oneDNN (`GEMMBackend`).
 /// Large products are split across the Dispatch workers, each calling a one-thread
 /// `cblas_sgemm`, so BLAS threads × workers stays within the cores. Blocks of rows of C are
 /// preferred (each worker packs only its own rows of A); narrow, tall products split columns.
@@ -42,6 +43,10 @@ public enum Gemm {
         if k == 0 {
             // BLAS leaves C untouched when K is 0; the product is then beta·C.
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+            return
+        }
+        if GEMMBackend.current == .onednn, let dnnl = OneDNN.shared {
+            dnnl.run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
