@@ -57,6 +57,22 @@ public final class BatchNorm: Layer {
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
                          training: useBatchStats, momentum: factor, eps: eps)
     }
+
+    /// In evaluation mode with running statistics the norm is the per-channel affine map
+    /// y = s·x + t, which a preceding convolution can absorb.
+    public var isFoldable: Bool { !isTraining && runningMean != nil && runningVar != nil }
+
+    /// s = γ/√(σ² + ε) and t = β − μ·s, from the running statistics.
+    public var foldedScaleShift: (scale: Tensor, shift: Tensor)? {
+        guard let runningMean, let runningVar else { return nil }
+        let scale = Tensor.zeros([numFeatures]), shift = Tensor.zeros([numFeatures])
+        for c in 0..<numFeatures {
+            let s = (weight?.data[c] ?? 1) / (runningVar.data[c] + eps).squareRoot()
+            scale.data[c] = s
+            shift.data[c] = (bias?.data[c] ?? 0) - runningMean.data[c] * s
+        }
+        return (scale, shift)
+    }
 }
 
 /// Layer normalisation over the trailing `normalizedShape` axes: [..., *normalizedShape] keeps its shape.

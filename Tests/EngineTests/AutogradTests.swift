@@ -45,6 +45,33 @@ import Testing
         #expect(w.grad != nil)
     }
 
+    /// When the sweep reaches the first op of a chain, the chain's later activations are already
+    /// freed, not kept until the sweep ends.
+    @Test func backwardFreesActivationsAsItGoes() {
+        final class Watch: @unchecked Sendable {
+            struct Weak { weak var tensor: Tensor? }
+            var chain: [Weak] = []
+            var aliveAtProbe = -1
+        }
+        let watch = Watch()
+        let w = randomTensor([1000], seed: 113, requiresGrad: true)
+        var loss: Tensor? = nil
+        do {
+            var h = Tensor.result(w.copy(), op: "probe", inputs: [w]) { _, g in
+                watch.aliveAtProbe = watch.chain.filter { $0.tensor != nil }.count
+                return [g]
+            }
+            for _ in 0..<6 {
+                h = (h * 0.5).relu()
+                watch.chain.append(.init(tensor: h))
+            }
+            loss = h.sum()
+        }
+        loss!.backward()
+        loss = nil
+        #expect(watch.aliveAtProbe == 0, "\(watch.aliveAtProbe) of 6 activations still alive when backward reached the probe")
+    }
+
     @Test func resultsDroppedWithoutBackwardAreFreedToo() {
         weak var hidden: Tensor?
         let x = randomTensor([3, 5, 5], seed: 112, requiresGrad: true)

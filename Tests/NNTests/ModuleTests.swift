@@ -258,3 +258,31 @@ private let bnKeys = ["weight", "bias", "running_mean", "running_var", "num_batc
         #expect(throws: StateDictError.missingKey("1.running_var")) { try b.loadStateDict(legacy) }
     }
 }
+
+/// At inference, `Sequential` runs conv → BN → ReLU (and conv → ReLU) as one fused convolution;
+/// with gradients on, or a norm in training mode, it runs the layers one by one. Both agree.
+@Suite struct SequentialFusionTests {
+    @Test func fusedInferenceMatchesLayerByLayer() {
+        var rng = Xoshiro(seed: 9)
+        let conv1 = Conv(4, 8, kernelSize: [3, 3, 3], padding: [1, 1, 1], bias: false, using: &rng)
+        let norm = BatchNorm(8)
+        let conv2 = Conv(8, 8, kernelSize: [1, 3, 3], padding: [0, 1, 1], using: &rng)
+        for i in 0..<8 {
+            norm.runningMean!.data[i] = Float(i) * 0.1 - 0.3
+            norm.runningVar!.data[i] = 0.5 + Float(i) * 0.2
+            norm.weight!.data[i] = 1 + Float(i) * 0.05
+            norm.bias!.data[i] = Float(i) * 0.02
+        }
+        let model = Sequential(conv1, norm, ReLU(), conv2, ReLU(), Flatten())
+        model.eval()
+        let x = Tensor.normal([2, 4, 3, 6, 6], using: &rng)
+        let fused = GradMode.noGrad { model(x) }
+        let layerByLayer = model.layers.reduce(x) { y, layer in layer(y) }   // gradients on: no fusion
+        #expect(fused.shape == layerByLayer.shape)
+        let outside = zip(fused.scalars, layerByLayer.scalars).filter { abs($0 - $1) > 1e-5 + 1e-5 * abs($1) }
+        #expect(outside.isEmpty, "\(outside.count) values differ, e.g. \(outside.prefix(3))")
+        // In training mode the norm uses batch statistics and is not folded.
+        model.train()
+        #expect(!norm.isFoldable && norm.foldedScaleShift != nil)
+    }
+}

@@ -61,10 +61,14 @@ extension Tensor {
         }()
         ensure(start.shape == shape, "backward: seed shape \(start.shape) differs from tensor shape \(shape)")
 
-        let order = topologicalOrder()
+        // Each tensor leaves `order` once its rule has run, so an activation is freed as soon as
+        // nothing upstream needs it, not when the whole sweep ends.
+        var order: [Tensor?] = topologicalOrder()
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
         GradMode.noGrad {
-            for t in order.reversed() {
+            for i in order.indices.reversed() {
+                guard let t = order[i] else { continue }
+                order[i] = nil
                 guard var g = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
                     t.accumulateLeafGrad(&g)

@@ -40,6 +40,69 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     }
 }
 
+/// What a convolution does to its output while the tile is still in cache: add a per-channel
+/// bias (done by the caller's loop), add a residual of the output's shape, clamp at zero.
+/// Inference-only convolution with its batch norm folded in and its epilogue fused:
+/// act(conv(x, W·s) + (b·s + t) + residual), with s, t the norm's per-channel scale and shift
+/// (s = γ/√(σ² + ε), t = β − μ·s). One pass over the output instead of the norm's, the add's and
+/// the ReLU's own passes and tensors. Records no graph: only under `GradMode.noGrad`.
+public func convInference(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scale: Tensor? = nil, shift: Tensor? = nil,
+                          residual: Tensor? = nil, relu: Bool = false, stride: [Int] = [1], padding: [Int] = [0],
+                          dilation: [Int] = [1], groups: Int = 1) -> Tensor {
+    ensure(!GradMode.isEnabled, "convInference: inference only; run it under GradMode.noGrad")
+    let plan = ConvPlan(x: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    let cout = plan.cout
+    for (name, t) in [("scale", scale), ("shift", shift)] {
+        if let t { ensure(t.count == cout, "convInference: \(name) \(t.shape) does not match \(cout) output channels") }
+    }
+    let out = Tensor.empty([plan.n, cout] + plan.window.spatialOutput)
+    if let residual { ensure(residual.shape == out.shape, "convInference: residual \(residual.shape) differs from the output \(out.shape)") }
+    FLOPs.record("conv", out.count * plan.cg * plan.window.kernelVolume)
+    if FLOPs.skipsArithmetic { return out }
+    var w = weight
+    if let scale {
+        w = Tensor.empty(weight.shape)
+        let per = weight.count / cout
+        for co in 0..<cout {
+            let s = scale.data[co], src = weight.data + co * per, dst = w.data + co * per
+            for i in 0..<per { dst[i] = src[i] * s }
+        }
+    }
+    var b = bias
+    if scale != nil || shift != nil {
+        let folded = Tensor.empty([cout])
+        for co in 0..<cout {
+            folded.data[co] = (bias?.data[co] ?? 0) * (scale?.data[co] ?? 1) + (shift?.data[co] ?? 0)
+        }
+        b = folded
+    }
+    Profiler.span(.convForward, flops: plan.flops, detail: plan.describe(x, weight)) {
+        plan.forward(x.data, w.data, b?.data, out.data,
+                     epilogue: ConvEpilogue(residual: residual.map { UnsafePointer($0.data) }, relu: relu))
+    }
+    return out
+}
+
+struct ConvEpilogue {
+    var residual: UnsafePointer<Float>? = nil
+    var relu = false
+
+    /// out[j] = act(out[j] + bias + residual[j]) for j in `columns`.
+    @inline(__always)
+    func apply(_ out: UnsafeMutablePointer<Float>, _ columns: Range<Int>, bias: Float, residual r: UnsafePointer<Float>?) {
+        switch (r, relu) {
+        case (nil, false):
+            if bias != 0 { for j in columns { out[j] += bias } }
+        case (nil, true):
+            for j in columns { out[j] = Swift.max(out[j] + bias, 0) }
+        case (let r?, false):
+            for j in columns { out[j] += bias + r[j] }
+        case (let r?, true):
+            for j in columns { out[j] = Swift.max(out[j] + bias + r[j], 0) }
+        }
+    }
+}
+
 struct ConvPlan {
     /// Patch-matrix floats per tile: about 2 MB, a core's L2 on current server CPUs.
     static let tileFloats = 1 << 19
@@ -200,9 +263,9 @@ struct ConvPlan {
     }
 
     func forward(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>) {
+                 _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
         if ConvAlgorithm.current == .auto && WinogradPlan.applies(to: self) {
-            WinogradPlan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out)
+            WinogradPlan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out, epilogue: epilogue)
             return
         }
         let units = unitCount, tiles = tileCount
@@ -218,12 +281,16 @@ struct ConvPlan {
                 let xg = UnsafePointer(x + (s * cin + g * cg) * window.inputPlane)
                 let c = out + (s * cout + g * coutG) * self.cols
                 if let wt {
-                    // out[s, g, tile] = Σ_kt W_kt [Cout_g, Cin_g] · x shifted by kt [Cin_g, tile]
-                    for co in 0..<coutG { (c + co * self.cols + cols.lowerBound).update(repeating: 0, count: cols.count) }
+                    // out[s, g, tile] = Σ_kt W_kt [Cout_g, Cin_g] · x shifted by kt [Cin_g, tile]. With one
+                    // tap and no temporal padding every column is written exactly once: no zeroing first.
+                    let once = window.kernel[0] == 1 && window.padding[0] == 0
+                    if !once {
+                        for co in 0..<coutG { (c + co * self.cols + cols.lowerBound).update(repeating: 0, count: cols.count) }
+                    }
                     forEachTemporalSlice(xg, cols) { kt, sub, b in
                         Gemm.run(transA: false, transB: false, m: coutG, n: sub.count, k: cg,
                                  a: wt.pointer + (kt * cout + g * coutG) * cg, lda: cg, b: b, ldb: window.inputPlane,
-                                 beta: 1, c: c + sub.lowerBound, ldc: self.cols, parallel: false)
+                                 beta: once ? 0 : 1, c: c + sub.lowerBound, ldc: self.cols, parallel: false)
                     }
                 } else if let col {
                     // out[s, g·Cout_g …, tile] = W_g [Cout_g, rows] · col [rows, tile]
@@ -232,12 +299,10 @@ struct ConvPlan {
                              a: weight + g * coutG * rows, lda: rows, b: col.pointer, ldb: cols.count,
                              c: c + cols.lowerBound, ldc: self.cols, parallel: false)
                 }
-                if let bias {
-                    for co in 0..<coutG {
-                        let o = c + co * self.cols
-                        let v = bias[g * coutG + co]
-                        for j in cols { o[j] += v }
-                    }
+                let base = (s * cout + g * coutG) * self.cols
+                for co in 0..<coutG {
+                    epilogue.apply(c + co * self.cols, cols, bias: bias?[g * coutG + co] ?? 0,
+                                   residual: epilogue.residual.map { $0 + base + co * self.cols })
                 }
             }
         }

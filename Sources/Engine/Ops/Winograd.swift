@@ -11,9 +11,10 @@
 /// Summed over input channels and temporal taps, the 16 products U ⊙ V become 16 GEMMs, one per
 /// transform element e:  M_e [Cout, P] = U_e [Cout, kT·Cin] · V_e [kT·Cin, P]  over P tiles.
 ///
-/// Work units are (sample, output frame, block of tiles). A unit transforms the kT input frames
-/// its output frame reads (zeros for frames in the temporal padding) into V [16, kT·Cin, P],
-/// runs the 16 GEMMs into M [16, Cout, P], and transforms M back into its output tiles.
+/// Work units are (sample, block of tiles). A unit transforms every input frame of its tiles once
+/// into V [16, T, Cin, P]; then, per output frame, the frames it reads are consecutive rows of V_e
+/// (temporal padding is left out of K), so each e is one GEMM into M [16, Cout, P], and M is
+/// transformed back into the output tiles.
 struct WinogradPlan {
     let plan: ConvPlan
     let tilesH, tilesW: Int
@@ -42,13 +43,14 @@ struct WinogradPlan {
         tilesH = (plan.window.output[1] + 1) / 2
         tilesW = (plan.window.output[2] + 1) / 2
         let tiles = tilesH * tilesW
-        // About 4 MB of transformed input per unit, at least 32 tiles wide where the frame has them.
-        var b = Swift.max(32, (1 << 20) / Swift.max(1, 16 * plan.window.kernel[0] * plan.cin))
-        let frames = plan.n * plan.window.output[0]
-        if frames * ((tiles + b - 1) / b) < 2 * Parallel.workers {
-            b = Swift.max(8, tiles * frames / (2 * Parallel.workers))
-        }
-        block = Swift.min(b, tiles)
+        // About 8 MB of transformed input per unit, at least 32 tiles wide where the frame has
+        // them; then as even blocks, enough of them to keep every worker busy.
+        let widest = Swift.max(32, (1 << 21) / Swift.max(1, 16 * plan.window.input[0] * plan.cin))
+        var blocks = (tiles + widest - 1) / widest
+        let workers = Parallel.workers
+        if plan.n * blocks < 2 * workers { blocks = Swift.min(tiles, (2 * workers + plan.n - 1) / plan.n) }
+        else if blocks % workers != 0 && plan.n == 1 { blocks = Swift.min(tiles, (blocks + workers - 1) / workers * workers) }
+        block = (tiles + blocks - 1) / blocks
     }
 
     /// U [16, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3]. For each (co, kt) the 16 rows are
@@ -86,45 +88,62 @@ struct WinogradPlan {
     }
 
     func forward(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>) {
+                 _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
         let u = transformedWeight(weight)
         defer { u.free() }
         let w = plan.window
-        let oT = w.output[0], units = plan.n * oT * blocks
-        let cout = plan.cout, k = depth
+        let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
+        let units = plan.n * blocks
+        let cin = plan.cin, cout = plan.cout, k = depth
         Parallel.forRanges(units) { range in
-            let v = Scratch(16 * k * block), m = Scratch(16 * cout * block)
+            let v = Scratch(16 * inT * cin * block), m = Scratch(16 * cout * block)
             defer { v.free(); m.free() }
             for unit in range {
-                let s = unit / (oT * blocks), ot = (unit / blocks) % oT, b = unit % blocks
+                let s = unit / blocks, b = unit % blocks
                 let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
-                transformInput(x + s * plan.cin * w.inputPlane, outputFrame: ot, tiles: p0..<(p0 + width), into: v.pointer)
-                for e in 0..<16 {
-                    // M_e [Cout, width] = U_e [Cout, kT·Cin] · V_e [kT·Cin, width]
-                    Gemm.run(transA: false, transB: false, m: cout, n: width, k: k,
-                             a: u.pointer + e * cout * k, lda: k, b: v.pointer + e * k * width, ldb: width,
-                             c: m.pointer + e * cout * width, ldc: width, parallel: false)
+                guard width > 0 else { continue }
+                transformInput(x + s * cin * w.inputPlane, tiles: p0..<(p0 + width), into: v.pointer)
+                let frameRows = cin * width, eStride = inT * frameRows
+                for ot in 0..<oT {
+                    // Taps kt read input frame f(kt) = ot·stride − padding + kt·dilation; those inside [0, T) count.
+                    let first = ot * w.stride[0] - w.padding[0], step = w.dilation[0]
+                    let taps = (0..<kT).filter { first + $0 * step >= 0 && first + $0 * step < inT }
+                    for e in 0..<16 {
+                        let c = m.pointer + e * cout * width, ue = u.pointer + e * cout * k, ve = v.pointer + e * eStride
+                        guard let lo = taps.first, let hi = taps.last else {
+                            c.update(repeating: 0, count: cout * width)
+                            continue
+                        }
+                        if step == 1 {
+                            // M_e [Cout, width] = U_e[:, taps] [Cout, n·Cin] · V_e[frames] [n·Cin, width]
+                            Gemm.run(transA: false, transB: false, m: cout, n: width, k: (hi - lo + 1) * cin,
+                                     a: ue + lo * cin, lda: k, b: ve + (first + lo) * frameRows, ldb: width,
+                                     c: c, ldc: width, parallel: false)
+                        } else {
+                            for (i, kt) in taps.enumerated() {
+                                Gemm.run(transA: false, transB: false, m: cout, n: width, k: cin,
+                                         a: ue + kt * cin, lda: k, b: ve + (first + kt * step) * frameRows, ldb: width,
+                                         beta: i == 0 ? 0 : 1, c: c, ldc: width, parallel: false)
+                            }
+                        }
+                    }
+                    let frame = (s * cout * oT + ot) * w.output[1] * w.output[2]
+                    transformOutput(m.pointer, bias, tiles: p0..<(p0 + width), into: out + frame,
+                                    residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
                 }
-                transformOutput(m.pointer, bias, tiles: p0..<(p0 + width),
-                                into: out + (s * cout * oT + ot) * w.output[1] * w.output[2])
             }
         }
     }
 
-    /// V [16, kT·Cin, width] for the tiles `tiles` of output frame `ot`, from one sample's input [Cin, T, H, W].
-    func transformInput(_ x: UnsafePointer<Float>, outputFrame ot: Int, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+    /// V [16, T, Cin, width] for the tiles `tiles` of every input frame, from one sample's input [Cin, T, H, W].
+    func transformInput(_ x: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let w = plan.window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (padH, padW) = (w.padding[1], w.padding[2])
-        let kT = w.kernel[0], cin = plan.cin, width = tiles.count, plane = kT * cin * width
-        for kt in 0..<kT {
-            let t = ot * w.stride[0] - w.padding[0] + kt * w.dilation[0]
+        let cin = plan.cin, width = tiles.count, plane = inT * cin * width
+        for t in 0..<inT {
             for ci in 0..<cin {
-                let o = v + (kt * cin + ci) * width
-                guard t >= 0 && t < inT else {
-                    for e in 0..<16 { (o + e * plane).update(repeating: 0, count: width) }
-                    continue
-                }
+                let o = v + (t * cin + ci) * width
                 let frame = x + (ci * inT + t) * inH * inW
                 for (q, p) in tiles.enumerated() {
                     let h0 = 2 * (p / tilesW) - padH, w0 = 2 * (p % tilesW) - padW
@@ -163,12 +182,12 @@ struct WinogradPlan {
 
     /// Writes Aᵀ·M·A (+ bias) for each tile into one output frame of one sample, [Cout, oT, oH, oW] at `out`.
     func transformOutput(_ m: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, tiles: Range<Int>,
-                         into out: UnsafeMutablePointer<Float>) {
+                         into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
         let w = plan.window
         let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
         let cout = plan.cout, width = tiles.count, plane = cout * width
         for co in 0..<cout {
-            let dst = out + co * oT * oH * oW, b = bias?[co] ?? 0
+            let b = bias?[co] ?? 0
             for (q, p) in tiles.enumerated() {
                 let src = m + co * width + q
                 @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
@@ -178,13 +197,19 @@ struct WinogradPlan {
                 let m1 = row(1), m2 = row(2)
                 let s0 = row(0) + m1 + m2, s1 = m1 - m2 - row(3)
                 let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
-                let r = dst + h * oW + c
+                let at = co * oT * oH * oW + h * oW + c
+                let r = out + at, add = residual.map { $0 + at }
+                @inline(__always) func put(_ i: Int, _ v: Float) {
+                    var v = v + b
+                    if let add { v += add[i] }
+                    r[i] = relu ? Swift.max(v, 0) : v
+                }
                 let right = c + 1 < oW, below = h + 1 < oH
-                r[0] = s0[0] + s0[1] + s0[2] + b
-                if right { r[1] = s0[1] - s0[2] - s0[3] + b }
+                put(0, s0[0] + s0[1] + s0[2])
+                if right { put(1, s0[1] - s0[2] - s0[3]) }
                 if below {
-                    r[oW] = s1[0] + s1[1] + s1[2] + b
-                    if right { r[oW + 1] = s1[1] - s1[2] - s1[3] + b }
+                    put(oW, s1[0] + s1[1] + s1[2])
+                    if right { put(oW + 1, s1[1] - s1[2] - s1[3]) }
                 }
             }
         }

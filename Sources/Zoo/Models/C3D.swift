@@ -88,9 +88,7 @@ public final class C3D: VideoModel {
         ensure(x.rank == 5 && x.shape[1] == 3, "C3D: input \(x.shape) should be [N, 3, T, H, W]")
         var y = x
         for (i, conv) in convs.enumerated() {
-            y = conv(y)
-            if !norms.isEmpty { y = norms[i](y) }
-            y = y.relu()
+            y = conv.forward(y, norm: norms.isEmpty ? nil : norms[i], relu: true)
             switch i {
             case 0: y = maxPool(y, kernel: [1, 2, 2], stride: [1, 2, 2])
             case 1, 3, 5: y = maxPool(y, kernel: [2, 2, 2], stride: [2, 2, 2])

@@ -89,7 +89,7 @@ public final class ResNet2D: VideoModel {
         let n = x.shape[0], k = x.shape[2]
         // Fold the segments into the batch, clip by clip: [N·K, C, H, W].
         let frames = x.permuted([0, 2, 1, 3, 4]).reshaped([n * k, c, x.shape[3], x.shape[4]])
-        var y = bn1(conv1(frames)).relu()
+        var y = conv1.forward(frames, norm: bn1, relu: true)
         y = maxPool(y, kernel: [3, 3], stride: [2, 2], padding: [1, 1])
         y = stages.reduce(y) { $1($0) }
         return averageConsensus(globalAvgPool(y), segments: k)

@@ -96,13 +96,13 @@ public final class SlowFast: VideoModel {
         var slow = x.indexSelect(axis: 2, indices: Self.slowIndices(frames: x.shape[2], alpha: config.alpha))
         var fast = x
         func stem(_ y: Tensor, _ p: Pathway) -> Tensor {
-            maxPool(p.stemNorm(p.stemConv(y)).relu(), kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1])
+            maxPool(p.stemConv.forward(y, norm: p.stemNorm, relu: true), kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1])
         }
         slow = stem(slow, pathways[0])
         fast = stem(fast, pathways[1])
         for s in 0..<4 {
             // Lateral connection: fast → slow, then concatenated on the channels.
-            let fused = fusions[s].norm(fusions[s].conv(fast)).relu()
+            let fused = fusions[s].conv.forward(fast, norm: fusions[s].norm, relu: true)
             slow = Tensor.concat([slow, fused], axis: 1)
             slow = pathways[0].stages[s](slow)
             fast = pathways[1].stages[s](fast)

@@ -62,7 +62,7 @@ public final class SlowResNet: VideoModel {
     /// [N, 3, T, H, W] → [N, 32·width]
     public override func features(_ x: Tensor) -> Tensor {
         ensure(x.rank == 5 && x.shape[1] == 3, "SlowResNet: input \(x.shape) should be [N, 3, T, H, W]")
-        var y = stemNorm(stemConv(x)).relu()
+        var y = stemConv.forward(x, norm: stemNorm, relu: true)
         y = maxPool(y, kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1])
         for (s, stage) in stages.enumerated() {
             y = stage(y)

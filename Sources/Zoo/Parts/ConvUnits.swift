@@ -45,4 +45,13 @@ public enum ConvKind: String, Codable, Sendable {
 struct ConvNorm {
     let conv: Layer
     let norm: BatchNorm
+
+    /// conv → BN (→ + residual) (→ ReLU); fused into one convolution pass at inference when the
+    /// conv is a plain `Conv` (`Conv.forward(_:norm:residual:relu:)`).
+    func callAsFunction(_ x: Tensor, residual: Tensor? = nil, relu: Bool = false) -> Tensor {
+        if let plain = conv as? Conv { return plain.forward(x, norm: norm, residual: residual, relu: relu) }
+        var y = norm(conv(x))
+        if let residual { y = y + residual }
+        return relu ? y.relu() : y
+    }
 }

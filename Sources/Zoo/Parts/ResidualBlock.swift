@@ -55,13 +55,13 @@ final class ResidualBlock: Layer {
 
     /// The block with `branchInput` (x, or x shifted) entering the first unit and x on the shortcut.
     func forward(_ x: Tensor, branchInput: Tensor) -> Tensor {
+        let identity = shortcut.map { $0(x) } ?? x
         var y = branchInput
         for (i, unit) in units.enumerated() {
-            y = unit.norm(unit.conv(y))
-            if i < units.count - 1 { y = y.relu() }
+            let last = i == units.count - 1
+            y = unit(y, residual: last ? identity : nil, relu: true)
         }
-        let identity = shortcut.map { $0.norm($0.conv(x)) } ?? x
-        return (y + identity).relu()
+        return y
     }
 }
 
