@@ -15,6 +15,7 @@ import Testing
         Case(x: [1, 8, 4, 6, 6], w: [16, 8, 1, 1, 1], stride: [1], padding: [0]),             // pointwise, written once
         Case(x: [1, 16, 4, 16, 16], w: [16, 16, 3, 3, 3], stride: [1], padding: [1]),         // Winograd
         Case(x: [3, 16, 20, 20], w: [24, 16, 3, 3], stride: [1], padding: [1]),               // Winograd, 2-D
+        Case(x: [1, 16, 4, 8, 40], w: [16, 16, 3, 3, 3], stride: [1], padding: [1]),          // Winograd, vector tiles
     ]
 
     @Test(arguments: cases) func matchesTheOpsOneByOne(_ c: Case) {

@@ -17,6 +17,9 @@ import Testing
         Case(x: [2, 16, 4, 8, 8], w: [32, 16, 3, 3, 3], stride: [1], padding: [1], dilation: [1]),
         Case(x: [1, 16, 5, 7, 9], w: [16, 16, 3, 3, 3], stride: [2, 1, 1], padding: [1, 1, 1], dilation: [2, 1, 1]),
         Case(x: [1, 16, 3, 10, 6], w: [16, 16, 1, 3, 3], stride: [1], padding: [0, 1, 1], dilation: [1]),
+        // Wide frames: runs of eight interior tiles take the vector transforms, the edges the scalar ones.
+        Case(x: [1, 16, 2, 10, 40], w: [16, 16, 3, 3, 3], stride: [1], padding: [1], dilation: [1]),
+        Case(x: [2, 16, 7, 37], w: [16, 16, 3, 3], stride: [1], padding: [0], dilation: [1]),
     ]
 
     @Test(arguments: cases) func matchesIm2colAndTheDirectSum(_ c: Case) {

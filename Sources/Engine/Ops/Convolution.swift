@@ -40,8 +40,6 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     }
 }
 
-/// What a convolution does to its output while the tile is still in cache: add a per-channel
-/// bias (done by the caller's loop), add a residual of the output's shape, clamp at zero.
 /// Inference-only convolution with its batch norm folded in and its epilogue fused:
 /// act(conv(x, W·s) + (b·s + t) + residual), with s, t the norm's per-channel scale and shift
 /// (s = γ/√(σ² + ε), t = β − μ·s). One pass over the output instead of the norm's, the add's and
@@ -59,30 +57,32 @@ public func convInference(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scal
     if let residual { ensure(residual.shape == out.shape, "convInference: residual \(residual.shape) differs from the output \(out.shape)") }
     FLOPs.record("conv", out.count * plan.cg * plan.window.kernelVolume)
     if FLOPs.skipsArithmetic { return out }
-    var w = weight
-    if let scale {
-        w = Tensor.empty(weight.shape)
-        let per = weight.count / cout
-        for co in 0..<cout {
-            let s = scale.data[co], src = weight.data + co * per, dst = w.data + co * per
-            for i in 0..<per { dst[i] = src[i] * s }
-        }
-    }
-    var b = bias
-    if scale != nil || shift != nil {
-        let folded = Tensor.empty([cout])
-        for co in 0..<cout {
-            folded.data[co] = (bias?.data[co] ?? 0) * (scale?.data[co] ?? 1) + (shift?.data[co] ?? 0)
-        }
-        b = folded
-    }
     Profiler.span(.convForward, flops: plan.flops, detail: plan.describe(x, weight)) {
+        var w = weight
+        if let scale {
+            // W·s, one output channel per row.
+            w = Tensor.empty(weight.shape)
+            let per = weight.count / cout, src = UnsafePointer(weight.data), dst = w.data, k = UnsafePointer(scale.data)
+            Parallel.forRanges(cout, grain: Swift.max(1, elementwiseGrain / Swift.max(per, 1))) { range in
+                for co in range { for i in 0..<per { dst[co * per + i] = src[co * per + i] * k[co] } }
+            }
+        }
+        var b = bias
+        if scale != nil || shift != nil {
+            let folded = Tensor.empty([cout])
+            for co in 0..<cout {
+                folded.data[co] = (bias?.data[co] ?? 0) * (scale?.data[co] ?? 1) + (shift?.data[co] ?? 0)
+            }
+            b = folded
+        }
         plan.forward(x.data, w.data, b?.data, out.data,
                      epilogue: ConvEpilogue(residual: residual.map { UnsafePointer($0.data) }, relu: relu))
     }
     return out
 }
 
+/// What a convolution does to its output while the tile is still in cache: add a per-channel
+/// bias (done by the caller's loop), add a residual of the output's shape, clamp at zero.
 struct ConvEpilogue {
     var residual: UnsafePointer<Float>? = nil
     var relu = false

@@ -145,8 +145,16 @@ struct WinogradPlan {
             for ci in 0..<cin {
                 let o = v + (t * cin + ci) * width
                 let frame = x + (ci * inT + t) * inH * inW
-                for (q, p) in tiles.enumerated() {
+                var q = 0
+                while q < width {
+                    let p = tiles.lowerBound + q
                     let h0 = 2 * (p / tilesW) - padH, w0 = 2 * (p % tilesW) - padW
+                    // Eight tiles of one tile row, all inside the frame: one vector pass.
+                    if q + 8 <= width && p % tilesW + 8 <= tilesW && h0 >= 0 && h0 + 4 <= inH && w0 >= 0 && w0 + 18 <= inW {
+                        transformEight(frame + h0 * inW + w0, rowStride: inW, into: o + q, plane: plane)
+                        q += 8
+                        continue
+                    }
                     var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
                     if h0 >= 0 && h0 + 4 <= inH && w0 >= 0 && w0 + 4 <= inW {
                         let src = frame + h0 * inW + w0
@@ -175,9 +183,38 @@ struct WinogradPlan {
                         base[3 * plane] = r[1] - r[3]
                     }
                     store(0, r0); store(1, r1); store(2, r2); store(3, r3)
+                    q += 1
                 }
             }
         }
+    }
+
+    /// Bᵀ·d·B for eight horizontally adjacent tiles whose 4×18 input block starts at `src`: lane t
+    /// of each vector is tile t. Column j of tile t is input column 2t + j, so the even and odd
+    /// lanes of two 16-wide loads give the four columns for all eight tiles.
+    @inline(__always)
+    func transformEight(_ src: UnsafePointer<Float>, rowStride: Int, into o: UnsafeMutablePointer<Float>, plane: Int) {
+        @inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        }
+        @inline(__always) func columns(_ i: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+            let a = load16(src + i * rowStride), b = load16(src + i * rowStride + 2)
+            return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+        }
+        let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
+        // Bᵀ·d: rows r0 = d0 − d2, r1 = d1 + d2, r2 = d2 − d1, r3 = d1 − d3, column by column;
+        // then ·B on each row's four columns (a, b, c, e): a − c, b + c, c − b, b − e.
+        @inline(__always) func store(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ e: SIMD8<Float>) {
+            let base = o + 4 * i * plane
+            UnsafeMutableRawPointer(base).storeBytes(of: a - c, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(base + plane).storeBytes(of: b + c, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(base + 2 * plane).storeBytes(of: c - b, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(base + 3 * plane).storeBytes(of: b - e, as: SIMD8<Float>.self)
+        }
+        store(0, d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+        store(1, d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+        store(2, d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+        store(3, d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
     }
 
     /// Writes Aᵀ·M·A (+ bias) for each tile into one output frame of one sample, [Cout, oT, oH, oW] at `out`.
@@ -188,15 +225,24 @@ struct WinogradPlan {
         let cout = plan.cout, width = tiles.count, plane = cout * width
         for co in 0..<cout {
             let b = bias?[co] ?? 0
-            for (q, p) in tiles.enumerated() {
+            var q = 0
+            while q < width {
+                let p = tiles.lowerBound + q
                 let src = m + co * width + q
+                let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
+                // Eight tiles of one tile row, all inside the frame: one vector pass.
+                if q + 8 <= width && p % tilesW + 8 <= tilesW && h + 2 <= oH && c + 16 <= oW {
+                    let at = co * oT * oH * oW + h * oW + c
+                    outputEight(src, plane: plane, bias: b, into: out + at, rowStride: oW, residual: residual.map { $0 + at }, relu: relu)
+                    q += 8
+                    continue
+                }
                 @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
                     SIMD4(src[4 * i * plane], src[(4 * i + 1) * plane], src[(4 * i + 2) * plane], src[(4 * i + 3) * plane])
                 }
                 // Aᵀ·M combines rows into two; ·A then combines each row's columns into two.
                 let m1 = row(1), m2 = row(2)
                 let s0 = row(0) + m1 + m2, s1 = m1 - m2 - row(3)
-                let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
                 let at = co * oT * oH * oW + h * oW + c
                 let r = out + at, add = residual.map { $0 + at }
                 @inline(__always) func put(_ i: Int, _ v: Float) {
@@ -211,7 +257,32 @@ struct WinogradPlan {
                     put(oW, s1[0] + s1[1] + s1[2])
                     if right { put(oW + 1, s1[1] - s1[2] - s1[3]) }
                 }
+                q += 1
             }
         }
+    }
+
+    /// Aᵀ·M·A for eight horizontally adjacent tiles (lanes), written as two output rows of 16.
+    @inline(__always)
+    func outputEight(_ src: UnsafePointer<Float>, plane: Int, bias: Float, into out: UnsafeMutablePointer<Float>, rowStride: Int,
+                     residual: UnsafePointer<Float>?, relu: Bool) {
+        @inline(__always) func m(_ e: Int) -> SIMD8<Float> { UnsafeRawPointer(src + e * plane).loadUnaligned(as: SIMD8<Float>.self) }
+        // Aᵀ·M: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 (rows), column by column.
+        @inline(__always) func s0(_ j: Int) -> SIMD8<Float> { m(j) + m(4 + j) + m(8 + j) }
+        @inline(__always) func s1(_ j: Int) -> SIMD8<Float> { m(4 + j) - m(8 + j) - m(12 + j) }
+        let a0 = s0(0), a1 = s0(1), a2 = s0(2), a3 = s0(3)
+        let b0 = s1(0), b1 = s1(1), b2 = s1(2), b3 = s1(3)
+        @inline(__always) func write(_ row: Int, _ left: SIMD8<Float>, _ right: SIMD8<Float>) {
+            // Tile t's two outputs go to columns 2t and 2t + 1.
+            var v = SIMD16<Float>()
+            v.evenHalf = left
+            v.oddHalf = right
+            v += SIMD16(repeating: bias)
+            if let residual { v += UnsafeRawPointer(residual + row * rowStride).loadUnaligned(as: SIMD16<Float>.self) }
+            if relu { v = v.replacing(with: 0, where: v .< 0) }
+            UnsafeMutableRawPointer(out + row * rowStride).storeBytes(of: v, as: SIMD16<Float>.self)
+        }
+        write(0, a0 + a1 + a2, a1 - a2 - a3)
+        write(1, b0 + b1 + b2, b1 - b2 - b3)
     }
 }
