@@ -27,7 +27,7 @@ import Testing
         let ids = IDs()
         try await withServer(state) { client in
             // Enough epochs that the job cannot finish before the shutdown's stop request reaches it.
-            let running = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 12)).json["id"].string)
+            let running = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 40)).json["id"].string)
             let queued = try #require(try await client.submitJob(Fixture.jobYAML(epochs: 1)).json["id"].string)
             ids.set(running, queued)
             // Wait for the first epoch's checkpoint, then leave: the test harness shuts the server down.

@@ -332,6 +332,9 @@ struct ConvPlan {
 
     /// dW [Cout, Cin_g, *K]: per (sample, group, tile), dW_g += dOut · colᵀ, each worker into a private sum.
     func weightGradient(x: Tensor, grad g: Tensor) -> Tensor {
+        if ConvAlgorithm.current == .auto && WinogradPlan.applies(to: self) {
+            return WinogradPlan(self).weightGradient(x.data, g.data, shape: [cout, cg] + window.kernel.suffix(x.rank - 2))
+        }
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
         let workers = Swift.max(1, Swift.min(Parallel.workers, units))

@@ -136,14 +136,16 @@ struct WinogradPlan {
     }
 
     /// V [16, T, Cin, width] for the tiles `tiles` of every input frame, from one sample's input [Cin, T, H, W].
-    func transformInput(_ x: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+    /// With `channelMajor` the layout is V [16, Cin, T, width] instead (the weight gradient's).
+    func transformInput(_ x: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
+                        channelMajor: Bool = false) {
         let w = plan.window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (padH, padW) = (w.padding[1], w.padding[2])
         let cin = plan.cin, width = tiles.count, plane = inT * cin * width
         for t in 0..<inT {
             for ci in 0..<cin {
-                let o = v + (t * cin + ci) * width
+                let o = v + (channelMajor ? ci * inT + t : t * cin + ci) * width
                 let frame = x + (ci * inT + t) * inH * inW
                 var q = 0
                 while q < width {
@@ -284,5 +286,144 @@ struct WinogradPlan {
         }
         write(0, a0 + a1 + a2, a1 - a2 - a3)
         write(1, b0 + b1 + b2, b1 - b2 - b3)
+    }
+
+    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (whose output is linear in U):
+    ///
+    ///     dM = A·dY·Aᵀ per output tile,   dU_e += dM_e [Cout, P] · V_eᵀ [P, kT·Cin],   dW = Gᵀ·dU·G
+    ///
+    /// The GEMMs sum over tiles and output frames, each worker into a private dU.
+    func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: [Int]) -> Tensor {
+        let w = plan.window
+        let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
+        let units = plan.n * blocks
+        let cin = plan.cin, cout = plan.cout, k = depth
+        let workers = Swift.max(1, Swift.min(Parallel.workers, units))
+        let partial = (0..<workers).map { _ in Scratch(zeroed: 16 * cout * k) }
+        defer { partial.forEach { $0.free() } }
+        Parallel.forTasks(workers) { worker in
+            // V [16, Cin, T, width] and dM [16, Cout, oT, width]: for each tap, the output frames
+            // that read a real input frame are one run, so each (e, tap) is one GEMM over all of
+            // them (K = frames × tiles) when the temporal stride is 1.
+            let v = Scratch(16 * inT * cin * block), m = Scratch(16 * cout * oT * block)
+            defer { v.free(); m.free() }
+            let du = partial[worker].pointer
+            let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
+            for unit in (units * worker / workers)..<(units * (worker + 1) / workers) {
+                let s = unit / blocks, b = unit % blocks
+                let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
+                guard width > 0 else { continue }
+                transformInput(x + s * cin * w.inputPlane, tiles: p0..<(p0 + width), into: v.pointer, channelMajor: true)
+                for ot in 0..<oT {
+                    transformGradient(dy + (s * cout * oT + ot) * w.output[1] * w.output[2], tiles: p0..<(p0 + width),
+                                      into: m.pointer + ot * width, rowStride: oT * width)
+                }
+                for kt in 0..<kT {
+                    // Output frames ot whose input frame f = ot·st − pt + kt·dt lies in [0, T).
+                    let valid = (0..<oT).filter { let f = $0 * st - pt + kt * dt; return f >= 0 && f < inT }
+                    guard let lo = valid.first, let hi = valid.last else { continue }
+                    for e in 0..<16 {
+                        let dm = m.pointer + e * cout * oT * width, ve = v.pointer + e * cin * inT * width
+                        let due = du + e * cout * k + kt * cin
+                        if st == 1 {
+                            // dU_e[:, kt] [Cout, Cin] += dM_e[:, frames lo…hi] [Cout, n·width] · V_e[:, frames]ᵀ
+                            let f0 = lo - pt + kt * dt
+                            Gemm.run(transA: false, transB: true, m: cout, n: cin, k: (hi - lo + 1) * width,
+                                     a: dm + lo * width, lda: oT * width, b: ve + f0 * width, ldb: inT * width,
+                                     beta: 1, c: due, ldc: k, parallel: false)
+                        } else {
+                            for ot in valid {
+                                let f = ot * st - pt + kt * dt
+                                Gemm.run(transA: false, transB: true, m: cout, n: cin, k: width,
+                                         a: dm + ot * width, lda: oT * width, b: ve + f * width, ldb: inT * width,
+                                         beta: 1, c: due, ldc: k, parallel: false)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for p in partial.dropFirst() { add(into: partial[0].pointer, p.pointer, count: 16 * cout * k) }
+        // dW = Gᵀ·dU·G per (co, ci, kt): Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
+        let gw = Tensor.empty(shape)
+        let sum = UnsafePointer(partial[0].pointer), pw = gw.data, stride = cout * k
+        Parallel.forRanges(cout) { range in
+            for co in range { for ci in 0..<cin { for kt in 0..<kT {
+                let src = sum + co * k + kt * cin + ci
+                @inline(__always) func du(_ i: Int, _ j: Int) -> Float { src[(4 * i + j) * stride] }
+                // Gᵀ·dU: three rows of four, column by column.
+                var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>()
+                for j in 0..<4 {
+                    let a = du(0, j), b = du(1, j), c = du(2, j), d = du(3, j)
+                    t0[j] = a + 0.5 * (b + c)
+                    t1[j] = 0.5 * (b - c)
+                    t2[j] = 0.5 * (b + c) + d
+                }
+                // ·G: each row (r0, r1, r2, r3) → (r0 + ½(r1 + r2), ½(r1 − r2), ½(r1 + r2) + r3).
+                let dst = pw + ((co * cin + ci) * kT + kt) * 9
+                for (i, r) in [t0, t1, t2].enumerated() {
+                    dst[3 * i] = r[0] + 0.5 * (r[1] + r[2])
+                    dst[3 * i + 1] = 0.5 * (r[1] - r[2])
+                    dst[3 * i + 2] = 0.5 * (r[1] + r[2]) + r[3]
+                }
+            } } }
+        }
+        return gw
+    }
+
+    /// dM [16, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample
+    /// (dY [Cout, oT, oH, oW] at `dy`), with A = [1 0; 1 1; 1 −1; 0 −1]; outputs past the frame's
+    /// edge count as zero.
+    /// Row `co` of dM_e starts at m + (e·Cout + co)·rowStride.
+    func transformGradient(_ dy: UnsafePointer<Float>, tiles: Range<Int>, into m: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let w = plan.window
+        let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
+        let cout = plan.cout, plane = cout * rowStride
+        for co in 0..<cout {
+            let src = dy + co * oT * oH * oW
+            var q = 0
+            while q < tiles.count {
+                let p = tiles.lowerBound + q
+                let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
+                // Eight tiles of one tile row, all inside the frame: one vector pass.
+                if q + 8 <= tiles.count && p % tilesW + 8 <= tilesW && h + 2 <= oH && c + 16 <= oW {
+                    let r0 = UnsafeRawPointer(src + h * oW + c).loadUnaligned(as: SIMD16<Float>.self)
+                    let r1 = UnsafeRawPointer(src + (h + 1) * oW + c).loadUnaligned(as: SIMD16<Float>.self)
+                    let (y00, y01, y10, y11) = (r0.evenHalf, r0.oddHalf, r1.evenHalf, r1.oddHalf)
+                    let o = m + co * rowStride + q
+                    @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+                        @inline(__always) func put(_ e: Int, _ v: SIMD8<Float>) {
+                            UnsafeMutableRawPointer(o + e * plane).storeBytes(of: v, as: SIMD8<Float>.self)
+                        }
+                        put(4 * i, a)
+                        put(4 * i + 1, a + b)
+                        put(4 * i + 2, a - b)
+                        put(4 * i + 3, -b)
+                    }
+                    row(0, y00, y01)
+                    row(1, y00 + y10, y01 + y11)
+                    row(2, y00 - y10, y01 - y11)
+                    row(3, -y10, -y11)
+                    q += 8
+                    continue
+                }
+                let right = c + 1 < oW, below = h + 1 < oH
+                let y00 = src[h * oW + c], y01 = right ? src[h * oW + c + 1] : 0
+                let y10 = below ? src[(h + 1) * oW + c] : 0, y11 = right && below ? src[(h + 1) * oW + c + 1] : 0
+                // Rows of A·dY (4×2), then each row times Aᵀ (2 → 4): (a, b) → (a, a + b, a − b, −b).
+                let o = m + co * rowStride + q
+                @inline(__always) func row(_ i: Int, _ a: Float, _ b: Float) {
+                    o[(4 * i) * plane] = a
+                    o[(4 * i + 1) * plane] = a + b
+                    o[(4 * i + 2) * plane] = a - b
+                    o[(4 * i + 3) * plane] = -b
+                }
+                row(0, y00, y01)
+                row(1, y00 + y10, y01 + y11)
+                row(2, y00 - y10, y01 - y11)
+                row(3, -y10, -y11)
+                q += 1
+            }
+        }
     }
 }
