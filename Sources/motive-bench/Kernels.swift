@@ -18,11 +18,12 @@ struct Kernels: ParsableCommand {
         let sgemm = Sgemm(size: 1024)
         let times = (0..<repeats).map { _ in sgemm.time() }
         emit([("bench", "sgemm"), ("gflops", median(times.map { sgemm.flops / $0 / 1e9 })), ("workers", Parallel.workers),
-              ("blas_core", BLASCore.current)])
+              ("blas_core", BLASCore.current), ("gemm_backend", GEMMBackend.current.rawValue)])
         let one = (0..<repeats).map { _ in sgemm.time(parallel: false) }
         emit([("bench", "sgemm:one_thread"), ("gflops", median(one.map { sgemm.flops / $0 / 1e9 }))])
+        // OpenBLAS's own threading, whichever backend the engine uses.
         Parallel.setBLASThreads(Parallel.workers)
-        let threaded = (0..<repeats).map { _ in sgemm.time(parallel: false) }
+        let threaded = GEMMBackend.with(.openblas) { (0..<repeats).map { _ in sgemm.time(parallel: false) } }
         Parallel.setBLASThreads(1)
         emit([("bench", "sgemm:openblas_threads"), ("gflops", median(threaded.map { sgemm.flops / $0 / 1e9 })),
               ("threads", Parallel.workers)])

@@ -111,4 +111,21 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
         } } } } }
         expectClose(w.grad!.scalars, gw.map(Float.init), abs: 1e-3, rel: 1e-4, "weight gradient")
     }
+
+    /// Deep-layer shapes (many output channels, few positions) split the weight gradient by output
+    /// channels instead of by tiles; both paths against the direct reference's finite differences
+    /// and against each other's layout (temporal and im2col).
+    @Test func weightGradientSplitByChannels() {
+        for (xs, ws, padding) in [([2, 8, 3, 4, 4], [128, 8, 3, 1, 1], [1, 0, 0]), ([2, 8, 5, 5], [128, 8, 3, 3], [1, 1])] {
+            let x = randomTensor(xs, seed: 61), w = randomTensor(ws, seed: 62, low: -0.3, high: 0.3)
+            let plan = ConvPlan(x: x, weight: w, bias: nil, stride: [1], padding: padding, dilation: [1], groups: 1)
+            #expect(plan.cout >= 64 * Parallel.workers || Parallel.workers == 1)
+            gradCheck([x.copy(), w.copy()], samples: 12, "\(ws)") { conv($0[0], weight: $0[1], padding: padding) }
+            // The same gradient from one worker (split by tiles, one private sum).
+            let dy = randomTensor([plan.n, plan.cout] + plan.window.spatialOutput, seed: 63)
+            let split = plan.weightGradient(x: x, grad: dy)
+            let serial = Parallel.serially { plan.weightGradient(x: x, grad: dy) }
+            expectClose(split.scalars, serial.scalars, abs: 1e-5, rel: 1e-5, "\(ws) by channels against one worker")
+        }
+    }
 }

@@ -339,30 +339,38 @@ struct ConvPlan {
         let temporal = isTemporalOnly
         let workers = Swift.max(1, Swift.min(Parallel.workers, units))
         let weightSize = cout * rows
-        let partial = (0..<workers).map { _ in Scratch(zeroed: weightSize) }
+        // Many output channels over few positions (deep layers): workers own blocks of output
+        // channels and run every tile, so each GEMM sums over a whole tile into the shared result.
+        // Otherwise workers own tiles and sum into private copies, added at the end.
+        let byChannels = groups == 1 && workers > 1 && cout >= 64 * workers && n * cols <= 16384
+        let partial = (0..<(byChannels ? 1 : workers)).map { _ in Scratch(zeroed: weightSize) }
         defer { partial.forEach { $0.free() } }
         let px = x.data, pg = g.data
         Parallel.forTasks(workers) { w in
             let col = temporal ? nil : Scratch(rows * tileRows * window.output[2])
             defer { col?.free() }
-            for u in (units * w / workers)..<(units * (w + 1) / workers) {
+            let channels = byChannels ? (cout * w / workers)..<(cout * (w + 1) / workers) : 0..<coutG
+            let mine = byChannels ? 0..<units : (units * w / workers)..<(units * (w + 1) / workers)
+            let sum = partial[byChannels ? 0 : w].pointer
+            for u in mine {
                 let s = u / (groups * tiles), grp = (u / tiles) % groups, tile = u % tiles
                 let cols = tileColumns(tile)
                 let xg = UnsafePointer(px + (s * cin + grp * cg) * window.inputPlane)
-                let gOut = UnsafePointer(pg + (s * cout + grp * coutG) * self.cols + cols.lowerBound)
+                let row0 = grp * coutG + channels.lowerBound
+                let gOut = UnsafePointer(pg + (s * cout + row0) * self.cols + cols.lowerBound)
                 if temporal {
                     // Per temporal offset kt (weights in [kT, Cout, Cin_g] order): dW_kt [Cout_g, Cin_g] += dOut [Cout_g, sub] · x_ktᵀ
                     forEachTemporalSlice(xg, cols) { kt, sub, b in
-                        Gemm.run(transA: false, transB: true, m: coutG, n: cg, k: sub.count,
+                        Gemm.run(transA: false, transB: true, m: channels.count, n: cg, k: sub.count,
                                  a: gOut + (sub.lowerBound - cols.lowerBound), lda: self.cols,
                                  b: b, ldb: window.inputPlane, beta: 1,
-                                 c: partial[w].pointer + (kt * cout + grp * coutG) * cg, ldc: cg, parallel: false)
+                                 c: sum + (kt * cout + row0) * cg, ldc: cg, parallel: false)
                     }
                 } else if let col {
                     im2col(xg, tile: tile, into: col.pointer)
                     // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
-                    Gemm.run(transA: false, transB: true, m: coutG, n: rows, k: cols.count, a: gOut, lda: self.cols,
-                             b: col.pointer, ldb: cols.count, beta: 1, c: partial[w].pointer + grp * coutG * rows, ldc: rows,
+                    Gemm.run(transA: false, transB: true, m: channels.count, n: rows, k: cols.count, a: gOut, lda: self.cols,
+                             b: col.pointer, ldb: cols.count, beta: 1, c: sum + row0 * rows, ldc: rows,
                              parallel: false)
                 }
             }

@@ -144,3 +144,48 @@ enum SubK: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: F
 enum MulK: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b } }
 enum DivK: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a / b } }
 enum EqualK: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a == b ? 1 : 0 } }
+
+/// Vectorised reductions for the norms. Eight float lanes accumulate runs of up to 4096 elements,
+/// and each run's total is added in Double, so long channels keep their precision.
+enum LaneSums {
+    static let run = 4096
+
+    @inline(__always)
+    static func reduce(_ n: Int, _ body: (_ start: Int, _ acc: inout SIMD8<Float>) -> Void, tail: (Int) -> Float) -> Double {
+        var total = 0.0
+        var start = 0
+        while start < n {
+            let end = Swift.min(n, start + run), vectorEnd = start + (end - start) / 8 * 8
+            var acc = SIMD8<Float>()
+            var i = start
+            while i < vectorEnd { body(i, &acc); i += 8 }
+            var rest: Float = 0
+            while i < end { rest += tail(i); i += 1 }
+            total += Double(acc.sum()) + Double(rest)
+            start = end
+        }
+        return total
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Σ x.
+    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+        reduce(n, { i, acc in acc += load(x, i) }, tail: { x[$0] })
+    }
+
+    /// Σ (x − c)².
+    static func squaredDeviation(_ x: UnsafePointer<Float>, _ n: Int, from c: Float) -> Double {
+        let cv = SIMD8<Float>(repeating: c)
+        return reduce(n, { i, acc in let d = load(x, i) - cv; acc += d * d }, tail: { let d = x[$0] - c; return d * d })
+    }
+
+    /// Σ g·(x − c).
+    static func dotDeviation(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, from c: Float) -> Double {
+        let cv = SIMD8<Float>(repeating: c)
+        return reduce(n, { i, acc in acc += load(g, i) * (load(x, i) - cv) }, tail: { g[$0] * (x[$0] - c) })
+    }
+}

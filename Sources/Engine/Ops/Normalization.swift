@@ -31,10 +31,10 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
                 var mu: Float, variance: Float
                 if useBatch {
                     var sum: Double = 0
-                    for i in 0..<n { let p = px + (i * c + ch) * s; for j in 0..<s { sum += Double(p[j]) } }
+                    for i in 0..<n { sum += LaneSums.sum(px + (i * c + ch) * s, s) }
                     let mean = sum / Double(m)
                     var sq: Double = 0
-                    for i in 0..<n { let p = px + (i * c + ch) * s; for j in 0..<s { let d = Double(p[j]) - mean; sq += d * d } }
+                    for i in 0..<n { sq += LaneSums.squaredDeviation(px + (i * c + ch) * s, s, from: Float(mean)) }
                     mu = Float(mean); variance = Float(sq / Double(m))
                     if training, let rm = runningMean, let rv = runningVar {
                         rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mu
@@ -64,7 +64,7 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
                     var sumG: Float = 0, sumGX: Float = 0
                     for i in 0..<n {
                         let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s
-                        for j in 0..<s { sumG += q[j]; sumGX += q[j] * (p[j] - mu) }
+                        sumG += Float(LaneSums.sum(q, s)); sumGX += Float(LaneSums.dotDeviation(q, p, s, from: mu))
                     }
                     sumGX *= inv
                     gw?.data[ch] = sumGX
