@@ -43,9 +43,9 @@ struct WinogradPlan {
         tilesH = (plan.window.output[1] + 1) / 2
         tilesW = (plan.window.output[2] + 1) / 2
         let tiles = tilesH * tilesW
-        // About 8 MB of transformed input per unit, at least 32 tiles wide where the frame has
+        // About 4 MB of transformed input per unit, at least 32 tiles wide where the frame has
         // them; then as even blocks, enough of them to keep every worker busy.
-        let widest = Swift.max(32, (1 << 21) / Swift.max(1, 16 * plan.window.input[0] * plan.cin))
+        let widest = Swift.max(32, (1 << 20) / Swift.max(1, 16 * plan.window.input[0] * plan.cin))
         var blocks = (tiles + widest - 1) / widest
         let workers = Parallel.workers
         if plan.n * blocks < 2 * workers { blocks = Swift.min(tiles, (2 * workers + plan.n - 1) / plan.n) }
