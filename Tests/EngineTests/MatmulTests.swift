@@ -59,11 +59,12 @@ import Testing
 
 /// oneDNN's SGEMM (loaded at run time, installed by `make deps`) against OpenBLAS's, on the
 /// shapes, transposes, leading dimensions and beta that the engine's GEMMs use.
-@Suite struct GEMMBackendTests {
+/// Serialized: `GEMMBackend.with` switches the process-wide backend.
+@Suite(.serialized) struct GEMMBackendTests {
     @Test func oneDNNIsInstalledAndChosenByDefault() {
         #expect(GEMMBackend.available == [.openblas, .onednn], "make deps installs libdnnl2")
         if ProcessInfo.processInfo.environment["MOTIVE_GEMM"] == nil {
-            #expect(GEMMBackend.current == .onednn)
+            #expect(GEMMBackend.preferred == .onednn)
         }
     }
 

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 import Synchronization
 
@@ -38,9 +37,13 @@ public enum GEMMBackend: String, CaseIterable, Sendable {
         return try body()
     }
 
-    /// 0 = OpenBLAS, 1 = oneDNN: `MOTIVE_GEMM` when it names one that loads, else oneDNN when it loads.
-    private static let chosen = Atomic<Int>(
-        ProcessInfo.processInfo.environment["MOTIVE_GEMM"]?.lowercased() == "openblas" || OneDNN.shared == nil ? 0 : 1)
+    /// The backend a process starts with: OpenBLAS when `MOTIVE_GEMM=openblas` or oneDNN does not
+    /// load, oneDNN otherwise.
+    public static let preferred: GEMMBackend =
+        ProcessInfo.processInfo.environment["MOTIVE_GEMM"]?.lowercased() == "openblas" || OneDNN.shared == nil ? .openblas : .onednn
+
+    /// 0 = OpenBLAS, 1 = oneDNN.
+    private static let chosen = Atomic<Int>(preferred == .onednn ? 1 : 0)
 }
 
 /// oneDNN's row-major SGEMM, resolved with dlopen so that the build does not need the library.

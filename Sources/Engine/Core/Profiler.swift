@@ -1,15 +1,6 @@
 import Foundation
 
-/// Where the time of a forward pass or a training step goes, by kind of op.
-///
-/// `Profiler.record { … }` runs its body with a `Profile` bound to the calling thread; every op
-/// the engine runs from that thread opens a span of its kind. Spans nest, and each kind gets its
-/// *exclusive* time (a convolution's output allocation counts as allocation, not as convolution).
-/// Besides wall time, each span takes the process CPU time, so the profile shows how busy the
-/// cores were in each kind of op: idle workers between and inside ops show as utilisation below 1.
-/// Ops that carry a FLOP count (convolutions, GEMMs, attention) are also kept one by one, with
-/// their shapes, so the slowest layers can be listed with their achieved GFLOP/s.
-/// Outside `record`, a span costs one task-local read.
+/// The kinds of op the profiler tells apart.
 public enum OpKind: String, CaseIterable, Codable, Sendable {
     case convForward = "conv forward"
     case convBackwardData = "conv backward-data"
@@ -125,6 +116,16 @@ public final class Profile: @unchecked Sendable {
     fileprivate func finish(wall: Double, cpu: Double) { wallSeconds = wall; cpuSeconds = cpu }
 }
 
+/// Where the time of a forward pass or a training step goes, by kind of op.
+///
+/// `Profiler.record { … }` runs its body with a `Profile` bound to the calling thread; every op
+/// the engine runs from that thread opens a span of its kind. Spans nest, and each kind gets its
+/// *exclusive* time (a convolution's output allocation counts as allocation, not as convolution).
+/// Besides wall time, each span takes the process CPU time, so the profile shows how busy the
+/// cores were in each kind of op: idle workers between and inside ops show as utilisation below 1.
+/// Ops that carry a FLOP count (convolutions, GEMMs, attention) are also kept one by one, with
+/// their shapes, so the slowest layers can be listed with their achieved GFLOP/s.
+/// Outside `record`, a span costs one task-local read.
 public enum Profiler {
     @TaskLocal static var current: Profile?
 
