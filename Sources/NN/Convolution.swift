@@ -65,7 +65,13 @@ extension Conv {
             return convInference(x, weight: weight, bias: bias, scale: folded?.scale, shift: folded?.shift, residual: residual,
                                  relu: relu, stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
-        var y = self(x)
+        return Conv.finish(self(x), norm: norm, residual: residual, relu: relu)
+    }
+
+    /// `norm` (→ + `residual`) (→ ReLU) on a convolution's output, op by op: what the fused
+    /// inference path does in the convolution's output pass.
+    public static func finish(_ y: Tensor, norm: BatchNorm?, residual: Tensor?, relu: Bool) -> Tensor {
+        var y = y
         if let norm { y = norm(y) }
         if let residual { y = y + residual }
         return relu ? y.relu() : y

@@ -50,8 +50,6 @@ struct ConvNorm {
     /// conv is a plain `Conv` (`Conv.forward(_:norm:residual:relu:)`).
     func callAsFunction(_ x: Tensor, residual: Tensor? = nil, relu: Bool = false) -> Tensor {
         if let plain = conv as? Conv { return plain.forward(x, norm: norm, residual: residual, relu: relu) }
-        var y = norm(conv(x))
-        if let residual { y = y + residual }
-        return relu ? y.relu() : y
+        return Conv.finish(conv(x), norm: norm, residual: residual, relu: relu)
     }
 }
