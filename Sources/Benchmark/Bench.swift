@@ -207,18 +207,17 @@ public enum Bench {
     public static func profile(_ model: VideoModel, input: Tensor, classes: Int, rng: inout Xoshiro)
         -> (inference: Profile, trainStep: Profile) {
         var inference: Profile?, trainStep: Profile?
-        // Run 0 warms up; run 1 is recorded. Neither call throws: only the progress hook could.
-        _ = try? forwardRuns(model, input, repeats: 1, progress: { _ in }) { run, body in
+        // Run 0 warms up; run 1 is recorded into `slot`.
+        func time(_ run: Int, _ body: () -> Void, into slot: inout Profile?) -> Double {
             guard run > 0 else { return Stopwatch.time(body) }
             let p = Profiler.record(body)
-            inference = p
+            slot = p
             return p.wallSeconds
         }
-        _ = try? trainStepRuns(model, shape: input.shape, classes: classes, repeats: 1, rng: &rng, progress: { _ in }) { run, body in
-            guard run > 0 else { return Stopwatch.time(body) }
-            let p = Profiler.record(body)
-            trainStep = p
-            return p.wallSeconds
+        // Neither call throws: only the progress hook could.
+        _ = try? forwardRuns(model, input, repeats: 1, progress: { _ in }) { time($0, $1, into: &inference) }
+        _ = try? trainStepRuns(model, shape: input.shape, classes: classes, repeats: 1, rng: &rng, progress: { _ in }) {
+            time($0, $1, into: &trainStep)
         }
         return (inference!, trainStep!)
     }
