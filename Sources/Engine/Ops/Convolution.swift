@@ -12,7 +12,7 @@ public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]
                  dilation: [Int] = [1], groups: Int = 1) -> Tensor {
     let plan = ConvPlan(x: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     let out = Tensor.empty([plan.n, plan.cout] + plan.window.spatialOutput)
-    FLOPs.record("conv", out.count * plan.cg * plan.window.kernelVolume)
+    FLOPs.record("conv", plan.multiplyAdds)
     if FLOPs.skipsArithmetic { return out }
     Profiler.span(.convForward, flops: plan.flops, detail: plan.describe(x, weight)) {
         plan.forward(x.data, weight.data, bias?.data, out.data)
@@ -55,7 +55,7 @@ public func convInference(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scal
     }
     let out = Tensor.empty([plan.n, cout] + plan.window.spatialOutput)
     if let residual { ensure(residual.shape == out.shape, "convInference: residual \(residual.shape) differs from the output \(out.shape)") }
-    FLOPs.record("conv", out.count * plan.cg * plan.window.kernelVolume)
+    FLOPs.record("conv", plan.multiplyAdds)
     if FLOPs.skipsArithmetic { return out }
     Profiler.span(.convForward, flops: plan.flops, detail: plan.describe(x, weight)) {
         var w = weight
@@ -315,7 +315,10 @@ struct ConvPlan {
     }
 
     /// Multiply-adds × 2 of the forward pass; each of the two backward products costs the same.
-    var flops: Int { 2 * n * cout * cols * cg * window.kernelVolume }
+    var flops: Int { 2 * multiplyAdds }
+
+    /// Output elements × Cin/groups × kernel volume: what `FLOPs` counts for a convolution.
+    var multiplyAdds: Int { n * cout * cols * cg * window.kernelVolume }
 
     func backward(x: Tensor, weight: Tensor, grad g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
         -> (Tensor?, Tensor?, Tensor?) {
