@@ -59,8 +59,7 @@ import Testing
 
 /// oneDNN's SGEMM (loaded at run time, installed by `make deps`) against OpenBLAS's, on the
 /// shapes, transposes, leading dimensions and beta that the engine's GEMMs use.
-/// Serialized: `GEMMBackend.with` switches the process-wide backend.
-@Suite(.serialized) struct GEMMBackendTests {
+@Suite struct GEMMBackendTests {
     @Test func oneDNNIsInstalledAndChosenByDefault() {
         #expect(GEMMBackend.available == [.openblas, .onednn], "make deps installs libdnnl2")
         if ProcessInfo.processInfo.environment["MOTIVE_GEMM"] == nil {
@@ -80,7 +79,7 @@ import Testing
                 let c = c0.copy()
                 GEMMBackend.with(backend) {
                     Gemm.run(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: a.data, lda: ac + 3,
-                             b: b.data, ldb: bc + 2, beta: 0.25, c: c.data, ldc: n + 1)
+                             b: b.data, ldb: bc + 2, beta: 0.25, c: c.data, ldc: n + 1, parallel: false)
                 }
                 return c.scalars
             }

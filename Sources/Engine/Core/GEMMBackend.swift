@@ -16,25 +16,25 @@ import Synchronization
 public enum GEMMBackend: String, CaseIterable, Sendable {
     case openblas, onednn
 
-    /// The backend GEMMs use now.
+    /// The backend GEMMs use now: `with`'s choice on this thread, else the process-wide one.
     public static var current: GEMMBackend {
-        get { chosen.load(ordering: .relaxed) == 1 ? .onednn : .openblas }
+        get { scoped ?? (chosen.load(ordering: .relaxed) == 1 ? .onednn : .openblas) }
         set {
             ensure(newValue == .openblas || OneDNN.shared != nil, "GEMMBackend: oneDNN (libdnnl.so.2) is not installed")
             chosen.store(newValue == .onednn ? 1 : 0, ordering: .relaxed)
         }
     }
 
+    @TaskLocal private static var scoped: GEMMBackend?
+
     /// Backends that can run here: OpenBLAS always, oneDNN when its library loads.
     public static var available: [GEMMBackend] { OneDNN.shared == nil ? [.openblas] : [.openblas, .onednn] }
 
-    /// Runs `body` with `backend`, then restores the previous one. The choice is process-wide:
-    /// GEMMs that other threads run meanwhile use it too.
+    /// Runs `body` with `backend` for the GEMMs this thread runs itself (`parallel: false`);
+    /// other threads, and the engine's workers, keep the process-wide choice.
     public static func with<R>(_ backend: GEMMBackend, _ body: () throws -> R) rethrows -> R {
-        let previous = current
-        current = backend
-        defer { current = previous }
-        return try body()
+        ensure(backend == .openblas || OneDNN.shared != nil, "GEMMBackend: oneDNN (libdnnl.so.2) is not installed")
+        return try $scoped.withValue(backend) { try body() }
     }
 
     /// The backend a process starts with: OpenBLAS when `MOTIVE_GEMM=openblas` or oneDNN does not
