@@ -22,9 +22,7 @@ public enum ProcessMemory {
     /// the allocator's free pages (glibc's `malloc_trim`), so that the resident size counts
     /// live memory only.
     public static func releaseFreedMemory() {
-        let poolLimit = BufferPool.limitBytes
-        BufferPool.limitBytes = 0                      // lowering the limit frees the pooled buffers
-        BufferPool.limitBytes = poolLimit
+        BufferPool.drain()
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif

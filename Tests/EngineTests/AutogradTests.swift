@@ -109,7 +109,7 @@ import Testing
     }
 }
 
-@Suite struct BufferPoolTests {
+@Suite(.serialized) struct BufferPoolTests {
     @Test func largeBuffersAreReused() {
         let count = 1 << 20 + 7   // an unusual size no other test allocates
         // Suites running alongside may have filled the pool to its limit; the buffer is then freed,
@@ -125,5 +125,24 @@ import Testing
         let second = Storage(repeating: 0, count: count)
         #expect(second.pointer == address)
         #expect((0..<count).allSatisfy { second.pointer[$0] == 0 })
+    }
+
+    @Test func reusesAreCountedAndALimitOfZeroKeepsNothing() {
+        let count = 1 << 20 + 9
+        let limit = BufferPool.limitBytes
+        defer { BufferPool.limitBytes = limit }
+        BufferPool.limitBytes = Int.max / 2
+        var first: Storage? = Storage(uninitializedCount: count)
+        let address = first!.pointer
+        first = nil
+        let before = BufferPool.hitsAndMisses
+        var second: Storage? = Storage(uninitializedCount: count)
+        #expect(second!.pointer == address)
+        #expect(BufferPool.hitsAndMisses.hits > before.hits)
+        BufferPool.limitBytes = 0                     // releases what the pool holds, and keeps nothing more
+        #expect(BufferPool.pooledBytes == 0)
+        second = nil
+        #expect(BufferPool.pooledBytes == 0)
+        _ = (first, second)
     }
 }

@@ -77,10 +77,19 @@ public enum MemoryStats {
 ///
 /// Training and inference allocate the same activation sizes step after step. Fresh large
 /// allocations come from the kernel as untouched pages, and faulting them in costs as much as a
-/// fast kernel's work, so buffers of at least `minimumBytes` are kept, up to `limitBytes` in all,
-/// and handed out again. `MemoryStats` counts only buffers in use, not the pool.
+/// fast kernel's work (a ResNet-50 training step at batch 16 faults in gigabytes). So buffers of
+/// at least `minimumBytes` are kept when freed and handed out again.
+///
+/// How much the pool keeps: by default, as much as keeps the pooled plus the live bytes within
+/// the most the live bytes have ever reached, plus an eighth for buffers that are free at that
+/// peak but needed again later (and at least `floorBytes`). A steady loop then finds nearly every
+/// buffer in the pool, yet the pool holds little beyond what the workload itself has needed at
+/// once. A miss that would go over that cap first releases pooled buffers of other sizes.
+/// `limitBytes` sets a fixed cap instead.
+/// `MemoryStats` counts only buffers in use, not the pool.
 public enum BufferPool {
     static let minimumBytes = 256 << 10
+    static let floorBytes = 1 << 30
     private static let state = Locked(State())
 
     struct Block: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float> }
@@ -88,18 +97,33 @@ public enum BufferPool {
     struct State: @unchecked Sendable {
         var free: [Int: [Block]] = [:]
         var bytes = 0
-        var limit = 1 << 30
+        var limit: Int?
+        var live = 0
+        var highWater = 0
+        var hits = 0
+        var misses = 0
+
+        /// The most the pool may hold now.
+        var room: Int { limit ?? max(BufferPool.floorBytes, highWater + highWater / 8) - live }
+
+        /// Releases pooled buffers until `bytes` is at most `target`, largest sizes first.
+        mutating func shrink(to target: Int) {
+            while bytes > max(0, target), let key = free.keys.max() {
+                guard let block = free[key]?.popLast() else { free[key] = nil; continue }
+                if free[key]!.isEmpty { free[key] = nil }
+                BufferPool.release(block.pointer, key)
+                bytes -= key * 4
+            }
+        }
     }
 
-    /// The most the pool may hold (default 1 GiB). Lowering it releases buffers at once.
-    public static var limitBytes: Int {
+    /// A fixed cap on the pooled bytes; nil (the default) lets the pool follow the live high-water mark.
+    public static var limitBytes: Int? {
         get { state.withLock { $0.limit } }
         set {
             state.withLock { s in
-                s.limit = max(0, newValue)
-                while s.bytes > s.limit, let key = s.free.keys.first {
-                    for b in s.free.removeValue(forKey: key)! { b.pointer.deallocate(); s.bytes -= key * 4 }
-                }
+                s.limit = newValue.map { max(0, $0) }
+                s.shrink(to: s.room)
             }
         }
     }
@@ -107,29 +131,48 @@ public enum BufferPool {
     /// Bytes held for reuse.
     public static var pooledBytes: Int { state.withLock { $0.bytes } }
 
+    /// Large allocations served from the pool, and those that needed fresh memory, since the start.
+    public static var hitsAndMisses: (hits: Int, misses: Int) { state.withLock { ($0.hits, $0.misses) } }
+
+    /// Returns every pooled buffer to the system.
+    public static func drain() {
+        state.withLock { $0.shrink(to: 0) }
+    }
+
     static func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count * 4 >= minimumBytes {
-            let reused = state.withLock { s -> Block? in
-                guard let b = s.free[count]?.popLast() else { return nil }
-                s.bytes -= count * 4
+        let bytes = count * 4
+        guard bytes >= minimumBytes else { return .allocate(capacity: max(count, 1)) }
+        let reused = state.withLock { s -> Block? in
+            s.live += bytes
+            s.highWater = max(s.highWater, s.live)
+            if let b = s.free[count]?.popLast() {
+                s.bytes -= bytes
+                s.hits += 1
                 return b
             }
-            if let reused { return reused.pointer }
+            s.misses += 1
+            s.shrink(to: s.room)
+            return nil
         }
-        return .allocate(capacity: max(count, 1))
+        if let reused { return reused.pointer }
+        return .allocate(capacity: count)
     }
 
     static func give(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
-        if count * 4 >= minimumBytes {
-            let block = Block(pointer: pointer)
-            let kept = state.withLock { s -> Bool in
-                guard s.bytes + count * 4 <= s.limit else { return false }
-                s.free[count, default: []].append(block)
-                s.bytes += count * 4
-                return true
-            }
-            if kept { return }
+        let bytes = count * 4
+        guard bytes >= minimumBytes else { pointer.deallocate(); return }
+        let block = Block(pointer: pointer)
+        let kept = state.withLock { s -> Bool in
+            s.live -= bytes
+            guard s.bytes + bytes <= s.room else { return false }
+            s.free[count, default: []].append(block)
+            s.bytes += bytes
+            return true
         }
+        if !kept { release(pointer, count) }
+    }
+
+    private static func release(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
         pointer.deallocate()
     }
 }
