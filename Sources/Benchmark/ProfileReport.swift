@@ -1,8 +1,8 @@
 import Engine
 import Foundation
 
-/// A `Profile` as the text table `motive-bench zoo --profile` prints: time per op kind, then the
-/// slowest layers with their shapes and achieved GFLOP/s.
+/// A `Profile` as the text table `motive-bench zoo --profile` prints: time per op kind, the buffer
+/// pool's reuse, the costliest named ops, then the slowest layers with their shapes and achieved GFLOP/s.
 public enum ProfileReport {
     public static func table(_ profile: Profile, title: String, layers: Int = 10) -> String {
         var lines = [String(format: "%@: %.1f ms wall, %.2f of %d cores busy", title, profile.wallSeconds * 1e3,
@@ -16,6 +16,20 @@ public enum ProfileReport {
                          + pad(String(format: "%.1f", share), 7, right: true)
                          + pad(row.kind == .other ? "" : String(row.calls), 8, right: true)
                          + pad(String(format: "%.2f", busy), 12, right: true))
+        }
+        let large = profile.poolHits + profile.poolMisses
+        if large > 0 {
+            lines.append(String(format: "buffer pool: %d of %d large allocations reused (%.0f%%)", profile.poolHits, large,
+                                100 * Double(profile.poolHits) / Double(large)))
+        }
+        let costliest = profile.costliestOps(layers)
+        if !costliest.isEmpty {
+            lines.append("\(costliest.count) costliest named ops (inclusive):")
+            lines.append(pad("ms", 9, right: true) + pad("calls", 8, right: true) + "  " + pad("kind", 26) + "op")
+            for op in costliest {
+                lines.append(pad(String(format: "%.1f", op.seconds * 1e3), 9, right: true) + pad(String(op.calls), 8, right: true)
+                             + "  " + pad(op.kind.rawValue, 26) + (op.name ?? ""))
+            }
         }
         let slowest = profile.slowestLayers(layers)
         if !slowest.isEmpty {

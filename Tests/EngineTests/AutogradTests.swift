@@ -111,7 +111,7 @@ import Testing
 
 @Suite(.serialized) struct BufferPoolTests {
     @Test func largeBuffersAreReused() {
-        let count = 1 << 20 + 7   // an unusual size no other test allocates
+        let count = 1 << 25 + 7   // a size class (128–144 MiB) no other test allocates
         // Suites running alongside may have filled the pool to its limit; the buffer is then freed,
         // not kept. So the test makes room first: malloc often hands a freed address straight back,
         // which would pass without any reuse (the address sanitizer, which delays reuse, does not).
@@ -127,8 +127,19 @@ import Testing
         #expect((0..<count).allSatisfy { second.pointer[$0] == 0 })
     }
 
+    @Test func sizesShareClassesEightToAPowerOfTwo() {
+        #expect(BufferPool.sizeClass(1 << 20) == 1 << 20)
+        #expect(BufferPool.sizeClass(1 << 20 + 1) == 1 << 20 + 1 << 17)
+        #expect(BufferPool.sizeClass(1 << 20 + 1 << 17) == 1 << 20 + 1 << 17)
+        #expect(BufferPool.sizeClass(3 << 20 + 5) == 3 << 20 + 1 << 18)
+        for n in [65536, 100_003, 1 << 22 - 1, 12_845_056] {
+            let c = BufferPool.sizeClass(n)
+            #expect(c >= n && c - n <= n / 8)
+        }
+    }
+
     @Test func reusesAreCountedAndALimitOfZeroKeepsNothing() {
-        let count = 1 << 20 + 9
+        let count = 1 << 25 + 1 << 22 + 9   // the 144–160 MiB class, also unused elsewhere
         let limit = BufferPool.limitBytes
         defer { BufferPool.limitBytes = limit }
         BufferPool.limitBytes = Int.max / 2

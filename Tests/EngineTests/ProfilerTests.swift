@@ -37,6 +37,15 @@ import Testing
         #expect(profile.layers.first { $0.kind == .gemm }?.flops == 2 * 2 * 8 * 5)
         #expect(profile.slowestLayers(2).count == 2)
         #expect(profile.slowestLayers().allSatisfy { $0.seconds > 0 && $0.gflopsPerSecond > 0 })
+
+        // Named ops: the forward ReLU once, its backward rule once (the kernel it runs inside counts
+        // as the rule, not as a second "relu"), and batch norm forward and backward.
+        #expect(profile.named["relu"]?.calls == 1)
+        #expect(profile.named["relu backward"]?.calls == 1)
+        #expect(profile.named["batchNorm"]?.kind == .norm)
+        #expect(profile.named["batchNorm backward"]?.calls == 1)
+        #expect(profile.named["relu backward"].map { $0.seconds <= profile.wallSeconds } == true)
+        #expect(profile.costliestOps(3).count == 3)
     }
 
     @Test func inputGradientIsBackwardData() {

@@ -74,7 +74,9 @@ extension Tensor {
                     t.accumulateLeafGrad(&g)
                     continue
                 }
-                let grads = OpKind(backwardOf: node.op).map { kind in Profiler.span(kind) { node.rule(t, g) } } ?? node.rule(t, g)
+                let grads = OpKind(backwardOf: node.op).map { kind in
+                    Profiler.span(kind, name: node.op + " backward") { node.rule(t, g) }
+                } ?? node.rule(t, g)
                 ensure(grads.count == node.inputs.count, "backward: \(node.op) returned \(grads.count) gradients for \(node.inputs.count) inputs")
                 for (input, gi) in zip(node.inputs, grads) {
                     guard input.requiresGrad, let gi else { continue }
@@ -82,7 +84,7 @@ extension Tensor {
                                  "backward: \(node.op) gave a gradient of shape \(gi.shape) for an input of shape \(input.shape)")
                     let key = ObjectIdentifier(input)
                     // Out of place: rules may hand the same gradient tensor to several inputs.
-                    pending[key] = pending[key].map { $0 + gi } ?? gi
+                    pending[key] = pending[key].map { sum in Profiler.span(.elementwise, name: "gradient sum") { sum + gi } } ?? gi
                 }
                 t.node = nil
                 t.graphReleased = true
@@ -94,7 +96,7 @@ extension Tensor {
     /// the only reference to it and to its storage (no view, no second input sharing it).
     private func accumulateLeafGrad(_ g: inout Tensor) {
         if let existing = grad {
-            Profiler.span(.elementwise) { add(into: existing.data, g.data, count: count) }
+            Profiler.span(.elementwise, name: "gradient sum") { add(into: existing.data, g.data, count: count) }
         } else if isKnownUniquelyReferenced(&g) && isKnownUniquelyReferenced(&g.storage) && g.node == nil {
             g.requiresGrad = false
             grad = g

@@ -36,6 +36,8 @@ public enum OpKind: String, CaseIterable, Codable, Sendable {
 /// The totals of one kind of op.
 public struct OpTotal: Codable, Sendable {
     public var kind: OpKind
+    /// The op's name for a total of one named op (`relu backward`, `add`); nil for a kind's total.
+    public var name: String?
     public var seconds: Double = 0
     /// Process CPU time (all threads) while this kind ran.
     public var cpuSeconds: Double = 0
@@ -58,8 +60,15 @@ public struct LayerTiming: Codable, Sendable {
 public final class Profile: @unchecked Sendable {
     public private(set) var totals: [OpKind: OpTotal] = [:]
     public private(set) var layers: [LayerTiming] = []
+    /// Totals of the spans that carry a name (autograd's backward rules, pointwise ops), which split
+    /// a kind such as `elementwise` into the ops behind it. Inclusive: a named span's time holds its
+    /// children's (its output's allocation), and a named span inside another counts as the outer one.
+    public private(set) var named: [String: OpTotal] = [:]
+    private var namedOpen = false
     public private(set) var wallSeconds: Double = 0
     public private(set) var cpuSeconds: Double = 0
+    /// Large buffers (`BufferPool`) the recording took from the pool, and those it had to allocate afresh.
+    public private(set) var poolHits = 0, poolMisses = 0
     /// The Dispatch workers the ops could use, for utilisation.
     public let workers: Int
 
@@ -89,9 +98,16 @@ public final class Profile: @unchecked Sendable {
         t.seconds > 0 ? t.cpuSeconds / (t.seconds * Double(Swift.max(1, workers))) : 0
     }
 
-    fileprivate func run<R>(_ kind: OpKind, flops: () -> Int, detail: () -> String?, absorb: Bool,
+    /// The `count` named ops with the most exclusive time.
+    public func costliestOps(_ count: Int = 10) -> [OpTotal] {
+        Array(named.values.sorted { $0.seconds > $1.seconds }.prefix(count))
+    }
+
+    fileprivate func run<R>(_ kind: OpKind, name: () -> String?, flops: () -> Int, detail: () -> String?, absorb: Bool,
                             _ body: () throws -> R) rethrows -> R {
         if absorbing > 0 { return try body() }
+        let opName = namedOpen ? nil : name()
+        if opName != nil { namedOpen = true }
         stack.append(Frame(wall: Clock.wall(), cpu: Clock.cpu()))
         if absorb { absorbing += 1 }
         defer {
@@ -103,6 +119,14 @@ public final class Profile: @unchecked Sendable {
             total.cpuSeconds += Swift.max(0, cpu - frame.childCPU)
             total.calls += 1
             totals[kind] = total
+            if let opName {
+                namedOpen = false
+                var op = named[opName] ?? OpTotal(kind: kind, name: opName)
+                op.seconds += wall
+                op.cpuSeconds += cpu
+                op.calls += 1
+                named[opName] = op
+            }
             if !stack.isEmpty {
                 stack[stack.count - 1].childWall += wall
                 stack[stack.count - 1].childCPU += cpu
@@ -113,7 +137,9 @@ public final class Profile: @unchecked Sendable {
         return try body()
     }
 
-    fileprivate func finish(wall: Double, cpu: Double) { wallSeconds = wall; cpuSeconds = cpu }
+    fileprivate func finish(wall: Double, cpu: Double, hits: Int, misses: Int) {
+        wallSeconds = wall; cpuSeconds = cpu; poolHits = hits; poolMisses = misses
+    }
 }
 
 /// Where the time of a forward pass or a training step goes, by kind of op.
@@ -133,19 +159,23 @@ public enum Profiler {
     /// are not seen (the engine's own workers are: their time falls inside the caller's spans).
     public static func record(_ body: () throws -> Void) rethrows -> Profile {
         let profile = Profile(workers: Parallel.workers)
+        let pool = BufferPool.hitsAndMisses
         let wall = Clock.wall(), cpu = Clock.cpu()
         try $current.withValue(profile) { try body() }
-        profile.finish(wall: Clock.wall() - wall, cpu: Clock.cpu() - cpu)
+        let wallEnd = Clock.wall(), cpuEnd = Clock.cpu(), poolEnd = BufferPool.hitsAndMisses
+        profile.finish(wall: wallEnd - wall, cpu: cpuEnd - cpu, hits: poolEnd.hits - pool.hits, misses: poolEnd.misses - pool.misses)
         return profile
     }
 
-    /// Times `body` as an op of `kind`. `flops` (multiply-adds × 2) and `detail` are asked for only
-    /// while recording. With `absorb`, ops inside count as this one (attention made of GEMMs).
+    /// Times `body` as an op of `kind`. `name` (for the per-op totals), `flops` (multiply-adds × 2)
+    /// and `detail` are asked for only while recording. With `absorb`, ops inside count as this one
+    /// (attention made of GEMMs).
     @inline(__always)
-    public static func span<R>(_ kind: OpKind, flops: @autoclosure () -> Int = 0, detail: @autoclosure () -> String? = nil,
-                               absorb: Bool = false, _ body: () throws -> R) rethrows -> R {
+    public static func span<R>(_ kind: OpKind, name: @autoclosure () -> String? = nil, flops: @autoclosure () -> Int = 0,
+                               detail: @autoclosure () -> String? = nil, absorb: Bool = false,
+                               _ body: () throws -> R) rethrows -> R {
         guard let profile = current else { return try body() }
-        return try profile.run(kind, flops: flops, detail: detail, absorb: absorb, body)
+        return try profile.run(kind, name: name, flops: flops, detail: detail, absorb: absorb, body)
     }
 
     /// `[1, 64, 8, 56, 56]`, for span details.

@@ -40,7 +40,7 @@ extension Tensor {
     }
 
     public static prefix func - (a: Tensor) -> Tensor {
-        result(mapUnaryTensor(NegK.self, a), op: "neg", inputs: [a]) { _, g in [-g] }
+        result(mapUnaryTensor(NegK.self, a, op: "neg"), op: "neg", inputs: [a]) { _, g in [-g] }
     }
 
     /// aᵇ elementwise with broadcasting; the gradient for b needs a > 0.
@@ -102,8 +102,8 @@ extension Tensor {
     }
 }
 
-func mapUnaryTensor<K: UnaryKernel>(_ k: K.Type, _ x: Tensor) -> Tensor {
-    Profiler.span(.elementwise) {
+func mapUnaryTensor<K: UnaryKernel>(_ k: K.Type, _ x: Tensor, op: String) -> Tensor {
+    Profiler.span(.elementwise, name: op) {
         let out = Tensor.empty(x.shape)
         mapUnary(k, x.data, out.data, x.count)
         return out

@@ -78,7 +78,7 @@ struct BroadcastPlan {
 
 /// out = K(a, b) with NumPy broadcasting; returns the output shape's tensor.
 func mapBinary<K: BinaryKernel>(_ k: K.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
-    Profiler.span(.elementwise) { broadcastBinary(k, a, b, op: op) }
+    Profiler.span(.elementwise, name: op) { broadcastBinary(k, a, b, op: op) }
 }
 
 private func broadcastBinary<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {

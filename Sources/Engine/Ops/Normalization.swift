@@ -11,7 +11,7 @@ import Foundation
 /// otherwise the running statistics are used.
 public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
-    Profiler.span(.norm) {
+    Profiler.span(.norm, name: "batchNorm") {
         ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
         let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
         for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
@@ -90,7 +90,7 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
 
 /// x [..., *normalizedShape] normalised over its trailing `normalizedShape` elements.
 public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
-    Profiler.span(.norm) {
+    Profiler.span(.norm, name: "layerNorm") {
         ensure(normalizedShape.count <= x.rank && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
                      "layerNorm: normalized shape \(normalizedShape) is not the tail of input \(x.shape)")
         let d = normalizedShape.reduce(1, *), rows = x.count / Swift.max(d, 1)

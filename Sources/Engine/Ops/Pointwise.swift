@@ -5,7 +5,7 @@ import Foundation
 extension Tensor {
     private func unary<K: UnaryKernel, G: BinaryKernel>(_ op: String, _ k: K.Type, grad: G.Type, fromOutput: Bool) -> Tensor {
         let x = self
-        return Tensor.result(mapUnaryTensor(k, x), op: op, inputs: [x]) { out, g in
+        return Tensor.result(mapUnaryTensor(k, x, op: op), op: op, inputs: [x]) { out, g in
             [mapBinary(G.self, g, fromOutput ? out : x, op: op)]
         }
     }

@@ -4,7 +4,7 @@
 /// x [N, C, *S] → [N, C, *S'], the maximum of each window. Padding counts as −∞.
 public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], dilation: [Int]? = nil,
                     ceilMode: Bool = false) -> Tensor {
-    Profiler.span(.pooling) {
+    Profiler.span(.pooling, name: "maxPool") {
         ensure(x.rank >= 3, "maxPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
         let w = Window(op: "maxPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
                        padding: padding, dilation: dilation ?? [1], ceilMode: ceilMode)
@@ -68,7 +68,7 @@ final class ArgmaxBuffer: @unchecked Sendable {
 /// padded positions (but not the overhang that ceil mode adds), as PyTorch does.
 public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], ceilMode: Bool = false,
                     countIncludePad: Bool = true) -> Tensor {
-    Profiler.span(.pooling) {
+    Profiler.span(.pooling, name: "avgPool") {
         ensure(x.rank >= 3, "avgPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
         let w = Window(op: "avgPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
                        padding: padding, dilation: [1], ceilMode: ceilMode)
@@ -85,7 +85,7 @@ public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
 
 /// x [N, C, *S] → [N, C, *outputSize]: window i of each dim spans ⌊i·S/out⌋ ..< ⌈(i+1)·S/out⌉.
 public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
-    Profiler.span(.pooling) {
+    Profiler.span(.pooling, name: "adaptiveAvgPool") {
         ensure(x.rank >= 3 && outputSize.count == x.rank - 2 && outputSize.allSatisfy { $0 >= 1 },
                      "adaptiveAvgPool: output size \(outputSize) does not fit input \(x.shape)")
         let spatial = Array(x.shape.dropFirst(2))
@@ -106,7 +106,7 @@ public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
 
 /// x [N, C, *S] → [N, C]: the mean over all spatial positions.
 public func globalAvgPool(_ x: Tensor) -> Tensor {
-    Profiler.span(.pooling) {
+    Profiler.span(.pooling, name: "globalAvgPool") {
         ensure(x.rank >= 3, "globalAvgPool: input \(x.shape) must be [N, C, spatial…]")
         FLOPs.record("adaptive_avg_pool", x.count)
         return x.reshaped([x.shape[0], x.shape[1], -1]).mean(axis: 2)

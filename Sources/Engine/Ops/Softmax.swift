@@ -7,7 +7,7 @@ extension Tensor {
     public func logSoftmax(axis: Int) -> Tensor { softmaxFamily(axis: axis, log: true) }
 
     private func softmaxFamily(axis: Int, log: Bool) -> Tensor {
-        Profiler.span(.elementwise) {
+        Profiler.span(.elementwise, name: log ? "logSoftmax" : "softmax") {
             let op = log ? "logSoftmax" : "softmax"
             let a = Shape.axis(axis, rank: rank, op: op)
             let d = shape[a], outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
