@@ -5,7 +5,9 @@
 # per no-grad forward at batch 1 and per SGD step at batch 2, with Motive ÷ PyTorch (lower is
 # better). Not a test: needs torch, torchvision, pytorchvideo, transformers and fvcore.
 #   bash bench/zoo_vs_torch.sh [PRESET…]      (default: the nine full-size presets below)
-#   THREADS=2 INFER_REPEATS=3 TRAIN_REPEATS=2 bash bench/zoo_vs_torch.sh r2plus1d_18
+#   THREADS=2 INFER_REPEATS=3 TRAIN_REPEATS=2 ROUNDS=3 bash bench/zoo_vs_torch.sh r2plus1d_18
+# With ROUNDS > 1 the whole alternation repeats, and each cell is the median over the rounds: on a
+# shared machine one run of either side can be 30% off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("$@")
@@ -13,24 +15,33 @@ presets=("$@")
 threads=${THREADS:-$(nproc)}
 infer=${INFER_REPEATS:-3}
 train=${TRAIN_REPEATS:-2}
+rounds=${ROUNDS:-1}
 bench=${MOTIVE_BENCH:-.build/release/motive-bench}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $threads threads" >&2
-for p in "${presets[@]}"; do
-  echo "$p: PyTorch…" >&2
-  python3 bench/torch_zoo.py "$p" --threads "$threads" --infer-repeats "$infer" --train-repeats "$train" --no-verify >> "$out/torch.jsonl"
-  echo "$p: Motive…" >&2
-  "$bench" zoo "$p" --workers "$threads" --infer-repeats "$infer" --train-repeats "$train" >> "$out/motive.jsonl"
+for round in $(seq "$rounds"); do
+  for p in "${presets[@]}"; do
+    echo "$p: PyTorch… (round $round of $rounds)" >&2
+    python3 bench/torch_zoo.py "$p" --threads "$threads" --infer-repeats "$infer" --train-repeats "$train" --no-verify >> "$out/torch.jsonl"
+    echo "$p: Motive… (round $round of $rounds)" >&2
+    "$bench" zoo "$p" --workers "$threads" --infer-repeats "$infer" --train-repeats "$train" >> "$out/motive.jsonl"
+  done
 done
 python3 - "$out/motive.jsonl" "$out/torch.jsonl" <<'PY'
-import json, sys
-motive = [json.loads(line) for line in open(sys.argv[1])]
-torch = {row["model"]: row for row in map(json.loads, open(sys.argv[2]))}
+import json, statistics, sys
+def medians(path):
+    rows = {}
+    for row in map(json.loads, open(path)):
+        rows.setdefault(row["model"], []).append(row)
+    return {name: {key: statistics.median(r[key] for r in runs) for key in ("infer_s_per_clip", "train_s_per_step_b2")}
+            for name, runs in rows.items()}
+motive, torch = medians(sys.argv[1]), medians(sys.argv[2])
 print("| model | Motive infer | PyTorch infer | ratio | Motive train step | PyTorch train step | ratio |")
 print("|---|---|---|---|---|---|---|")
-for m in motive:
-    t = torch[m["model"]]
+for name, m in motive.items():
+    m["model"] = name
+    t = torch[name]
     print(f"| {m['model']} | {m['infer_s_per_clip']:.3g} | {t['infer_s_per_clip']:.3g} | {m['infer_s_per_clip'] / t['infer_s_per_clip']:.2f} "
           f"| {m['train_s_per_step_b2']:.3g} | {t['train_s_per_step_b2']:.3g} | {m['train_s_per_step_b2'] / t['train_s_per_step_b2']:.2f} |")
 PY
