@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Engine
 
@@ -93,6 +94,37 @@ import Testing
 }
 
 @Suite struct GradientOwnershipTests {
+    /// Gradients meeting at an inner tensor are summed in place only when no one else holds the
+    /// first one: not when one rule hands the same tensor to both inputs, nor when it is a view
+    /// of a gradient that another path still uses.
+    @Test func innerGradientSumsDoNotAlias() {
+        let x = Tensor([1, 2, 3, 4], shape: [4], requiresGrad: true)
+        let a = x * 3
+        (a + a).sum().backward()                           // add's rule hands one tensor to both inputs of a
+        expectClose(x.grad!.scalars, [6, 6, 6, 6])
+
+        let y = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3], requiresGrad: true)
+        let b = y * 1
+        let viewPath = b.reshaped([6]) * Tensor([1, 2, 3, 4, 5, 6], shape: [6])
+        let seed = Tensor([1, 1, 1, 1, 1, 1], shape: [2, 3])
+        // b gets a view of viewPath's gradient, then b.exp()'s gradient; the seed stays as it was.
+        let total = viewPath.reshaped([2, 3]) + b.exp() + b
+        total.backward(seed)
+        let e = [1, 2, 3, 4, 5, 6].map { Float($0) }
+        expectClose(y.grad!.scalars, e.map { $0 + Foundation.exp($0) + 1 }, rel: 1e-5)
+        expectClose(seed.scalars, [1, 1, 1, 1, 1, 1])
+
+        // Several fresh gradients meeting at one tensor: the in-place sums must equal the plain ones.
+        let z = Tensor([0.5, -1, 2], shape: [3], requiresGrad: true)
+        let c = z * 2
+        (c.relu() + c.exp() + c * c + c).sum().backward()
+        let expected = [Float(0.5), -1, 2].map { v -> Float in
+            let cv = 2 * v
+            return 2 * ((cv > 0 ? 1 : 0) + Foundation.exp(cv) + 2 * cv + 1)
+        }
+        expectClose(z.grad!.scalars, expected, rel: 1e-5)
+    }
+
     @Test func leavesSharingOneUpstreamGradientDoNotAlias() {
         let a = Tensor.zeros([3], requiresGrad: true), b = Tensor.zeros([3], requiresGrad: true)
         (a + b).backward(Tensor([1, 2, 3], shape: [3]))

@@ -83,13 +83,25 @@ extension Tensor {
                     ensure(gi.shape == input.shape,
                                  "backward: \(node.op) gave a gradient of shape \(gi.shape) for an input of shape \(input.shape)")
                     let key = ObjectIdentifier(input)
-                    // Out of place: rules may hand the same gradient tensor to several inputs.
-                    pending[key] = pending[key].map { sum in Profiler.span(.elementwise, name: "gradient sum") { sum + gi } } ?? gi
+                    if var sum = pending.removeValue(forKey: key) {
+                        pending[key] = Profiler.span(.elementwise, name: "gradient sum") { Tensor.accumulate(&sum, gi) }
+                    } else {
+                        pending[key] = gi
+                    }
                 }
                 t.node = nil
                 t.graphReleased = true
             }
         }
+    }
+
+    /// sum + g, written into `sum`'s own storage when nothing else can see it. Rules may hand one
+    /// gradient tensor to several inputs, or return views of the gradient they received, so a sum
+    /// that is shared, or whose storage is, gets a new tensor instead.
+    static func accumulate(_ sum: inout Tensor, _ g: Tensor) -> Tensor {
+        guard isKnownUniquelyReferenced(&sum), isKnownUniquelyReferenced(&sum.storage), sum.node == nil else { return sum + g }
+        add(into: sum.data, g.data, count: sum.count)
+        return sum
     }
 
     /// Adds `g` into this leaf's gradient. `g` is taken over without a copy when the sweep holds
