@@ -98,7 +98,7 @@ public final class Profile: @unchecked Sendable {
         t.seconds > 0 ? t.cpuSeconds / (t.seconds * Double(Swift.max(1, workers))) : 0
     }
 
-    /// The `count` named ops with the most exclusive time.
+    /// The `count` named ops with the most (inclusive) time.
     public func costliestOps(_ count: Int = 10) -> [OpTotal] {
         Array(named.values.sorted { $0.seconds > $1.seconds }.prefix(count))
     }

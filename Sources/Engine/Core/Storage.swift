@@ -86,8 +86,8 @@ public enum MemoryStats {
 /// the most the live bytes have ever reached, plus half again for buffers that are free at that
 /// peak but needed again later (and at least `floorBytes`). A steady loop then finds nearly every
 /// buffer in the pool (SlowFast-R50's training step at batch 2: 1266 of 1285), yet the pool stays
-/// bounded by what the workload itself has needed at once. A miss that would go over that cap first releases pooled buffers of other sizes.
-/// `limitBytes` sets a fixed cap instead.
+/// bounded by what the workload itself has needed at once. A miss that would go over that cap
+/// first releases pooled buffers of other sizes. `limitBytes` sets a fixed cap instead.
 /// `MemoryStats` counts only buffers in use, not the pool.
 public enum BufferPool {
     static let minimumBytes = 256 << 10
@@ -113,7 +113,7 @@ public enum BufferPool {
             while bytes > max(0, target), let key = free.keys.max() {
                 guard let block = free[key]?.popLast() else { free[key] = nil; continue }
                 if free[key]!.isEmpty { free[key] = nil }
-                BufferPool.release(block.pointer, key)
+                block.pointer.deallocate()
                 bytes -= key * 4
             }
         }
@@ -177,10 +177,6 @@ public enum BufferPool {
             s.bytes += bytes
             return true
         }
-        if !kept { release(pointer, count) }
-    }
-
-    private static func release(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
-        pointer.deallocate()
+        if !kept { pointer.deallocate() }
     }
 }

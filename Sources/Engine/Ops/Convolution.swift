@@ -27,8 +27,9 @@ public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]
 }
 
 /// How convolutions run. `auto` takes Winograd F(2×2, 3×3) where it applies (3×3 spatial
-/// kernels at stride 1) and im2col + GEMM elsewhere; `im2col` always takes the plain path, for
-/// parity tests and benchmarks of the fast one.
+/// kernels at stride 1) and im2col + GEMM elsewhere, with stride-2 rows read from a copy split by
+/// column parity (`SplitRows`); `im2col` always takes the plain path, gathers included, for
+/// parity tests and benchmarks of the fast ones.
 public enum ConvAlgorithm: String, Sendable, CaseIterable {
     case auto, im2col
 
@@ -103,6 +104,44 @@ struct ConvEpilogue {
     }
 }
 
+/// A convolution's input with every row's even columns followed by its odd ones, for stride 2
+/// along W: each patch row of the patch matrix then reads one contiguous run instead of every
+/// other element. Made once per call, it costs one pass over the input, where the gathers it
+/// saves touch each input element about kT·kH·kW / 4 times.
+struct SplitRows {
+    let scratch: Scratch
+    /// Columns of even parity per row; the odd ones follow them. A row takes 2·half floats.
+    let half: Int
+    let plane: Int
+
+    /// Nil unless the plan strides by 2 along W without dilation there (and `ConvAlgorithm` is `auto`).
+    init?(_ plan: ConvPlan, _ x: UnsafePointer<Float>) {
+        let w = plan.window
+        guard ConvAlgorithm.current == .auto, w.stride[2] == 2, w.dilation[2] == 1, w.input[2] >= 2 else { return nil }
+        let inW = w.input[2]
+        half = (inW + 1) / 2
+        let rows = plan.n * plan.cin * w.input[0] * w.input[1]
+        plane = w.input[0] * w.input[1] * 2 * half
+        let out = Scratch(rows * 2 * half)
+        scratch = out
+        let h = half
+        Parallel.forRanges(rows, grain: Swift.max(1, elementwiseGrain / inW)) { range in
+            for r in range {
+                let src = x + r * inW, even = out.pointer + r * 2 * h, odd = even + h
+                for j in 0..<h { even[j] = src[2 * j] }
+                for j in 0..<(inW / 2) { odd[j] = src[2 * j + 1] }
+            }
+        }
+    }
+
+    /// Channel `channel` of sample `sample`, in `ConvPlan.im2col`'s `split` form.
+    func rows(sample: Int, channel: Int, of plan: ConvPlan) -> (rows: UnsafePointer<Float>, half: Int) {
+        (UnsafePointer(scratch.pointer + (sample * plan.cin + channel) * plane), half)
+    }
+
+    func free() { scratch.free() }
+}
+
 struct ConvPlan {
     /// Patch-matrix floats per tile: about 2 MB, a core's L2 on current server CPUs.
     static let tileFloats = 1 << 19
@@ -144,10 +183,11 @@ struct ConvPlan {
 
     /// Walks the patch matrix of tile `i` one output row (oW columns) at a time. For each, `body`
     /// gets the row's offset in col [rows, tile], the offset in one group's input of the element
-    /// that output column 0 would read (nil when the row lies in the T or H padding), and the
-    /// output columns [lo, hi) whose input column is inside the image.
+    /// that output column 0 would read (nil when the row lies in the T or H padding), the output
+    /// columns [lo, hi) whose input column is inside the image, and that column's offset w0
+    /// from the start of its input row (negative in the left padding).
     @inline(__always)
-    func forEachPatchRow(tile i: Int, _ body: (_ col: Int, _ input: Int?, _ lo: Int, _ hi: Int) -> Void) {
+    func forEachPatchRow(tile i: Int, _ body: (_ col: Int, _ input: Int?, _ lo: Int, _ hi: Int, _ w0: Int) -> Void) {
         let w = window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (kH, kW) = (w.kernel[1], w.kernel[2])
@@ -167,21 +207,29 @@ struct ConvPlan {
                 let t = ot * w.stride[0] - w.padding[0] + ki * w.dilation[0]
                 let h = oh * w.stride[1] - w.padding[1] + kj * w.dilation[1]
                 let inside = t >= 0 && t < inT && h >= 0 && h < inH
-                body(r * width + (q - q0) * oW, inside ? c * w.inputPlane + (t * inH + h) * inW + w0 : nil, lo, hi)
+                body(r * width + (q - q0) * oW, inside ? c * w.inputPlane + (t * inH + h) * inW + w0 : nil, lo, hi, w0)
             }
         }
     }
 
-    /// Writes col [rows, tile] for the output rows of tile `i` from one group of one sample (x points at its first channel).
-    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>) {
-        let oW = window.output[2], sw = window.stride[2]
-        forEachPatchRow(tile: i) { colOffset, input, lo, hi in
+    /// Writes col [rows, tile] for the output rows of tile `i` from one group of one sample (x points
+    /// at its first channel). With `split` (the same group of the same sample in `SplitRows`), a
+    /// stride-2 row is copied as one contiguous run of even or odd columns instead of gathered.
+    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>,
+                split: (rows: UnsafePointer<Float>, half: Int)? = nil) {
+        let oW = window.output[2], sw = window.stride[2], inW = window.input[2]
+        forEachPatchRow(tile: i) { colOffset, input, lo, hi, w0 in
             let dst = col + colOffset
             guard let input else { dst.update(repeating: 0, count: oW); return }
             let row = x + input
             for ow in 0..<lo { dst[ow] = 0 }
             if sw == 1 {
                 (dst + lo).update(from: row + lo, count: hi - lo)
+            } else if let split {
+                // Input column w0 + 2·ow sits at (w0 − phase) / 2 + ow among the columns of its parity.
+                let phase = w0 & 1
+                let src = split.rows + (input - w0) / inW * 2 * split.half + phase * split.half + (w0 - phase) / 2
+                (dst + lo).update(from: src + lo, count: hi - lo)
             } else {
                 for ow in lo..<hi { dst[ow] = row[ow * sw] }
             }
@@ -192,7 +240,7 @@ struct ConvPlan {
     /// Adds col [rows, tile] back into one group of one sample's input gradient (the adjoint of im2col).
     func col2im(_ col: UnsafePointer<Float>, tile i: Int, into gx: UnsafeMutablePointer<Float>) {
         let sw = window.stride[2]
-        forEachPatchRow(tile: i) { colOffset, input, lo, hi in
+        forEachPatchRow(tile: i) { colOffset, input, lo, hi, _ in
             guard let input else { return }
             let src = col + colOffset, row = gx + input
             if sw == 1 {
@@ -271,7 +319,8 @@ struct ConvPlan {
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
         let wt = temporal ? temporalWeight(weight) : nil
-        defer { wt?.free() }
+        let split = temporal ? nil : SplitRows(self, x)
+        defer { wt?.free(); split?.free() }
         Parallel.forRanges(units) { range in
             let col = temporal ? nil : Scratch(rows * tileRows * window.output[2])
             defer { col?.free() }
@@ -294,7 +343,7 @@ struct ConvPlan {
                     }
                 } else if let col {
                     // out[s, g·Cout_g …, tile] = W_g [Cout_g, rows] · col [rows, tile]
-                    im2col(xg, tile: tile, into: col.pointer)
+                    im2col(xg, tile: tile, into: col.pointer, split: split?.rows(sample: s, channel: g * cg, of: self))
                     Gemm.run(transA: false, transB: false, m: coutG, n: cols.count, k: rows,
                              a: weight + g * coutG * rows, lda: rows, b: col.pointer, ldb: cols.count,
                              c: c + cols.lowerBound, ldc: self.cols, parallel: false)
@@ -349,6 +398,8 @@ struct ConvPlan {
         let partial = (0..<(byChannels ? 1 : workers)).map { _ in Scratch(zeroed: weightSize) }
         defer { partial.forEach { $0.free() } }
         let px = x.data, pg = g.data
+        let split = temporal ? nil : SplitRows(self, px)
+        defer { split?.free() }
         Parallel.forTasks(workers) { w in
             let col = temporal ? nil : Scratch(rows * tileRows * window.output[2])
             defer { col?.free() }
@@ -370,7 +421,7 @@ struct ConvPlan {
                                  c: sum + (kt * cout + row0) * cg, ldc: cg, parallel: false)
                     }
                 } else if let col {
-                    im2col(xg, tile: tile, into: col.pointer)
+                    im2col(xg, tile: tile, into: col.pointer, split: split?.rows(sample: s, channel: grp * cg, of: self))
                     // dW_g [Cout_g, rows] += dOut [Cout_g, tile] · colᵀ [tile, rows]
                     Gemm.run(transA: false, transB: true, m: channels.count, n: rows, k: cols.count, a: gOut, lda: self.cols,
                              b: col.pointer, ldb: cols.count, beta: 1, c: sum + row0 * rows, ldc: rows,
