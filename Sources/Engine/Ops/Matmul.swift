@@ -1,4 +1,3 @@
-import CKernels
 import COpenBLAS
 
 /// Row-major single-precision GEMM: C[M, N] = alpha · op(A) · op(B) + beta · C, on OpenBLAS or
@@ -44,17 +43,6 @@ public enum Gemm {
         if k == 0 {
             // BLAS leaves C untouched when K is 0; the product is then beta·C.
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
-            return
-        }
-        if !transA && m <= 8 && n >= 32 && k >= 16 && alpha == 1 && (beta == 0 || beta == 1) {
-            // At most eight rows of C (a convolution with few output channels): a BLAS would pack
-            // all of B for a few multiply-adds per element; this kernel reads B in place.
-            let accumulate: Int32 = beta == 1 ? 1 : 0
-            if transB {
-                motive_gemm_small_m_bt(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate)
-            } else {
-                motive_gemm_small_m(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate)
-            }
             return
         }
         if GEMMBackend.current == .onednn, let dnnl = OneDNN.shared {
