@@ -22,6 +22,31 @@ import Testing
         expectClose(maxPool(vol, kernel: [2], stride: [2]).scalars, [7])
     }
 
+    /// Without a graph, max pooling runs one dimension at a time; it must equal the argmax path
+    /// (taken when the input needs a gradient) for every padding, stride, ceil mode and rank, NaNs included.
+    @Test func separableMaxMatchesTheArgmaxPath() {
+        let cases: [(shape: [Int], kernel: [Int], stride: [Int], padding: [Int], ceil: Bool)] = [
+            ([2, 3, 9, 11], [3, 3], [2, 2], [1, 1], false),
+            ([1, 2, 10, 10], [3, 3], [2, 2], [1, 1], true),
+            ([1, 2, 7, 8], [2, 3], [2, 1], [0, 1], true),
+            ([2, 2, 4, 9, 9], [1, 3, 3], [1, 2, 2], [0, 1, 1], false),
+            ([1, 3, 5, 6, 7], [3, 2, 3], [2, 2, 2], [1, 1, 1], true),
+            ([2, 4, 13], [3], [2], [1], false),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = randomTensor(c.shape, seed: UInt64(40 + i))
+            x.data[3] = .nan
+            let fast = GradMode.noGrad { maxPool(x, kernel: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceil) }
+            let withGrad = x.copy()
+            withGrad.requiresGrad = true
+            let plain = maxPool(withGrad, kernel: c.kernel, stride: c.stride, padding: c.padding, ceilMode: c.ceil)
+            #expect(fast.shape == plain.shape, "case \(i)")
+            #expect(fast.scalars.map { $0.isNaN } == plain.scalars.map { $0.isNaN }, "case \(i): NaNs")
+            #expect(plain.scalars.contains { $0.isNaN }, "case \(i): the NaN reaches an output")
+            expectClose(fast.scalars.map { $0.isNaN ? 0 : $0 }, plain.scalars.map { $0.isNaN ? 0 : $0 }, abs: 0, rel: 0, "case \(i)")
+        }
+    }
+
     @Test func avgPoolValues() {
         expectClose(avgPool(x, kernel: [2], stride: [2]).scalars, [13.0 / 4, 11.0 / 4, 16.0 / 4, 16.0 / 4])
         // With padding the zeros count (count_include_pad) unless told otherwise.
