@@ -68,43 +68,36 @@ public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
 private func separableMax(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, planes: Int, _ w: Window) {
     let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
     let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
-    @inline(__always) func larger(_ m: Float, _ v: Float) -> Float { v > m || v.isNaN ? v : m }
     Parallel.forRanges(planes) { range in
         let alongW = Scratch(inT * inH * oW), alongH = Scratch(inT * oH * oW)
         defer { alongW.free(); alongH.free() }
-        let rw = alongW.pointer, rh = alongH.pointer
         for p in range {
-            let src = x + p * w.inputPlane, dst = out + p * w.outputPlane
+            let src = x + p * w.inputPlane
             for row in 0..<(inT * inH) {
-                let line = src + row * inW, o = rw + row * oW
-                for ow in 0..<oW {
-                    let c0 = ow * w.stride[2] - w.padding[2]
-                    var m = -Float.infinity
-                    let lo = Swift.max(0, c0)
-                    for c in lo..<Swift.max(lo, Swift.min(inW, c0 + w.kernel[2])) { m = larger(m, line[c]) }
-                    o[ow] = m
-                }
+                maxOverRows(src + row * inW, rows: inW, into: alongW.pointer + row * oW, outRows: oW, length: 1,
+                            kernel: w.kernel[2], stride: w.stride[2], padding: w.padding[2])
             }
             for t in 0..<inT {
-                for oh in 0..<oH {
-                    let h0 = oh * w.stride[1] - w.padding[1], o = rh + (t * oH + oh) * oW
-                    for ow in 0..<oW { o[ow] = -Float.infinity }
-                    let lo = Swift.max(0, h0)
-                    for h in lo..<Swift.max(lo, Swift.min(inH, h0 + w.kernel[1])) {
-                        let r = rw + (t * inH + h) * oW
-                        for ow in 0..<oW { o[ow] = larger(o[ow], r[ow]) }
-                    }
-                }
+                maxOverRows(alongW.pointer + t * inH * oW, rows: inH, into: alongH.pointer + t * oH * oW, outRows: oH,
+                            length: oW, kernel: w.kernel[1], stride: w.stride[1], padding: w.padding[1])
             }
-            for ot in 0..<oT {
-                let t0 = ot * w.stride[0] - w.padding[0], o = dst + ot * oH * oW
-                for j in 0..<(oH * oW) { o[j] = -Float.infinity }
-                let lo = Swift.max(0, t0)
-                for t in lo..<Swift.max(lo, Swift.min(inT, t0 + w.kernel[0])) {
-                    let r = rh + t * oH * oW
-                    for j in 0..<(oH * oW) { o[j] = larger(o[j], r[j]) }
-                }
-            }
+            maxOverRows(alongH.pointer, rows: inT, into: out + p * w.outputPlane, outRows: oT, length: oH * oW,
+                        kernel: w.kernel[0], stride: w.stride[0], padding: w.padding[0])
+        }
+    }
+}
+
+/// Row i of dst (`length` floats) = the elementwise maximum of the rows i·stride − padding ..< + kernel
+/// of src that exist (−∞ where none do); a NaN wins.
+@inline(__always)
+private func maxOverRows(_ src: UnsafePointer<Float>, rows: Int, into dst: UnsafeMutablePointer<Float>, outRows: Int,
+                         length: Int, kernel: Int, stride: Int, padding: Int) {
+    for i in 0..<outRows {
+        let r0 = i * stride - padding, lo = Swift.max(0, r0), o = dst + i * length
+        for j in 0..<length { o[j] = -Float.infinity }
+        for r in lo..<Swift.max(lo, Swift.min(rows, r0 + kernel)) {
+            let row = src + r * length
+            for j in 0..<length { o[j] = row[j] > o[j] || row[j].isNaN ? row[j] : o[j] }
         }
     }
 }
