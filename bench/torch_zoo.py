@@ -41,9 +41,10 @@ adaptive pooling, which Motive counts (a few thousand FLOPs); the two otherwise 
 Output: one JSON line per model on stdout, flushed as each finishes; everything else on stderr.
 
 Default mode (the speed harness):
-    {"model", "input": [1, C, T, H, W], "infer_s_per_clip", "train_s_per_step_b2"}
+    {"model", "input": [1, C, T, H, W], "infer_s_per_clip", "infer_peak_mb", "train_s_per_step_b2"}
   infer_s_per_clip: a torch.inference_mode() forward of one view at batch 1 in eval mode, one
-  warm-up then --infer-repeats timed runs, the median. train_s_per_step_b2: one SGD step
+  warm-up then --infer-repeats timed runs, the median. infer_peak_mb: how far resident memory
+  rose during those runs, as peak_rss_mb below (with the model built and the view made), MiB. train_s_per_step_b2: one SGD step
   (lr 0.01, momentum 0.9; forward, cross-entropy against random labels, backward, step, zero_grad)
   at batch 2 in train mode, one warm-up then --train-repeats timed steps, the median.
 
@@ -58,8 +59,7 @@ Default mode (the speed harness):
   peak_rss_mb: with the model built and the view made, the heap's free pages are returned to the
   kernel (glibc malloc_trim, so memory an earlier model freed does not absorb this one's growth),
   "5" is written to /proc/self/clear_refs (resets VmHWM) and VmRSS read as the baseline; after the latency and throughput runs,
-  (VmHWM − baseline) / 2^20. Where clear_refs cannot be written the peak is the process's own
-  (a note on stderr says so), and where /proc is missing the field is null.
+  (VmHWM − baseline) / 2^20. Where clear_refs cannot be written or /proc is missing the field is null.
 
 Every median and percentile is nearest-rank on the sorted times, as Motive's: p = sorted[ceil(q·n) − 1]
 (for two runs the median is the faster one). Inputs are torch.randn; torch.manual_seed(0) before
@@ -495,6 +495,21 @@ def reset_peak():
         return False
 
 
+def peak_growth(fn):
+    """Runs fn() and returns (its result, how far resident memory rose above where it stood when
+    fn began, in bytes), as Motive's ProcessMemory.peakGrowth: freed heap pages go back to the
+    kernel first and VmHWM is reset. The bytes are None where /proc/self/clear_refs cannot be
+    written or /proc/self/status is missing."""
+    release_free_memory()
+    resettable = reset_peak()
+    baseline = status_bytes("VmRSS")
+    result = fn()
+    peak = status_bytes("VmHWM")
+    if not resettable or peak is None or baseline is None:
+        return result, None
+    return result, max(0, peak - baseline)
+
+
 def motive_row(motive, name):
     """Motive's `models --json` line for preset `name`, or None."""
     if not motive or not os.path.exists(motive):
@@ -613,25 +628,21 @@ def main():
             verify(name, shape, params, flops, args.motive)
 
         if not args.bench_fields:
-            infer = percentile(forward_times(model, x, args.infer_repeats), 0.5)
+            infer_runs, infer_peak = peak_growth(lambda: forward_times(model, x, args.infer_repeats))
             train = train_step_seconds(model, input_shape, classes, args.train_repeats)
-            row = {"model": name, "input": shape, "infer_s_per_clip": sig(infer), "train_s_per_step_b2": sig(train)}
+            row = {"model": name, "input": shape, "infer_s_per_clip": sig(percentile(infer_runs, 0.5)),
+                   "infer_peak_mb": None if infer_peak is None else sig(infer_peak / 1048576),
+                   "train_s_per_step_b2": sig(train)}
         else:
             gflops = flops / 1e9
             clips, crops = args.views
-            # Memory: the high-water mark from here on is this model's running.
-            release_free_memory()
-            can_reset = reset_peak()
-            if not can_reset:
-                log("  note: /proc/self/clear_refs not writable: peak_rss_mb is the process's peak since it started")
-            baseline = status_bytes("VmRSS")
-            latencies = forward_times(model, x, args.repeats)
-            batch = torch.randn([args.batch] + input_shape)
-            batch_times = forward_times(model, batch, 3)
-            peak = status_bytes("VmHWM")
-            del batch
+            # Memory: the high-water mark of this model's running, over both runs.
+            def runs():
+                latencies = forward_times(model, x, args.repeats)
+                return latencies, forward_times(model, torch.randn([args.batch] + input_shape), 3)
+            (latencies, batch_times), growth = peak_growth(runs)
             clips_per_s = args.batch / percentile(batch_times, 0.5)
-            rss = None if peak is None or baseline is None else max(0, peak - baseline) / 1048576
+            rss = None if growth is None else growth / 1048576
             row = {
                 "model": name, "preset": name, "input": shape,
                 "params_m": sig(params / 1e6, 6), "gflops_per_view": sig(gflops, 6), "views": f"{clips}x{crops}",

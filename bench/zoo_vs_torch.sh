@@ -2,8 +2,9 @@
 # Motive against PyTorch on the zoo's presets: for each preset in turn, bench/torch_zoo.py (the
 # same architecture in PyTorch) and then `motive-bench zoo`, with the same threads and repeats,
 # so that drifts in the machine's speed hit both alike. Prints the CPU, then a table of seconds
-# per no-grad forward at batch 1 and per SGD step at batch 2, with Motive ÷ PyTorch (lower is
-# better). Not a test: needs torch, torchvision, pytorchvideo, transformers and fvcore.
+# per no-grad forward at batch 1 and per SGD step at batch 2, and of how far resident memory rose
+# during the forward passes (MiB), each with Motive ÷ PyTorch (lower is better). Not a test:
+# needs torch, torchvision, pytorchvideo, transformers and fvcore.
 #   bash bench/zoo_vs_torch.sh [PRESET…]      (default: the nine full-size presets below)
 #   THREADS=2 INFER_REPEATS=3 TRAIN_REPEATS=2 ROUNDS=3 bash bench/zoo_vs_torch.sh r2plus1d_18
 # With ROUNDS > 1 the whole alternation repeats, and each cell is the median over the rounds: on a
@@ -30,18 +31,24 @@ for round in $(seq "$rounds"); do
 done
 python3 - "$out/motive.jsonl" "$out/torch.jsonl" <<'PY'
 import json, statistics, sys
+KEYS = ("infer_s_per_clip", "train_s_per_step_b2", "infer_peak_mb")
 def medians(path):
     rows = {}
     for row in map(json.loads, open(path)):
         rows.setdefault(row["model"], []).append(row)
-    return {name: {key: statistics.median(r[key] for r in runs) for key in ("infer_s_per_clip", "train_s_per_step_b2")}
+    return {name: {key: (statistics.median(values) if (values := [r[key] for r in runs if r.get(key) is not None]) else None)
+                   for key in KEYS}
             for name, runs in rows.items()}
+def cells(m, t, key, fmt):
+    if m[key] is None or t[key] is None:
+        return "– | – | –"
+    return f"{m[key]:{fmt}} | {t[key]:{fmt}} | {m[key] / t[key]:.2f}" if t[key] > 0 else f"{m[key]:{fmt}} | {t[key]:{fmt}} | –"
 motive, torch = medians(sys.argv[1]), medians(sys.argv[2])
-print("| model | Motive infer | PyTorch infer | ratio | Motive train step | PyTorch train step | ratio |")
-print("|---|---|---|---|---|---|---|")
+print("| model | Motive infer | PyTorch infer | ratio | Motive train step | PyTorch train step | ratio "
+      "| Motive infer peak MiB | PyTorch infer peak MiB | ratio |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for name, m in motive.items():
-    m["model"] = name
     t = torch[name]
-    print(f"| {m['model']} | {m['infer_s_per_clip']:.3g} | {t['infer_s_per_clip']:.3g} | {m['infer_s_per_clip'] / t['infer_s_per_clip']:.2f} "
-          f"| {m['train_s_per_step_b2']:.3g} | {t['train_s_per_step_b2']:.3g} | {m['train_s_per_step_b2'] / t['train_s_per_step_b2']:.2f} |")
+    print(f"| {name} | {cells(m, t, 'infer_s_per_clip', '.3g')} | {cells(m, t, 'train_s_per_step_b2', '.3g')} "
+          f"| {cells(m, t, 'infer_peak_mb', '.0f')} |")
 PY

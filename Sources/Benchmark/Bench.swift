@@ -100,21 +100,19 @@ public enum Bench {
         let parameters = model.parameters().reduce(0) { $0 + $1.count }
         let gflops = Double(model.flops(input: view).total) / 1e9
 
-        // Memory: the high-water mark from here on is this model's running. Memory an earlier
-        // model freed goes back to the system first, or this one would grow into it unseen.
-        ProcessMemory.releaseFreedMemory()
-        ProcessMemory.resetPeak()
-        let baseline = ProcessMemory.residentBytes
-        let latencies = try forwardSeconds(model, view, repeats: spec.repeats) { run throws(BenchError) in
-            try report(.latency, run, spec.repeats + 1)
+        // Memory: the high-water mark of this model's running, over both runs.
+        let ((latencies, batchTimes), peakGrowth) = try ProcessMemory.peakGrowth { () throws(BenchError) in
+            let latencies = try forwardSeconds(model, view, repeats: spec.repeats) { run throws(BenchError) in
+                try report(.latency, run, spec.repeats + 1)
+            }
+            var batchShape = shape
+            batchShape[0] = spec.batch
+            let batch = Tensor.normal(batchShape, using: &rng)
+            let batchTimes = try forwardSeconds(model, batch, repeats: throughputRepeats) { run throws(BenchError) in
+                try report(.throughput, run, throughputRepeats + 1)
+            }
+            return (latencies, batchTimes)
         }
-        var batchShape = shape
-        batchShape[0] = spec.batch
-        let batch = Tensor.normal(batchShape, using: &rng)
-        let batchTimes = try forwardSeconds(model, batch, repeats: throughputRepeats) { run throws(BenchError) in
-            try report(.throughput, run, throughputRepeats + 1)
-        }
-        let peak = ProcessMemory.peakBytes
         let clipsPerSecond = Double(spec.batch) / percentile(batchTimes, 0.5)
 
         var result = BenchResult(
@@ -122,7 +120,7 @@ public enum Bench {
             views: predictor.plan.views, gflopsPerVideo: gflops * Double(predictor.plan.count),
             latencyMsP50: 1000 * percentile(latencies, 0.5), latencyMsP90: 1000 * percentile(latencies, 0.9),
             clipsPerS: clipsPerSecond, achievedGflopsPerS: gflops * clipsPerSecond,
-            peakRssMb: Double(max(0, (peak ?? 0) - (baseline ?? 0))) / 1_048_576)
+            peakRssMb: Double(peakGrowth ?? 0) / 1_048_576)
 
         if let list = spec.data {
             try report(.accuracy, 0, 1)

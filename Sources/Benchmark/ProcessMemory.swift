@@ -18,6 +18,18 @@ public enum ProcessMemory {
         return (try? handle.write(contentsOf: Data("5".utf8))) != nil
     }
 
+    /// Runs `body` and measures how far resident memory rose above where it stood when `body`
+    /// began: memory freed earlier goes back to the system first, and the high-water mark is
+    /// reset, so the figure is `body`'s own. Bytes, nil where the kernel does not say.
+    public static func peakGrowth<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> (result: T, bytes: Int?) {
+        releaseFreedMemory()
+        let resettable = resetPeak()
+        let baseline = residentBytes
+        let result = try body()
+        guard resettable, let peak = peakBytes, let baseline else { return (result, nil) }
+        return (result, max(0, peak - baseline))
+    }
+
     /// Returns memory nothing uses to the system: the engine's pool of reusable buffers, then
     /// the allocator's free pages (glibc's `malloc_trim`), so that the resident size counts
     /// live memory only.

@@ -5,7 +5,8 @@ import Foundation
 import Zoo
 
 /// `motive-bench zoo NAME...`: each preset's no-grad forward at batch 1 and one SGD training step
-/// at batch 2, the figures `bench/torch_zoo.py` prints for the same architectures in PyTorch
+/// at batch 2, with how far resident memory rose during the forward passes: the figures
+/// `bench/torch_zoo.py` prints for the same architectures in PyTorch
 /// (`bench/zoo_vs_torch.sh` alternates the two).
 struct ZooBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,11 +46,14 @@ struct ZooBench: ParsableCommand {
                 fflush(nil)
                 continue
             }
-            let infer = Bench.percentile(try Bench.forwardSeconds(model, Tensor.normal(shape, using: &rng), repeats: inferRepeats), 0.5)
+            let clip = Tensor.normal(shape, using: &rng)
+            let (inferRuns, inferPeak) = try ProcessMemory.peakGrowth { try Bench.forwardSeconds(model, clip, repeats: inferRepeats) }
+            let infer = Bench.percentile(inferRuns, 0.5)
             let train = Bench.percentile(try Bench.trainStepSeconds(model, shape: shape, classes: preset.defaultClasses,
                                                                     repeats: trainRepeats, rng: &rng), 0.5)
             let input = "[" + shape.map(String.init).joined(separator: ", ") + "]"
             print("{\"model\": \"\(preset.name)\", \"input\": \(input), \"infer_s_per_clip\": \(String(format: "%.4g", infer)), "
+                  + "\"infer_peak_mb\": \(inferPeak.map { String(format: "%.4g", Double($0) / 1_048_576) } ?? "null"), "
                   + "\"train_s_per_step_b2\": \(String(format: "%.4g", train))}")
             fflush(nil)
         }

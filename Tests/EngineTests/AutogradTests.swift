@@ -170,6 +170,30 @@ import Testing
         }
     }
 
+    @Test func aSmallerRequestTakesAPooledBufferOfUpToFourTimesItsSize() {
+        let big = 1 << 26 + 1 << 23   // the 288 MiB class, unused elsewhere
+        let limit = BufferPool.limitBytes
+        defer { BufferPool.limitBytes = limit }
+        BufferPool.limitBytes = Int.max / 2
+        // Suites running alongside leave buffers in the pool, and a request takes the smallest
+        // one that fits; so the pool starts empty.
+        BufferPool.drain()
+        var first: Storage? = Storage(uninitializedCount: big)
+        let address = first!.pointer
+        first = nil
+        // A fifth of the size is too small to take it.
+        var fifth: Storage? = Storage(uninitializedCount: big / 5)
+        #expect(fifth!.pointer != address)
+        // A third takes it, and gives it back as the large buffer it is: a full-size request finds it.
+        var third: Storage? = Storage(uninitializedCount: big / 3)
+        #expect(third!.pointer == address)
+        third = nil
+        let again = Storage(uninitializedCount: big)
+        #expect(again.pointer == address)
+        fifth = nil
+        _ = (fifth, third)
+    }
+
     @Test func reusesAreCountedAndALimitOfZeroKeepsNothing() {
         let count = 1 << 25 + 1 << 22 + 9   // the 144–160 MiB class, also unused elsewhere
         let limit = BufferPool.limitBytes

@@ -59,15 +59,8 @@ public func convInference(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scal
     FLOPs.record("conv", plan.multiplyAdds)
     if FLOPs.skipsArithmetic { return out }
     Profiler.span(.convForward, flops: plan.flops, detail: plan.describe(x, weight)) {
-        var w = weight
-        if let scale {
-            // W·s, one output channel per row.
-            w = Tensor.empty(weight.shape)
-            let per = weight.count / cout, src = UnsafePointer(weight.data), dst = w.data, k = UnsafePointer(scale.data)
-            Parallel.forRanges(cout, grain: Swift.max(1, elementwiseGrain / Swift.max(per, 1))) { range in
-                for co in range { for i in 0..<per { dst[co * per + i] = src[co * per + i] * k[co] } }
-            }
-        }
+        // The scale multiplies each output channel in the output pass, (W·s)∗x = s·(W∗x): no
+        // scaled copy of the weights per call.
         var b = bias
         if scale != nil || shift != nil {
             let folded = Tensor.empty([cout])
@@ -76,30 +69,35 @@ public func convInference(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scal
             }
             b = folded
         }
-        plan.forward(x.data, w.data, b?.data, out.data,
-                     epilogue: ConvEpilogue(residual: residual.map { UnsafePointer($0.data) }, relu: relu))
+        plan.forward(x.data, weight.data, b?.data, out.data,
+                     epilogue: ConvEpilogue(scale: scale.map { UnsafePointer($0.data) }, residual: residual.map { UnsafePointer($0.data) },
+                                            relu: relu))
     }
     return out
 }
 
-/// What a convolution does to its output while the tile is still in cache: add a per-channel
-/// bias (done by the caller's loop), add a residual of the output's shape, clamp at zero.
+/// What a convolution does to its output while the tile is still in cache: multiply by a
+/// per-channel scale and add a per-channel bias (the caller's loop picks the channel's), add a
+/// residual of the output's shape, clamp at zero.
 struct ConvEpilogue {
+    /// One factor per output channel (a folded batch norm's), or nil for 1.
+    var scale: UnsafePointer<Float>? = nil
     var residual: UnsafePointer<Float>? = nil
     var relu = false
 
-    /// out[j] = act(out[j] + bias + residual[j]) for j in `columns`.
+    /// out[j] = act(out[j]·scale + bias + residual[j]) for j in `columns`. A scale of 1 leaves
+    /// out[j] exactly as it was.
     @inline(__always)
-    func apply(_ out: UnsafeMutablePointer<Float>, _ columns: Range<Int>, bias: Float, residual r: UnsafePointer<Float>?) {
+    func apply(_ out: UnsafeMutablePointer<Float>, _ columns: Range<Int>, scale k: Float, bias: Float, residual r: UnsafePointer<Float>?) {
         switch (r, relu) {
         case (nil, false):
-            if bias != 0 { for j in columns { out[j] += bias } }
+            if k != 1 || bias != 0 { for j in columns { out[j] = out[j] * k + bias } }
         case (nil, true):
-            for j in columns { out[j] = Swift.max(out[j] + bias, 0) }
+            for j in columns { out[j] = Swift.max(out[j] * k + bias, 0) }
         case (let r?, false):
-            for j in columns { out[j] += bias + r[j] }
+            for j in columns { out[j] = out[j] * k + bias + r[j] }
         case (let r?, true):
-            for j in columns { out[j] = Swift.max(out[j] + bias + r[j], 0) }
+            for j in columns { out[j] = Swift.max(out[j] * k + bias + r[j], 0) }
         }
     }
 }
@@ -350,7 +348,7 @@ struct ConvPlan {
                 }
                 let base = (s * cout + g * coutG) * self.cols
                 for co in 0..<coutG {
-                    epilogue.apply(c + co * self.cols, cols, bias: bias?[g * coutG + co] ?? 0,
+                    epilogue.apply(c + co * self.cols, cols, scale: epilogue.scale?[g * coutG + co] ?? 1, bias: bias?[g * coutG + co] ?? 0,
                                    residual: epilogue.residual.map { $0 + base + co * self.cols })
                 }
             }

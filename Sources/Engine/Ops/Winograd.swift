@@ -128,7 +128,7 @@ struct WinogradPlan {
                         }
                     }
                     let frame = (s * cout * oT + ot) * w.output[1] * w.output[2]
-                    transformOutput(m.pointer, bias, tiles: p0..<(p0 + width), into: out + frame,
+                    transformOutput(m.pointer, bias, tiles: p0..<(p0 + width), into: out + frame, scale: epilogue.scale,
                                     residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
                 }
             }
@@ -221,12 +221,13 @@ struct WinogradPlan {
 
     /// Writes Aᵀ·M·A (+ bias) for each tile into one output frame of one sample, [Cout, oT, oH, oW] at `out`.
     func transformOutput(_ m: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, tiles: Range<Int>,
-                         into out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
+                         into out: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>? = nil,
+                         residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
         let w = plan.window
         let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
         let cout = plan.cout, width = tiles.count, plane = cout * width
         for co in 0..<cout {
-            let b = bias?[co] ?? 0
+            let b = bias?[co] ?? 0, k = scale?[co] ?? 1
             var q = 0
             while q < width {
                 let p = tiles.lowerBound + q
@@ -235,7 +236,7 @@ struct WinogradPlan {
                 // Eight tiles of one tile row, all inside the frame: one vector pass.
                 if q + 8 <= width && p % tilesW + 8 <= tilesW && h + 2 <= oH && c + 16 <= oW {
                     let at = co * oT * oH * oW + h * oW + c
-                    outputEight(src, plane: plane, bias: b, into: out + at, rowStride: oW, residual: residual.map { $0 + at }, relu: relu)
+                    outputEight(src, plane: plane, scale: k, bias: b, into: out + at, rowStride: oW, residual: residual.map { $0 + at }, relu: relu)
                     q += 8
                     continue
                 }
@@ -248,7 +249,7 @@ struct WinogradPlan {
                 let at = co * oT * oH * oW + h * oW + c
                 let r = out + at, add = residual.map { $0 + at }
                 @inline(__always) func put(_ i: Int, _ v: Float) {
-                    var v = v + b
+                    var v = v * k + b
                     if let add { v += add[i] }
                     r[i] = relu ? Swift.max(v, 0) : v
                 }
@@ -266,7 +267,7 @@ struct WinogradPlan {
 
     /// Aᵀ·M·A for eight horizontally adjacent tiles (lanes), written as two output rows of 16.
     @inline(__always)
-    func outputEight(_ src: UnsafePointer<Float>, plane: Int, bias: Float, into out: UnsafeMutablePointer<Float>, rowStride: Int,
+    func outputEight(_ src: UnsafePointer<Float>, plane: Int, scale: Float, bias: Float, into out: UnsafeMutablePointer<Float>, rowStride: Int,
                      residual: UnsafePointer<Float>?, relu: Bool) {
         @inline(__always) func m(_ e: Int) -> SIMD8<Float> { UnsafeRawPointer(src + e * plane).loadUnaligned(as: SIMD8<Float>.self) }
         // Aᵀ·M: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 (rows), column by column.
@@ -279,7 +280,7 @@ struct WinogradPlan {
             var v = SIMD16<Float>()
             v.evenHalf = left
             v.oddHalf = right
-            v += SIMD16(repeating: bias)
+            v = v * SIMD16(repeating: scale) + SIMD16(repeating: bias)
             if let residual { v += UnsafeRawPointer(residual + row * rowStride).loadUnaligned(as: SIMD16<Float>.self) }
             if relu { v = v.replacing(with: 0, where: v .< 0) }
             UnsafeMutableRawPointer(out + row * rowStride).storeBytes(of: v, as: SIMD16<Float>.self)
