@@ -129,6 +129,41 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
         }
     }
 
+    /// Small output planes put several samples side by side in one patch matrix and GEMM
+    /// (`forwardBySamples`): the plain per-sample path gives the same output, with and without
+    /// the inference epilogue (scale, bias, residual, ReLU), for 1×1, 3×3 and strided kernels,
+    /// 2-D and 3-D, and batches that do not divide evenly.
+    @Test func samplesSharingAPatchMatrixMatchThePlainPath() {
+        let cases: [(x: [Int], w: [Int], stride: [Int], padding: [Int])] = [
+            ([8, 16, 7, 7], [24, 16, 3, 3], [1, 1], [1, 1]),
+            ([5, 12, 7, 7], [20, 12, 1, 1], [1, 1], [0, 0]),
+            ([7, 6, 13, 13], [10, 6, 3, 3], [2, 2], [1, 1]),
+            ([6, 8, 2, 5, 5], [12, 8, 3, 3, 3], [1, 1, 1], [1, 1, 1]),
+            ([4, 8, 2, 9, 9], [16, 8, 1, 1, 1], [1, 2, 2], [0, 0, 0]),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = randomTensor(c.x, seed: UInt64(200 + i)), w = randomTensor(c.w, seed: UInt64(210 + i), low: -0.3, high: 0.3)
+            let bias = randomTensor([c.w[0]], seed: UInt64(220 + i))
+            let plan = ConvPlan(x: x, weight: w, bias: bias, stride: c.stride, padding: c.padding, dilation: [1], groups: 1)
+            #expect(plan.samplesPerUnit > 1, "case \(i) should share patch matrices")
+            let fast = conv(x, weight: w, bias: bias, stride: c.stride, padding: c.padding)
+            let plain = ConvAlgorithm.with(.im2col) { conv(x, weight: w, bias: bias, stride: c.stride, padding: c.padding) }
+            expectClose(fast.scalars, plain.scalars, abs: 1e-5, rel: 1e-5, "case \(i) forward")
+            let scale = randomTensor([c.w[0]], seed: UInt64(230 + i)), shift = randomTensor([c.w[0]], seed: UInt64(240 + i))
+            let residual = randomTensor(fast.shape, seed: UInt64(250 + i))
+            func fused() -> Tensor {
+                GradMode.noGrad {
+                    convInference(x, weight: w, bias: bias, scale: scale, shift: shift, residual: residual, relu: true,
+                                  stride: c.stride, padding: c.padding)
+                }
+            }
+            expectClose(fused().scalars, ConvAlgorithm.with(.im2col) { fused() }.scalars, abs: 1e-5, rel: 1e-5, "case \(i) fused")
+        }
+        // Gradients through the shared path (the input gradient of a stride-1 conv runs it too).
+        gradCheck([randomTensor([6, 3, 5, 5], seed: 260), randomTensor([4, 3, 3, 3], seed: 261, low: -0.3, high: 0.3)],
+                  samples: 12, "shared patch matrices") { conv($0[0], weight: $0[1], padding: [1]) }
+    }
+
     /// Stride 2 along W reads patch rows from the input split by column parity (`SplitRows`):
     /// forward and weight gradient against the plain gathering path, for odd and even widths,
     /// every padding and kernel width that can put w0 on either parity, groups and 2-D inputs.

@@ -148,6 +148,8 @@ struct ConvPlan {
     var rows: Int { cg * window.kernelVolume }       // rows of the patch matrix
     var cols: Int { window.outputPlane }             // output positions per sample
     let tileRows: Int                                // output (t, h) rows per tile
+    /// Samples whose whole output planes share one patch matrix and GEMM (`forwardBySamples`); 1 for none.
+    let samplesPerUnit: Int
     var tileCount: Int { (window.output[0] * window.output[1] + tileRows - 1) / tileRows }
 
     init(x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int], groups: Int) {
@@ -171,6 +173,18 @@ struct ConvPlan {
             t = Swift.max(1, outRows / Swift.max(1, (2 * Parallel.workers + n * groups - 1) / (n * groups)))
         }
         tileRows = Swift.min(t, outRows)
+        // Small output planes (a ResNet's last stages, TSN's frames in the batch): one GEMM per
+        // sample would stream the whole weight matrix for a few dozen columns, so several samples
+        // share one patch matrix of about 384 columns (within two tiles' floats).
+        let plane = window.outputPlane
+        if groups == 1 && n > 1 && tileRows == outRows && plane < 256 {
+            let wanted = Swift.min(n, (384 + plane - 1) / plane, Swift.max(1, 2 * ConvPlan.tileFloats / Swift.max(1, cg * window.kernelVolume * plane)))
+            // Whole units for every worker where the batch allows.
+            let units = Swift.max((n + wanted - 1) / wanted, Swift.min(n, Parallel.workers))
+            samplesPerUnit = (n + units - 1) / units
+        } else {
+            samplesPerUnit = 1
+        }
     }
 
     /// Column range [lo, hi) of tile `i`.
@@ -185,14 +199,15 @@ struct ConvPlan {
     /// columns [lo, hi) whose input column is inside the image, and that column's offset w0
     /// from the start of its input row (negative in the left padding).
     @inline(__always)
-    func forEachPatchRow(tile i: Int, _ body: (_ col: Int, _ input: Int?, _ lo: Int, _ hi: Int, _ w0: Int) -> Void) {
+    func forEachPatchRow(tile i: Int, rowStride: Int? = nil,
+                         _ body: (_ col: Int, _ input: Int?, _ lo: Int, _ hi: Int, _ w0: Int) -> Void) {
         let w = window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (kH, kW) = (w.kernel[1], w.kernel[2])
         let (oH, oW) = (w.output[1], w.output[2])
         let kVol = w.kernelVolume, sw = w.stride[2]
         let q0 = i * tileRows, q1 = Swift.min(w.output[0] * oH, q0 + tileRows)
-        let width = (q1 - q0) * oW
+        let width = rowStride ?? (q1 - q0) * oW
         for r in 0..<rows {
             let c = r / kVol, kk = r % kVol
             let ki = kk / (kH * kW), kj = (kk / kW) % kH, kl = kk % kW
@@ -211,12 +226,13 @@ struct ConvPlan {
     }
 
     /// Writes col [rows, tile] for the output rows of tile `i` from one group of one sample (x points
-    /// at its first channel). With `split` (the same group of the same sample in `SplitRows`), a
+    /// at its first channel); `rowStride` (default: the tile's width) places it inside a wider
+    /// matrix. With `split` (the same group of the same sample in `SplitRows`), a
     /// stride-2 row is copied as one contiguous run of even or odd columns instead of gathered.
-    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>,
+    func im2col(_ x: UnsafePointer<Float>, tile i: Int, into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil,
                 split: (rows: UnsafePointer<Float>, half: Int)? = nil) {
         let oW = window.output[2], sw = window.stride[2], inW = window.input[2]
-        forEachPatchRow(tile: i) { colOffset, input, lo, hi, w0 in
+        forEachPatchRow(tile: i, rowStride: rowStride) { colOffset, input, lo, hi, w0 in
             let dst = col + colOffset
             guard let input else { dst.update(repeating: 0, count: oW); return }
             let row = x + input
@@ -314,6 +330,10 @@ struct ConvPlan {
             WinogradPlan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out, epilogue: epilogue)
             return
         }
+        if ConvAlgorithm.current == .auto && samplesPerUnit > 1 {
+            forwardBySamples(x, weight, bias, out, epilogue: epilogue)
+            return
+        }
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
         let wt = temporal ? temporalWeight(weight) : nil
@@ -352,6 +372,47 @@ struct ConvPlan {
                                    residual: epilogue.residual.map { $0 + base + co * self.cols })
                 }
             }
+        }
+    }
+
+    /// `forward` for small output planes: each unit is `samplesPerUnit` samples side by side,
+    /// col [rows, S·P] = their patch matrices, C [Cout, S·P] = W · col, then each sample's
+    /// columns go to its output with the epilogue applied. One group; one tile per sample.
+    func forwardBySamples(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
+                          _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
+        let per = samplesPerUnit, plane = cols
+        let units = (n + per - 1) / per
+        let split = SplitRows(self, x)
+        defer { split?.free() }
+        // Fewer units than workers: the units run in turn, each GEMM split across the workers.
+        let inner = units < Parallel.workers
+        func run(_ unit: Int, _ col: Scratch, _ c: Scratch) {
+            let s0 = unit * per, s1 = Swift.min(n, s0 + per), width = (s1 - s0) * plane
+            for s in s0..<s1 {
+                im2col(x + s * cin * window.inputPlane, tile: 0, into: col.pointer + (s - s0) * plane, rowStride: width,
+                       split: split?.rows(sample: s, channel: 0, of: self))
+            }
+            Gemm.run(transA: false, transB: false, m: cout, n: width, k: rows, a: weight, lda: rows, b: col.pointer, ldb: width,
+                     c: c.pointer, ldc: width, parallel: inner)
+            for s in s0..<s1 {
+                for co in 0..<cout {
+                    let at = (s * cout + co) * plane
+                    (out + at).update(from: c.pointer + co * width + (s - s0) * plane, count: plane)
+                    epilogue.apply(out + at, 0..<plane, scale: epilogue.scale?[co] ?? 1, bias: bias?[co] ?? 0,
+                                   residual: epilogue.residual.map { $0 + at })
+                }
+            }
+        }
+        if inner {
+            let col = Scratch(rows * per * plane), c = Scratch(cout * per * plane)
+            defer { col.free(); c.free() }
+            for unit in 0..<units { run(unit, col, c) }
+            return
+        }
+        Parallel.forRanges(units) { range in
+            let col = Scratch(rows * per * plane), c = Scratch(cout * per * plane)
+            defer { col.free(); c.free() }
+            for unit in range { run(unit, col, c) }
         }
     }
 
