@@ -140,6 +140,7 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
             ([7, 6, 13, 13], [10, 6, 3, 3], [2, 2], [1, 1]),
             ([6, 8, 2, 5, 5], [12, 8, 3, 3, 3], [1, 1, 1], [1, 1, 1]),
             ([4, 8, 2, 9, 9], [16, 8, 1, 1, 1], [1, 2, 2], [0, 0, 0]),
+            ([4, 8, 5, 5], [128, 8, 3, 3], [1, 1], [1, 1]),   // weight gradient by blocks of channels
         ]
         for (i, c) in cases.enumerated() {
             let x = randomTensor(c.x, seed: UInt64(200 + i)), w = randomTensor(c.w, seed: UInt64(210 + i), low: -0.3, high: 0.3)
@@ -158,6 +159,14 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
                 }
             }
             expectClose(fused().scalars, ConvAlgorithm.with(.im2col) { fused() }.scalars, abs: 1e-5, rel: 1e-5, "case \(i) fused")
+            // The weight gradient, by blocks of channels (two or more workers) and by units (one worker).
+            let dy = randomTensor(fast.shape, seed: UInt64(270 + i))
+            let gwPlain = ConvAlgorithm.with(.im2col) { plan.weightGradient(x: x, grad: dy) }
+            expectClose(plan.weightGradient(x: x, grad: dy).scalars, gwPlain.scalars, abs: 1e-4, rel: 1e-5, "case \(i) weight gradient")
+            let serial = Parallel.serially { ConvPlan(x: x, weight: w, bias: bias, stride: c.stride, padding: c.padding, dilation: [1], groups: 1) }
+            #expect(serial.samplesPerUnit > 1)
+            expectClose(Parallel.serially { serial.weightGradient(x: x, grad: dy) }.scalars, gwPlain.scalars, abs: 1e-4, rel: 1e-5,
+                        "case \(i) weight gradient, one worker")
         }
         // Gradients through the shared path (the input gradient of a stride-1 conv runs it too).
         gradCheck([randomTensor([6, 3, 5, 5], seed: 260), randomTensor([4, 3, 3, 3], seed: 261, low: -0.3, high: 0.3)],

@@ -446,6 +446,9 @@ struct ConvPlan {
         if ConvAlgorithm.current == .auto && WinogradPlan.applies(to: self) {
             return WinogradPlan(self).weightGradient(x.data, g.data, shape: [cout, cg] + window.kernel.suffix(x.rank - 2))
         }
+        if ConvAlgorithm.current == .auto && samplesPerUnit > 1 {
+            return weightGradientBySamples(x: x, grad: g)
+        }
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
         let workers = Swift.max(1, Swift.min(Parallel.workers, units))
@@ -500,6 +503,48 @@ struct ConvPlan {
         } else {
             gw.data.update(from: sum, count: weightSize)
         }
+        return gw
+    }
+
+    /// `weightGradient` for small output planes, with `forwardBySamples`' units: per unit,
+    /// dW [Cout, rows] += dOut [Cout, S·P] · colᵀ [S·P, rows], both packed side by side, so each
+    /// GEMM sums over S·P positions instead of one sample's few dozen. Deep layers (many output
+    /// channels) give each worker a block of channels over every unit; others give each worker
+    /// units and a private sum.
+    func weightGradientBySamples(x: Tensor, grad g: Tensor) -> Tensor {
+        let per = samplesPerUnit, plane = cols
+        let units = (n + per - 1) / per
+        let workers = Swift.max(1, Parallel.workers)
+        let byChannels = workers > 1 && (cout >= 64 * workers || units < workers)
+        let tasks = byChannels ? Swift.min(workers, cout) : Swift.min(workers, units)
+        let weightSize = cout * rows
+        let partial = (0..<(byChannels ? 1 : tasks)).map { _ in Scratch(zeroed: weightSize) }
+        defer { partial.forEach { $0.free() } }
+        let px = x.data, pg = g.data
+        let split = SplitRows(self, px)
+        defer { split?.free() }
+        Parallel.forTasks(tasks) { w in
+            let channels = byChannels ? (cout * w / tasks)..<(cout * (w + 1) / tasks) : 0..<cout
+            let mine = byChannels ? 0..<units : (units * w / tasks)..<(units * (w + 1) / tasks)
+            let col = Scratch(rows * per * plane), gOut = Scratch(channels.count * per * plane)
+            defer { col.free(); gOut.free() }
+            let sum = partial[byChannels ? 0 : w].pointer
+            for unit in mine {
+                let s0 = unit * per, s1 = Swift.min(n, s0 + per), width = (s1 - s0) * plane
+                for s in s0..<s1 {
+                    im2col(px + s * cin * window.inputPlane, tile: 0, into: col.pointer + (s - s0) * plane, rowStride: width,
+                           split: split?.rows(sample: s, channel: 0, of: self))
+                    for (i, co) in channels.enumerated() {
+                        (gOut.pointer + i * width + (s - s0) * plane).update(from: pg + (s * cout + co) * plane, count: plane)
+                    }
+                }
+                Gemm.run(transA: false, transB: true, m: channels.count, n: rows, k: width, a: gOut.pointer, lda: width,
+                         b: col.pointer, ldb: width, beta: 1, c: sum + channels.lowerBound * rows, ldc: rows, parallel: false)
+            }
+        }
+        for p in partial.dropFirst() { add(into: partial[0].pointer, p.pointer, count: weightSize) }
+        let gw = Tensor.empty([cout, cg] + window.kernel.suffix(x.rank - 2))
+        gw.data.update(from: partial[0].pointer, count: weightSize)
         return gw
     }
 
