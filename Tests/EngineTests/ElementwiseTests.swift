@@ -62,6 +62,23 @@ import Foundation
         gradCheck([a], "expand") { $0[0].reshaped([3, 1, 4]).expanded(to: [3, 2, 4]) }
     }
 
+    /// GELU's vectorisable erf and exp against libm on a dense grid, far tails, zero and NaN.
+    @Test func geluMatchesLibmAcrossTheLine() {
+        let xs = (0...40_000).map { Float($0 - 20_000) / 1000 } + [-1e30, -87.5, -40, 40, 1e30, 0, -0.0, 1e-30, -1e-30]
+        var worst: Float = 0, worstGrad: Float = 0
+        for x in xs {
+            let cdf = 0.5 * (1 + Double(Foundation.erf(Double(x) / 2.0.squareRoot())))
+            let value = Double(x) * cdf
+            let slope = cdf + Double(x) * Foundation.exp(-0.5 * Double(x) * Double(x)) / (2 * Double.pi).squareRoot()
+            worst = Swift.max(worst, Float(Swift.abs(Double(GeluK.apply(x)) - value) / Swift.max(1, Swift.abs(Double(x)))))
+            worstGrad = Swift.max(worstGrad, Float(Swift.abs(Double(GeluGradK.apply(1, x)) - slope)))
+        }
+        #expect(worst < 3e-7, "GELU: worst error \(worst) relative to max(1, |x|)")
+        #expect(worstGrad < 1e-6, "GELU gradient: worst absolute error \(worstGrad)")
+        #expect(GeluK.apply(.nan).isNaN && GeluGradK.apply(1, .nan).isNaN)
+        #expect(expOfNonPositive(0) == 1 && expOfNonPositive(-200) < 2e-38 && expOfNonPositive(.nan).isNaN)
+    }
+
     @Test func pointwiseGradients() {
         let x = awayFromZero([2, 5], seed: 11)
         gradCheck([x], "exp") { $0[0].exp() }
