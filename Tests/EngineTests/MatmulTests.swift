@@ -18,6 +18,21 @@ import Testing
         expectClose(linear(Tensor([2, 3], shape: [2]), weight: w, bias: bias).scalars, [2.5, 2.5, 5])
     }
 
+    /// Without a graph, `linear` starts each row at the bias and lets the GEMM add onto it: the
+    /// same values as the product and the add done apart (the graph path), for a vector, a
+    /// batch of rows split over the workers and a 3-D input.
+    @Test func linearWithoutAGraphMatchesTheProductAndTheAdd() {
+        for (i, shape) in [[7], [300, 40], [2, 150, 40]].enumerated() {
+            let x = randomTensor(shape, seed: UInt64(300 + i)), w = randomTensor([33, shape.last!], seed: UInt64(310 + i))
+            let bias = randomTensor([33], seed: UInt64(320 + i))
+            let fused = GradMode.noGrad { linear(x, weight: w, bias: bias) }
+            let apart = matmul(x.rank == 1 ? x.reshaped([1, -1]) : x, w, transposeB: true) + bias
+            #expect(fused.shape == Array(shape.dropLast()) + [33])
+            expectClose(fused.scalars, apart.scalars, abs: 1e-5, rel: 1e-5, "shape \(shape)")
+            #expect(FLOPs.count { _ = GradMode.noGrad { linear(x, weight: w, bias: bias) } }.total == x.count / shape.last! * 33 * shape.last!)
+        }
+    }
+
     @Test func largeSplitProductMatchesNaive() {
         // Large enough to be split over the workers by columns.
         let a = randomTensor([70, 300], seed: 41), b = randomTensor([300, 530], seed: 42)

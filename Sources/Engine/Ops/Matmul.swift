@@ -114,9 +114,34 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     ensure(weight.rank == 2 && x.rank >= 1 && x.shape.last == weight.shape[1],
                  "linear: input \(x.shape) does not match weight \(weight.shape)")
     let flat = x.rank == 1 ? x.reshaped([1, -1]) : x
-    var y = matmul(flat, weight, transposeB: true)
-    if let bias { y = y + bias }
+    var y: Tensor
+    if let bias, !(GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || bias.requiresGrad)) {
+        y = biasedProduct(flat, weight: weight, bias: bias)
+    } else {
+        y = matmul(flat, weight, transposeB: true)
+        if let bias { y = y + bias }
+    }
     return x.rank == 1 ? y.reshaped([weight.shape[0]]) : y
+}
+
+/// x [..., in] · weightᵀ + bias without a graph: each output row starts as the bias and the GEMM
+/// adds the product onto it (beta 1), instead of a separate pass and tensor for the add.
+private func biasedProduct(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
+    let (outF, inF) = (weight.shape[0], weight.shape[1])
+    ensure(bias.shape == [outF], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
+    let rows = x.count / Swift.max(1, inF)
+    let out = Tensor.empty(Array(x.shape.dropLast()) + [outF])
+    return Profiler.span(.gemm, flops: 2 * rows * outF * inF, detail: "\(Profiler.shape(x.shape)) · \(Profiler.shape(weight.shape))ᵀ + bias") {
+        FLOPs.record("matmul", rows * outF * inF)
+        if FLOPs.skipsArithmetic { return out }
+        let po = out.data, pb = UnsafePointer(bias.data)
+        Parallel.forRanges(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(outF, 1))) { range in
+            for r in range { (po + r * outF).update(from: pb, count: outF) }
+        }
+        Gemm.run(transA: false, transB: true, m: rows, n: outF, k: inF, a: x.data, lda: inF, b: weight.data, ldb: inF,
+                 beta: 1, c: po, ldc: outF)
+        return out
+    }
 }
 
 /// Multiply-adds of `matmul(a, b)`, for the profiler (shapes already checked by the op).
