@@ -161,26 +161,28 @@ public enum BufferPool {
     static func take(_ requested: Int) -> (pointer: UnsafeMutablePointer<Float>, capacity: Int) {
         guard requested * 4 >= minimumBytes else { return (.allocate(capacity: max(requested, 1)), requested) }
         let count = sizeClass(requested)
-        let reused = state.withLock { s -> (Block, Int)? in
+        let (block, capacity) = state.withLock { s -> (Block?, Int) in
             // Its own class first; else the smallest pooled class up to four times the size.
             let found = s.free[count]?.isEmpty == false ? count
                 : s.free.keys.filter { $0 > count && $0 <= 4 * count }.min()
+            var block: Block? = nil
             if let found, let b = s.free[found]?.popLast() {
                 if s.free[found]!.isEmpty { s.free[found] = nil }
                 s.bytes -= found * 4
-                s.live += found * 4
-                s.highWater = max(s.highWater, s.live)
-                s.hits += 1
-                return (b, found)
+                block = b
             }
-            s.live += count * 4
+            let capacity = block == nil ? count : found!
+            s.live += capacity * 4
             s.highWater = max(s.highWater, s.live)
-            s.misses += 1
-            s.shrink(to: s.room)
-            return nil
+            if block == nil {
+                s.misses += 1
+                s.shrink(to: s.room)
+            } else {
+                s.hits += 1
+            }
+            return (block, capacity)
         }
-        if let (block, capacity) = reused { return (block.pointer, capacity) }
-        return (.allocate(capacity: count), count)
+        return (block?.pointer ?? .allocate(capacity: capacity), capacity)
     }
 
     /// Takes back a buffer from `take`, with the capacity `take` gave.

@@ -386,34 +386,36 @@ struct ConvPlan {
         defer { split?.free() }
         // Fewer units than workers: the units run in turn, each GEMM split across the workers.
         let inner = units < Parallel.workers
-        func run(_ unit: Int, _ col: Scratch, _ c: Scratch) {
-            let s0 = unit * per, s1 = Swift.min(n, s0 + per), width = (s1 - s0) * plane
-            for s in s0..<s1 {
-                im2col(x + s * cin * window.inputPlane, tile: 0, into: col.pointer + (s - s0) * plane, rowStride: width,
-                       split: split?.rows(sample: s, channel: 0, of: self))
-            }
-            Gemm.run(transA: false, transB: false, m: cout, n: width, k: rows, a: weight, lda: rows, b: col.pointer, ldb: width,
-                     c: c.pointer, ldc: width, parallel: inner)
-            for s in s0..<s1 {
-                for co in 0..<cout {
-                    let at = (s * cout + co) * plane
-                    (out + at).update(from: c.pointer + co * width + (s - s0) * plane, count: plane)
-                    epilogue.apply(out + at, 0..<plane, scale: epilogue.scale?[co] ?? 1, bias: bias?[co] ?? 0,
-                                   residual: epilogue.residual.map { $0 + at })
+        Parallel.forChunks(units, chunks: inner ? 1 : Parallel.workers) { _, range in
+            let col = Scratch(rows * per * plane), c = Scratch(cout * per * plane)
+            defer { col.free(); c.free() }
+            for unit in range {
+                let samples = patchesBySamples(UnsafePointer(x), unit: unit, into: col.pointer, split: split)
+                let width = samples.count * plane
+                Gemm.run(transA: false, transB: false, m: cout, n: width, k: rows, a: weight, lda: rows, b: col.pointer, ldb: width,
+                         c: c.pointer, ldc: width, parallel: inner)
+                for s in samples {
+                    for co in 0..<cout {
+                        let at = (s * cout + co) * plane
+                        (out + at).update(from: c.pointer + co * width + (s - samples.lowerBound) * plane, count: plane)
+                        epilogue.apply(out + at, 0..<plane, scale: epilogue.scale?[co] ?? 1, bias: bias?[co] ?? 0,
+                                       residual: epilogue.residual.map { $0 + at })
+                    }
                 }
             }
         }
-        if inner {
-            let col = Scratch(rows * per * plane), c = Scratch(cout * per * plane)
-            defer { col.free(); c.free() }
-            for unit in 0..<units { run(unit, col, c) }
-            return
+    }
+
+    /// The patch matrices of unit `unit`'s samples side by side, col [rows, S·P] (S samples, P
+    /// output positions each), as `forwardBySamples` and `weightGradientBySamples` use them;
+    /// returns the unit's samples.
+    func patchesBySamples(_ x: UnsafePointer<Float>, unit: Int, into col: UnsafeMutablePointer<Float>, split: SplitRows?) -> Range<Int> {
+        let plane = cols, s0 = unit * samplesPerUnit, s1 = Swift.min(n, s0 + samplesPerUnit)
+        for s in s0..<s1 {
+            im2col(x + s * cin * window.inputPlane, tile: 0, into: col + (s - s0) * plane, rowStride: (s1 - s0) * plane,
+                   split: split?.rows(sample: s, channel: 0, of: self))
         }
-        Parallel.forRanges(units) { range in
-            let col = Scratch(rows * per * plane), c = Scratch(cout * per * plane)
-            defer { col.free(); c.free() }
-            for unit in range { run(unit, col, c) }
-        }
+        return s0..<s1
     }
 
     /// The op's shapes and settings, as the profiler lists a layer.
@@ -530,12 +532,11 @@ struct ConvPlan {
             defer { col.free(); gOut.free() }
             let sum = partial[byChannels ? 0 : w].pointer
             for unit in mine {
-                let s0 = unit * per, s1 = Swift.min(n, s0 + per), width = (s1 - s0) * plane
-                for s in s0..<s1 {
-                    im2col(px + s * cin * window.inputPlane, tile: 0, into: col.pointer + (s - s0) * plane, rowStride: width,
-                           split: split?.rows(sample: s, channel: 0, of: self))
+                let samples = patchesBySamples(UnsafePointer(px), unit: unit, into: col.pointer, split: split)
+                let width = samples.count * plane
+                for s in samples {
                     for (i, co) in channels.enumerated() {
-                        (gOut.pointer + i * width + (s - s0) * plane).update(from: pg + (s * cout + co) * plane, count: plane)
+                        (gOut.pointer + i * width + (s - samples.lowerBound) * plane).update(from: pg + (s * cout + co) * plane, count: plane)
                     }
                 }
                 Gemm.run(transA: false, transB: true, m: channels.count, n: rows, k: width, a: gOut.pointer, lda: width,
