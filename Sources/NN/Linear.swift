@@ -28,6 +28,11 @@ public final class Linear: Layer {
     public override func forward(_ x: Tensor) -> Tensor {
         linear(x, weight: weight, bias: bias)  // [..., in] → [..., out]
     }
+
+    /// GELU(forward(x)) as one op (`linearGELU`): in place on the product when there is no graph.
+    public func forwardGELU(_ x: Tensor) -> Tensor {
+        linearGELU(x, weight: weight, bias: bias)  // [..., in] → [..., out]
+    }
 }
 
 /// PyTorch's default for Linear and ConvNd: weight Kaiming-uniform with a = √5, which is

@@ -33,6 +33,19 @@ import Testing
         }
     }
 
+    /// `linearGELU` without a graph (GELU in place on the product) against `linear(…).gelu()`,
+    /// and with a graph, its gradients against finite differences.
+    @Test func linearGELUMatchesLinearThenGELU() {
+        let x = randomTensor([2, 150, 40], seed: 330, low: -3, high: 3), w = randomTensor([70, 40], seed: 331)
+        let bias = randomTensor([70], seed: 332)
+        let fused = GradMode.noGrad { linearGELU(x, weight: w, bias: bias) }
+        let apart = GradMode.noGrad { linear(x, weight: w, bias: bias).gelu() }
+        #expect(fused.shape == [2, 150, 70])
+        #expect(fused.scalars == apart.scalars)
+        let small = randomTensor([3, 5], seed: 333, low: -2, high: 2), ws = randomTensor([4, 5], seed: 334)
+        gradCheck([small, ws, randomTensor([4], seed: 335)], "linearGELU") { linearGELU($0[0], weight: $0[1], bias: $0[2]) }
+    }
+
     @Test func largeSplitProductMatchesNaive() {
         // Large enough to be split over the workers by columns.
         let a = randomTensor([70, 300], seed: 41), b = randomTensor([300, 530], seed: 42)

@@ -38,5 +38,37 @@ import Testing
         expectClose(Array(y.scalars.suffix(4)), [-1 / Float(3).squareRoot(), -1 / Float(3).squareRoot(), -1 / Float(3).squareRoot(), Float(3).squareRoot()])
         let r = randomTensor([3, 2, 5], seed: 86), w = randomTensor([2, 5], seed: 87), b = randomTensor([2, 5], seed: 88)
         gradCheck([r, w, b], "layerNorm") { layerNorm($0[0], normalizedShape: [2, 5], weight: $0[1], bias: $0[2]) }
+        gradCheck([randomTensor([2, 11], seed: 89)], "layerNorm without γ, β") {
+            layerNorm($0[0], normalizedShape: [11], weight: nil, bias: nil)
+        }
+    }
+
+    /// Many rows (several workers' partial sums for dγ and dβ) of a width with a vector tail, each
+    /// value and gradient against the formulas in Double.
+    @Test func layerNormMatchesDoublePrecisionOnManyRows() {
+        let rows = 64, d = 19
+        let x = randomTensor([rows, d], seed: 90, low: -3, high: 5, requiresGrad: true)
+        let w = randomTensor([d], seed: 91, requiresGrad: true), b = randomTensor([d], seed: 92, requiresGrad: true)
+        let g = randomTensor([rows, d], seed: 93)
+        let y = layerNorm(x, normalizedShape: [d], weight: w, bias: b, eps: 1e-5)
+        (y * g).sum().backward()
+        var ey = [Float](), egx = [Float](), egw = [Double](repeating: 0, count: d), egb = [Double](repeating: 0, count: d)
+        for r in 0..<rows {
+            let xs = (0..<d).map { Double(x.data[r * d + $0]) }, gs = (0..<d).map { Double(g.data[r * d + $0]) }
+            let mu = xs.reduce(0, +) / Double(d)
+            let inv = 1 / ((xs.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(d)) + 1e-5).squareRoot()
+            let xhat = xs.map { ($0 - mu) * inv }
+            let gh = (0..<d).map { gs[$0] * Double(w.data[$0]) }
+            let sumG = gh.reduce(0, +), sumGX = zip(gh, xhat).map { $0 * $1 }.reduce(0, +)
+            for j in 0..<d {
+                ey.append(Float(xhat[j] * Double(w.data[j]) + Double(b.data[j])))
+                egx.append(Float(inv / Double(d) * (Double(d) * gh[j] - sumG - xhat[j] * sumGX)))
+                egw[j] += gs[j] * xhat[j]; egb[j] += gs[j]
+            }
+        }
+        expectClose(y.scalars, ey, abs: 1e-5, rel: 1e-5, "y")
+        expectClose(x.grad?.scalars ?? [], egx, abs: 1e-5, rel: 1e-4, "dx")
+        expectClose(w.grad?.scalars ?? [], egw.map { Float($0) }, abs: 1e-4, rel: 1e-5, "dγ")
+        expectClose(b.grad?.scalars ?? [], egb.map { Float($0) }, abs: 1e-4, rel: 1e-5, "dβ")
     }
 }

@@ -13,6 +13,23 @@ import Foundation
         expectClose(y.scalars, [0.26894142, 0.26894142, 0.73105858, 0.73105858])
     }
 
+    /// The vectorised row kernel (lengths with and without a vector tail, a masked −∞ entry, wide
+    /// logits) against softmax in Double.
+    @Test func softmaxRowsMatchDoublePrecision() {
+        for n in [1, 7, 8, 9, 197] {
+            let x = randomTensor([3, n], seed: UInt64(100 + n), low: -40, high: 40)
+            if n > 1 { x.data[n + 1] = -.infinity }
+            let y = x.softmax(axis: -1)
+            var expected = [Float]()
+            for r in 0..<3 {
+                let row = (0..<n).map { Double(x.data[r * n + $0]) }
+                let m = row.max()!, z = row.map { Foundation.exp($0 - m) }.reduce(0, +)
+                expected += row.map { Float(Foundation.exp($0 - m) / z) }
+            }
+            expectClose(y.scalars, expected, abs: 1e-7, rel: 1e-6, "softmax over \(n)")
+        }
+    }
+
     @Test func softmaxGradients() {
         let t = randomTensor([2, 3, 4], seed: 91)
         gradCheck([t], "softmax") { $0[0].softmax(axis: 1) }

@@ -89,8 +89,7 @@ struct AttentionPlan {
                 // dS = P ⊙ (dP − rowsum(P ⊙ dP)), in place in dP
                 for i in 0..<l {
                     let pr = p.pointer + i * l, dr = dp.pointer + i * l
-                    var dot: Float = 0
-                    for j in 0..<l { dot += pr[j] * dr[j] }
+                    let dot = Float(LaneSums.dot(pr, dr, l))
                     for j in 0..<l { dr[j] = pr[j] * (dr[j] - dot) }
                 }
                 // dQ [L, D] = scale · dS · K;  dK [L, D] = scale · dSᵀ · Q
@@ -105,14 +104,6 @@ struct AttentionPlan {
     func probabilities(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>) {
         let l = tokens
         Gemm.single(false, true, l, l, headDim, scale, q, 3 * dim, k, 3 * dim, 0, p, l)
-        for i in 0..<l {
-            let row = p + i * l
-            var m = -Float.infinity
-            for j in 0..<l { m = Swift.max(m, row[j]) }
-            var z: Float = 0
-            for j in 0..<l { let e = Foundation.exp(row[j] - m); row[j] = e; z += e }
-            let inv = 1 / z
-            for j in 0..<l { row[j] *= inv }
-        }
+        for i in 0..<l { softmaxRow(p + i * l, p + i * l, l) }
     }
 }

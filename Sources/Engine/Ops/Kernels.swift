@@ -188,4 +188,39 @@ enum LaneSums {
         let cv = SIMD8<Float>(repeating: c)
         return reduce(n, { i, acc in acc += load(g, i) * (load(x, i) - cv) }, tail: { g[$0] * (x[$0] - c) })
     }
+
+    /// Σ a·b.
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
+        reduce(n, { i, acc in acc += load(a, i) * load(b, i) }, tail: { a[$0] * b[$0] })
+    }
+
+    /// Σ g·w·(x − c).
+    static func weightedDeviation(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                  _ n: Int, from c: Float) -> Double {
+        let cv = SIMD8<Float>(repeating: c)
+        return reduce(n, { i, acc in acc += load(g, i) * load(w, i) * (load(x, i) - cv) },
+                      tail: { g[$0] * w[$0] * (x[$0] - c) })
+    }
+
+    /// max x (−∞ for n = 0). A NaN element may or may not be returned; callers that subtract the
+    /// maximum from every element carry the NaN on either way.
+    static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n { m = pointwiseMax(m, load(x, i)); i += 8 }
+        var r = m.max()
+        while i < n { r = Swift.max(r, x[i]); i += 1 }
+        return r
+    }
+}
+
+/// One softmax row, dst[j] = e^(src[j] − max) / Σ e^(src[k] − max), in vectorised passes (the
+/// exponent is never positive, so `expOfNonPositive` serves). src and dst may be the same row.
+/// Shared by `softmax` and `fusedAttention`.
+@inline(__always)
+func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    let m = LaneSums.maximum(src, n)
+    for j in 0..<n { dst[j] = expOfNonPositive(src[j] - m) }
+    let inv = Float(1 / LaneSums.sum(dst, n))
+    for j in 0..<n { dst[j] *= inv }
 }

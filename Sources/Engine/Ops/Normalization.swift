@@ -101,52 +101,66 @@ public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias
         let stats = Saved(mean, invStd)
         let out = Tensor.empty(x.shape)
         FLOPs.record("layer_norm", x.count * (weight == nil ? 4 : 5))  // fvcore's estimate for layer norm
-        let px = UnsafePointer(x.data), po = out.data
-        let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
-        Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in
+        // γ = 1 and β = 0 stand in for absent parameters, so each row is one vectorised pass.
+        let gamma = weight ?? Tensor.ones([d]), beta = bias ?? Tensor.zeros([d])
+        let px = UnsafePointer(x.data), po = out.data, pw = UnsafePointer(gamma.data), pb = UnsafePointer(beta.data)
+        let grain = Swift.max(1, 4096 / Swift.max(d, 1))
+        Parallel.forRanges(rows, grain: grain) { range in
             for r in range {
                 let p = px + r * d, q = po + r * d
-                var sum: Float = 0
-                for j in 0..<d { sum += p[j] }
-                let mu = sum / Float(d)
-                var sq: Float = 0
-                for j in 0..<d { let v = p[j] - mu; sq += v * v }
-                let inv = 1 / (sq / Float(d) + eps).squareRoot()
+                let mu = Float(LaneSums.sum(p, d) / Double(d))
+                let inv = 1 / (Float(LaneSums.squaredDeviation(p, d, from: mu) / Double(d)) + eps).squareRoot()
                 mean[r] = mu; invStd[r] = inv
-                for j in 0..<d { q[j] = (p[j] - mu) * inv * (pw?[j] ?? 1) + (pb?[j] ?? 0) }
+                for j in 0..<d { q[j] = (p[j] - mu) * inv * pw[j] + pb[j] }
             }
         }
         let inputs = [x] + [weight, bias].compactMap { $0 }
         return Tensor.result(out, op: "layerNorm", inputs: inputs) { _, g in
-            let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b
+            let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b, pw = UnsafePointer(gamma.data)
             let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
-            Parallel.forRanges(rows, grain: Swift.max(1, 4096 / Swift.max(d, 1))) { range in
-                for r in range {
-                    guard let gx else { break }
-                    let p = px + r * d, q = pg + r * d, o = gx.data + r * d
-                    let mu = mean[r], inv = invStd[r]
-                    var sumG: Float = 0, sumGX: Float = 0
-                    for j in 0..<d {
-                        let gj = q[j] * (pw?[j] ?? 1)
-                        sumG += gj; sumGX += gj * (p[j] - mu) * inv
-                    }
-                    for j in 0..<d {
-                        let gj = q[j] * (pw?[j] ?? 1)
-                        o[j] = inv / Float(d) * (Float(d) * gj - sumG - (p[j] - mu) * inv * sumGX)
+            if let pgx = gx?.data {
+                Parallel.forRanges(rows, grain: grain) { range in
+                    for r in range {
+                        let p = px + r * d, q = pg + r * d, o = pgx + r * d
+                        let mu = mean[r], inv = invStd[r], n = Float(d)
+                        // With ĝ = g·γ and x̂ = (x − μ)·inv: dx = inv/d · (d·ĝ − Σĝ − x̂·Σ ĝ·x̂).
+                        let sumG = Float(LaneSums.dot(q, pw, d))
+                        let sumGX = Float(LaneSums.weightedDeviation(q, pw, p, d, from: mu)) * inv
+                        let a = inv / n
+                        for j in 0..<d { o[j] = a * (n * q[j] * pw[j] - sumG - (p[j] - mu) * inv * sumGX) }
                     }
                 }
             }
-            // dγ and dβ sum over rows: a column reduction, done by the shared sum kernel.
-            var gw: Tensor? = nil, gb: Tensor? = nil
-            if let weight, weight.requiresGrad {
-                let xhat = Tensor.empty(x.shape)
-                for r in 0..<rows { for j in 0..<d { xhat.data[r * d + j] = (px[r * d + j] - mean[r]) * invStd[r] } }
-                gw = (g * xhat).reshaped([rows, d]).sum(axis: 0).reshaped(normalizedShape)
-            }
-            if let bias, bias.requiresGrad { gb = g.reshaped([rows, d]).sum(axis: 0).reshaped(normalizedShape) }
-            return [gx] + (weight == nil ? [] : [gw]) + (bias == nil ? [] : [gb])
+            return [gx] + parameterGradients(pg, px, mean: mean, invStd: invStd, rows: rows, d: d,
+                                             weight: weight, bias: bias, normalizedShape: normalizedShape)
         }
     }
+}
+
+/// Layer norm's dγ = Σ_rows g·x̂ and dβ = Σ_rows g (entries only for the parameters given, nil
+/// where one needs no gradient): each worker sums a block of rows into its own [2, d] partial,
+/// then the partials are added.
+private func parameterGradients(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, rows: Int, d: Int,
+                                weight: Tensor?, bias: Tensor?, normalizedShape: [Int]) -> [Tensor?] {
+    let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+    guard needW || needB else { return (weight == nil ? [] : [nil]) + (bias == nil ? [] : [nil]) }
+    let chunks = Swift.max(1, Swift.min(Parallel.workers, rows / 16))
+    let partial = Tensor.zeros([chunks, 2, d])
+    let pp = partial.data
+    Parallel.forChunks(rows, chunks: chunks) { c, range in
+        let gw = pp + c * 2 * d, gb = gw + d
+        for r in range {
+            let p = x + r * d, q = g + r * d, mu = mean[r], inv = invStd[r]
+            if needW { for j in 0..<d { gw[j] += q[j] * (p[j] - mu) * inv } }
+            if needB { for j in 0..<d { gb[j] += q[j] } }
+        }
+    }
+    let total = partial.sum(axis: 0)  // [2, d]
+    var result: [Tensor?] = []
+    if weight != nil { result.append(needW ? total.sliced(axis: 0, start: 0, end: 1).reshaped(normalizedShape) : nil) }
+    if bias != nil { result.append(needB ? total.sliced(axis: 0, start: 1, end: 2).reshaped(normalizedShape) : nil) }
+    return result
 }
 
 /// Two per-row or per-channel statistics kept for a backward pass; freed with the graph.

@@ -15,6 +15,7 @@ extension Tensor {
             let px = UnsafePointer(data), po = out.data
             Parallel.forRanges(outer * inner, grain: Swift.max(1, 2048 / Swift.max(d, 1))) { range in
                 for r in range {
+                    if inner == 1 && !log { softmaxRow(px + r * d, po + r * d, d); continue }
                     let o = r / inner, i = r % inner
                     let src = px + o * d * inner + i, dst = po + o * d * inner + i
                     var m = -Float.infinity

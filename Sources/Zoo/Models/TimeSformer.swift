@@ -287,6 +287,6 @@ final class DividedSpaceTimeBlock: Module {
         let y = Tensor.concat([cls + clsUpdate, mixed + patchUpdate], axis: 1)  // [N, 1 + P·T, E]
 
         // MLP.
-        return y + fc2(fc1(mlpNorm(y)).gelu())                              // [N, 1 + P·T, E]
+        return y + fc2(fc1.forwardGELU(mlpNorm(y)))                              // [N, 1 + P·T, E]
     }
 }
