@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // Motive: video action recognition in Swift. Targets depend one way only:
-// Support (atomic files, parallel-for, stop flags, line readers) and Specs (closed sets shared by
-// Zoo and Clips) → C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules,
+// CPUFeatures (what the CPU offers; built for the baseline target), Support (atomic files,
+// parallel-for, stop flags, line readers) and Specs (closed sets shared by Zoo and Clips) → C shims → Engine (tensors, autograd) → TensorIO (weight files) → NN (modules,
 // optimizers) → Zoo (video models); CFFmpeg → Video (decode, encode) → Clips (samplers,
 // transforms, datasets), Synth (generated datasets); Flow (TV-L1 optical flow); Clips, Zoo →
 // Inference (checkpoints, the one predict path, evaluation) → Training (job configs, the trainer)
@@ -39,9 +39,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .target(name: "CPUFeatures"),
         .target(name: "Support"),
         .target(name: "Specs"),
-        .target(name: "Engine", dependencies: ["COpenBLAS", "Support"]),
+        .target(name: "Engine", dependencies: ["COpenBLAS", "Support", "CPUFeatures"]),
         .target(name: "TensorIO", dependencies: ["Engine", "Support", "ZIPFoundation"]),
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
         .target(name: "Video", dependencies: ["CFFmpeg"]),
@@ -67,16 +68,16 @@ let package = Package(
             .product(name: "MultipartKit", package: "multipart-kit"),
         ]),
         .executableTarget(name: "motive", dependencies: [
-            "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
+            "CPUFeatures", "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
             "Benchmark", "Server", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "motive-bench", dependencies: [
-            "Engine", "NN", "Video", "Clips", "Flow", "Support", "Zoo", "Benchmark",
+            "CPUFeatures", "Engine", "NN", "Video", "Clips", "Flow", "Support", "Zoo", "Benchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "CPUFeatures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"],
                     resources: [.copy("Fixtures")]),
@@ -100,6 +101,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Motive's libraries and tests compile for x86-64 with AVX2 and FMA (the `haswell` feature set:
+// Intel Haswell, AMD Zen and every later x86-64 server). Swift's default target is SSE2, which
+// runs the hand-written loops (elementwise ops, norms, im2col, Winograd transforms, TV-L1) four
+// lanes wide. OpenBLAS picks its own kernels at run time either way. CPUFeatures and the two
+// executables stay at the default target, so that `CPUFeatures.requireCompiledFeatures()` can
+// refuse an older CPU with a message before any of the other code runs.
+#if arch(x86_64)
+for target in package.targets where target.name != "CPUFeatures" && (target.type == .regular || target.type == .test) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-target-cpu", "haswell"])]
+}
+#endif
 
 // libFuzzer targets, one per parser (Fuzz/<name>, seeds in Tests/Fuzz/<name>), only with
 // MOTIVE_FUZZ=1: `make fuzz` builds them with -sanitize=fuzzer,address in .build-fuzz, and other

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPUFeatures
 import Engine
 import Foundation
 import Video
@@ -6,6 +7,7 @@ import Video
 @main
 struct MotiveBench: ParsableCommand {
     static func main() {
+        CPUFeatures.requireCompiledFeatures()
         BLASCore.restartWithSupportedKernelsIfNeeded()
         // Errors reach the user as typed errors; FFmpeg's own chatter (encoder statistics) is noise.
         FFmpegLogLevel.error.apply()

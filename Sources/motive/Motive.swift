@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPUFeatures
 import Engine
 import Foundation
 import Video
@@ -12,6 +13,7 @@ struct Motive: ParsableCommand {
                       ConfigCommand.self, Train.self, Eval.self, BenchCommand.self, Export.self, Convert.self, FlowCommand.self, TwoStreamCommand.self, Serve.self])
 
     static func main() {
+        CPUFeatures.requireCompiledFeatures()
         BLASCore.restartWithSupportedKernelsIfNeeded()
         // Errors reach the user as typed errors; FFmpeg's own chatter (encoder statistics) is noise.
         FFmpegLogLevel.quiet.apply()

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPUFeatures
 import Foundation
 
 /// Which OpenBLAS kernels run.
@@ -24,19 +25,13 @@ public enum BLASCore {
         return nil
     }
 
-    static func cpuFlags() -> Set<String> {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
-        return Set(line.split(separator: ":").last.map { $0.split(separator: " ").map(String.init) } ?? [])
-    }
-
     /// Re-executes this process with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to generic
     /// kernels on a CPU that supports better ones. Returns normally when nothing needs changing.
     public static func restartWithSupportedKernelsIfNeeded() {
         let env = ProcessInfo.processInfo.environment
         guard env["OPENBLAS_CORETYPE"] == nil, env["MOTIVE_BLAS_RESTARTED"] == nil,
               generic.contains(current.lowercased()),
-              let better = supported(cpuFlags: cpuFlags()) else { return }
+              let better = supported(cpuFlags: CPUFeatures.flags()) else { return }
         setenv("OPENBLAS_CORETYPE", better, 1)
         setenv("MOTIVE_BLAS_RESTARTED", "1", 1)
         let args = CommandLine.arguments

@@ -133,7 +133,7 @@ public func linearGELU(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     }
     let y = linear(x, weight: weight, bias: bias)
     if FLOPs.skipsArithmetic { return y }
-    Profiler.span(.elementwise, name: "gelu") { mapUnary(GeluK.self, y.data, y.data, y.count) }
+    Profiler.span(.elementwise, name: "gelu") { mapUnaryInPlace(GeluK.self, y.data, y.count) }
     return y
 }
 
