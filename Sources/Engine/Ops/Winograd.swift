@@ -137,55 +137,49 @@ struct WinogradPlan {
 
     /// V [16, T, Cin, width] for the tiles `tiles` of every input frame, from one sample's input [Cin, T, H, W].
     /// With `channelMajor` the layout is V [16, Cin, T, width] instead (the weight gradient's).
+    ///
+    /// Tiles go in groups of up to eight along a tile row, each group one vector pass
+    /// (`transformEight`). A group inside the frame reads the input in place; one that touches the
+    /// padding, or has fewer than eight tiles (a row's or the unit's end), is first staged as a
+    /// zero-filled 4×18 window, and a short group's lanes are then copied out.
     func transformInput(_ x: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
                         channelMajor: Bool = false) {
         let w = plan.window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (padH, padW) = (w.padding[1], w.padding[2])
         let cin = plan.cin, width = tiles.count, plane = inT * cin * width
-        for t in 0..<inT {
-            for ci in 0..<cin {
-                let o = v + (channelMajor ? ci * inT + t : t * cin + ci) * width
-                let frame = x + (ci * inT + t) * inH * inW
-                var q = 0
-                while q < width {
-                    let p = tiles.lowerBound + q
-                    let h0 = 2 * (p / tilesW) - padH, w0 = 2 * (p % tilesW) - padW
-                    // Eight tiles of one tile row, all inside the frame: one vector pass.
-                    if q + 8 <= width && p % tilesW + 8 <= tilesW && h0 >= 0 && h0 + 4 <= inH && w0 >= 0 && w0 + 18 <= inW {
-                        transformEight(frame + h0 * inW + w0, rowStride: inW, into: o + q, plane: plane)
-                        q += 8
-                        continue
-                    }
-                    var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
-                    if h0 >= 0 && h0 + 4 <= inH && w0 >= 0 && w0 + 4 <= inW {
-                        let src = frame + h0 * inW + w0
-                        d.0 = SIMD4(src[0], src[1], src[2], src[3])
-                        d.1 = SIMD4(src[inW], src[inW + 1], src[inW + 2], src[inW + 3])
-                        d.2 = SIMD4(src[2 * inW], src[2 * inW + 1], src[2 * inW + 2], src[2 * inW + 3])
-                        d.3 = SIMD4(src[3 * inW], src[3 * inW + 1], src[3 * inW + 2], src[3 * inW + 3])
-                    } else {
-                        @inline(__always) func load(_ i: Int) -> SIMD4<Float> {
-                            let h = h0 + i
-                            guard h >= 0 && h < inH else { return SIMD4() }
-                            let row = frame + h * inW
-                            var r = SIMD4<Float>()
-                            for j in 0..<4 where w0 + j >= 0 && w0 + j < inW { r[j] = row[w0 + j] }
-                            return r
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 18 + 16 * 8) { buffer in
+            let window = buffer.baseAddress!, lanes = window + 4 * 18
+            for t in 0..<inT {
+                for ci in 0..<cin {
+                    let o = v + (channelMajor ? ci * inT + t : t * cin + ci) * width
+                    let frame = x + (ci * inT + t) * inH * inW
+                    var q = 0
+                    while q < width {
+                        let p = tiles.lowerBound + q
+                        let column = p % tilesW, count = Swift.min(8, tilesW - column, width - q)
+                        let h0 = 2 * (p / tilesW) - padH, w0 = 2 * column - padW
+                        if count == 8 && h0 >= 0 && h0 + 4 <= inH && w0 >= 0 && w0 + 18 <= inW {
+                            transformEight(frame + h0 * inW + w0, rowStride: inW, into: o + q, plane: plane)
+                            q += 8
+                            continue
                         }
-                        d = (load(0), load(1), load(2), load(3))
+                        // The window the group reads, zero outside the frame and past its last tile
+                        // (an element loop: a copy call per row costs more than these few loads).
+                        let lo = Swift.max(0, -w0), hi = Swift.min(2 * count + 2, inW - w0)
+                        for i in 0..<4 {
+                            let inside = h0 + i >= 0 && h0 + i < inH
+                            let row = frame + (inside ? (h0 + i) * inW + w0 : 0), dst = window + i * 18
+                            for j in 0..<18 { dst[j] = inside && j >= lo && j < hi ? row[j] : 0 }
+                        }
+                        if count == 8 {
+                            transformEight(window, rowStride: 18, into: o + q, plane: plane)
+                        } else {
+                            transformEight(window, rowStride: 18, into: lanes, plane: 8)
+                            for e in 0..<16 { (o + e * plane + q).update(from: lanes + e * 8, count: count) }
+                        }
+                        q += count
                     }
-                    // Bᵀ·d combines rows; ·B then combines the columns of each result row.
-                    let r0 = d.0 - d.2, r1 = d.1 + d.2, r2 = d.2 - d.1, r3 = d.1 - d.3
-                    @inline(__always) func store(_ i: Int, _ r: SIMD4<Float>) {
-                        let base = o + 4 * i * plane + q
-                        base[0] = r[0] - r[2]
-                        base[plane] = r[1] + r[2]
-                        base[2 * plane] = r[2] - r[1]
-                        base[3 * plane] = r[1] - r[3]
-                    }
-                    store(0, r0); store(1, r1); store(2, r2); store(3, r3)
-                    q += 1
                 }
             }
         }
@@ -380,51 +374,61 @@ struct WinogradPlan {
         let w = plan.window
         let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
         let cout = plan.cout, plane = cout * rowStride
-        for co in 0..<cout {
-            let src = dy + co * oT * oH * oW
-            var q = 0
-            while q < tiles.count {
-                let p = tiles.lowerBound + q
-                let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
-                // Eight tiles of one tile row, all inside the frame: one vector pass.
-                if q + 8 <= tiles.count && p % tilesW + 8 <= tilesW && h + 2 <= oH && c + 16 <= oW {
-                    let r0 = UnsafeRawPointer(src + h * oW + c).loadUnaligned(as: SIMD16<Float>.self)
-                    let r1 = UnsafeRawPointer(src + (h + 1) * oW + c).loadUnaligned(as: SIMD16<Float>.self)
-                    let (y00, y01, y10, y11) = (r0.evenHalf, r0.oddHalf, r1.evenHalf, r1.oddHalf)
+        // Groups of up to eight tiles along a tile row, one vector pass each; a group at the
+        // frame's edge or shorter than eight is staged as a zero-filled 2×16 window first.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * 16 + 16 * 8) { buffer in
+            let window = buffer.baseAddress!, lanes = window + 2 * 16
+            for co in 0..<cout {
+                let src = dy + co * oT * oH * oW
+                var q = 0
+                while q < tiles.count {
+                    let p = tiles.lowerBound + q
+                    let column = p % tilesW, count = Swift.min(8, tilesW - column, tiles.count - q)
+                    let h = 2 * (p / tilesW), c = 2 * column
                     let o = m + co * rowStride + q
-                    @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
-                        @inline(__always) func put(_ e: Int, _ v: SIMD8<Float>) {
-                            UnsafeMutableRawPointer(o + e * plane).storeBytes(of: v, as: SIMD8<Float>.self)
+                    if count == 8 && h + 2 <= oH && c + 16 <= oW {
+                        gradientEight(src + h * oW + c, rowStride: oW, into: o, plane: plane)
+                    } else {
+                        let columns = Swift.min(2 * count, oW - c)
+                        for i in 0..<2 {
+                            let inside = h + i < oH
+                            let row = src + (inside ? (h + i) * oW + c : 0), dst = window + i * 16
+                            for j in 0..<16 { dst[j] = inside && j < columns ? row[j] : 0 }
                         }
-                        put(4 * i, a)
-                        put(4 * i + 1, a + b)
-                        put(4 * i + 2, a - b)
-                        put(4 * i + 3, -b)
+                        if count == 8 {
+                            gradientEight(window, rowStride: 16, into: o, plane: plane)
+                        } else {
+                            gradientEight(window, rowStride: 16, into: lanes, plane: 8)
+                            for e in 0..<16 { (o + e * plane).update(from: lanes + e * 8, count: count) }
+                        }
                     }
-                    row(0, y00, y01)
-                    row(1, y00 + y10, y01 + y11)
-                    row(2, y00 - y10, y01 - y11)
-                    row(3, -y10, -y11)
-                    q += 8
-                    continue
+                    q += count
                 }
-                let right = c + 1 < oW, below = h + 1 < oH
-                let y00 = src[h * oW + c], y01 = right ? src[h * oW + c + 1] : 0
-                let y10 = below ? src[(h + 1) * oW + c] : 0, y11 = right && below ? src[(h + 1) * oW + c + 1] : 0
-                // Rows of A·dY (4×2), then each row times Aᵀ (2 → 4): (a, b) → (a, a + b, a − b, −b).
-                let o = m + co * rowStride + q
-                @inline(__always) func row(_ i: Int, _ a: Float, _ b: Float) {
-                    o[(4 * i) * plane] = a
-                    o[(4 * i + 1) * plane] = a + b
-                    o[(4 * i + 2) * plane] = a - b
-                    o[(4 * i + 3) * plane] = -b
-                }
-                row(0, y00, y01)
-                row(1, y00 + y10, y01 + y11)
-                row(2, y00 - y10, y01 - y11)
-                row(3, -y10, -y11)
-                q += 1
             }
         }
+    }
+
+    /// A·dY·Aᵀ for eight horizontally adjacent 2×2 output tiles whose 2×16 block starts at `src`
+    /// (lane t is tile t), with A = [1 0; 1 1; 1 −1; 0 −1]: element e of tile t goes to
+    /// o[e·plane + t].
+    @inline(__always)
+    func gradientEight(_ src: UnsafePointer<Float>, rowStride: Int, into o: UnsafeMutablePointer<Float>, plane: Int) {
+        let r0 = UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self)
+        let r1 = UnsafeRawPointer(src + rowStride).loadUnaligned(as: SIMD16<Float>.self)
+        let (y00, y01, y10, y11) = (r0.evenHalf, r0.oddHalf, r1.evenHalf, r1.oddHalf)
+        // Rows of A·dY (4×2), then each row times Aᵀ (2 → 4): (a, b) → (a, a + b, a − b, −b).
+        @inline(__always) func row(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>) {
+            @inline(__always) func put(_ e: Int, _ v: SIMD8<Float>) {
+                UnsafeMutableRawPointer(o + e * plane).storeBytes(of: v, as: SIMD8<Float>.self)
+            }
+            put(4 * i, a)
+            put(4 * i + 1, a + b)
+            put(4 * i + 2, a - b)
+            put(4 * i + 3, -b)
+        }
+        row(0, y00, y01)
+        row(1, y00 + y10, y01 + y11)
+        row(2, y00 - y10, y01 - y11)
+        row(3, -y10, -y11)
     }
 }
