@@ -47,6 +47,37 @@ import Testing
         }
     }
 
+    /// With a graph and no dilation, the argmax comes from the separable maxima and a search; it
+    /// must route the gradient to the same elements as the comparing scan: ties (small integers),
+    /// ±0, −∞ and a NaN included.
+    @Test func argmaxSearchMatchesTheScan() {
+        let cases: [(shape: [Int], kernel: [Int], stride: [Int], padding: [Int], ceil: Bool)] = [
+            ([2, 3, 9, 11], [3, 3], [2, 2], [1, 1], false),
+            ([1, 2, 7, 8], [2, 3], [2, 1], [0, 1], true),
+            ([2, 2, 4, 9, 9], [1, 3, 3], [1, 2, 2], [0, 1, 1], false),
+            ([1, 3, 5, 6, 7], [3, 2, 3], [2, 2, 2], [1, 1, 1], true),
+            ([1, 2, 6, 5, 5], [3, 1, 1], [2, 1, 1], [1, 0, 0], false),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = randomTensor(c.shape, seed: UInt64(60 + i), low: -3, high: 3)
+            for k in 0..<x.count { x.data[k] = x.data[k].rounded(.down) }  // many ties
+            x.data[1] = -0.0; x.data[2] = 0; x.data[5] = -.infinity; x.data[x.count - 2] = .nan
+            var results = [(values: [Float], grad: [Float])]()
+            for scan in [false, true] {
+                let xi = x.copy()
+                xi.requiresGrad = true
+                let y = maxPool(xi, kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: nil, ceilMode: c.ceil,
+                                scanForArgmax: scan)
+                (y * randomTensor(y.shape, seed: 71)).sum().backward()
+                results.append((y.scalars, xi.grad!.scalars))
+            }
+            #expect(results[0].values.map { $0.isNaN } == results[1].values.map { $0.isNaN }, "case \(i): NaNs")
+            expectClose(results[0].values.map { $0.isNaN ? 0 : $0 }, results[1].values.map { $0.isNaN ? 0 : $0 },
+                        abs: 0, rel: 0, "case \(i): values")
+            #expect(results[0].grad == results[1].grad, "case \(i): gradient")
+        }
+    }
+
     @Test func avgPoolValues() {
         expectClose(avgPool(x, kernel: [2], stride: [2]).scalars, [13.0 / 4, 11.0 / 4, 16.0 / 4, 16.0 / 4])
         // With padding the zeros count (count_include_pad) unless told otherwise.

@@ -4,6 +4,13 @@
 /// x [N, C, *S] → [N, C, *S'], the maximum of each window. Padding counts as −∞.
 public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], dilation: [Int]? = nil,
                     ceilMode: Bool = false) -> Tensor {
+    maxPool(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, scanForArgmax: false)
+}
+
+/// `scanForArgmax` takes the plain scan for the argmax even where the separable maxima and a
+/// search would serve (tests compare the two).
+func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int]?, ceilMode: Bool,
+             scanForArgmax: Bool) -> Tensor {
     Profiler.span(.pooling, name: "maxPool") {
         ensure(x.rank >= 3, "maxPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
         let w = Window(op: "maxPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
@@ -17,35 +24,13 @@ public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
             separableMax(x.data, out.data, planes: planes, w)
             return out
         }
-        let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: out.count)
-        let owner = ArgmaxBuffer(argmax)
-        let px = UnsafePointer(x.data), po = out.data
-        Parallel.forRanges(planes) { range in
-            for p in range {
-                let src = px + p * w.inputPlane
-                let dst = po + p * w.outputPlane, idx = argmax + p * w.outputPlane
-                var o = 0
-                for ot in 0..<w.output[0] { for oh in 0..<w.output[1] { for ow in 0..<w.output[2] {
-                    var best = -Float.infinity, bestAt: Int32 = -1
-                    for i in 0..<w.kernel[0] {
-                        let t = ot * w.stride[0] - w.padding[0] + i * w.dilation[0]
-                        if t < 0 || t >= w.input[0] { continue }
-                        for j in 0..<w.kernel[1] {
-                            let h = oh * w.stride[1] - w.padding[1] + j * w.dilation[1]
-                            if h < 0 || h >= w.input[1] { continue }
-                            let row = (t * w.input[1] + h) * w.input[2]
-                            for l in 0..<w.kernel[2] {
-                                let c = ow * w.stride[2] - w.padding[2] + l * w.dilation[2]
-                                if c < 0 || c >= w.input[2] { continue }
-                                let v = src[row + c]
-                                if v > best || bestAt < 0 || v.isNaN { best = v; bestAt = Int32(row + c) }
-                            }
-                        }
-                    }
-                    dst[o] = best; idx[o] = bestAt
-                    o += 1
-                } } }
-            }
+        let owner = ArgmaxBuffer(count: out.count)
+        let argmax = owner.pointer
+        if w.dilation == [1, 1, 1] && !scanForArgmax {
+            separableMax(x.data, out.data, planes: planes, w)
+            locateMaxima(x.data, out.data, argmax, planes: planes, w)
+        } else {
+            scanMaxima(x.data, out.data, argmax, planes: planes, w)
         }
         return Tensor.result(out, op: "maxPool", inputs: [x]) { _, g in
             let gx = Tensor.zeros(x.shape)
@@ -53,10 +38,84 @@ public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
             Parallel.forRanges(planes) { range in
                 for p in range {
                     let dst = pgx + p * w.inputPlane, src = pg + p * w.outputPlane, ix = idx + p * w.outputPlane
-                    for o in 0..<w.outputPlane where ix[o] >= 0 { dst[Int(ix[o])] += src[o] }
+                    for o in 0..<w.outputPlane {
+                        let i = ArgmaxBuffer.index(ix[o])
+                        if i >= 0 { dst[i] += src[o] }
+                    }
                 }
             }
             return [gx]
+        }
+    }
+}
+
+/// Each window's maximum and the flat index (within its plane) of the element it came from, by
+/// one scan over the window: the first maximum in (t, h, w) order, or the last NaN.
+private func scanMaxima(_ px: UnsafePointer<Float>, _ po: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Float>,
+                        planes: Int, _ w: Window) {
+    Parallel.forRanges(planes) { range in
+        for p in range {
+            let src = px + p * w.inputPlane
+            let dst = po + p * w.outputPlane, idx = argmax + p * w.outputPlane
+            var o = 0
+            for ot in 0..<w.output[0] { for oh in 0..<w.output[1] { for ow in 0..<w.output[2] {
+                var best = -Float.infinity, bestAt: Int32 = -1
+                for i in 0..<w.kernel[0] {
+                    let t = ot * w.stride[0] - w.padding[0] + i * w.dilation[0]
+                    if t < 0 || t >= w.input[0] { continue }
+                    for j in 0..<w.kernel[1] {
+                        let h = oh * w.stride[1] - w.padding[1] + j * w.dilation[1]
+                        if h < 0 || h >= w.input[1] { continue }
+                        let row = (t * w.input[1] + h) * w.input[2]
+                        for l in 0..<w.kernel[2] {
+                            let c = ow * w.stride[2] - w.padding[2] + l * w.dilation[2]
+                            if c < 0 || c >= w.input[2] { continue }
+                            let v = src[row + c]
+                            if v > best || bestAt < 0 || v.isNaN { best = v; bestAt = Int32(row + c) }
+                        }
+                    }
+                }
+                dst[o] = best
+                ArgmaxBuffer.store(Int(bestAt), at: idx + o)
+                o += 1
+            } } }
+        }
+    }
+}
+
+/// The argmax for maxima already computed (`separableMax`, no dilation): the same element that
+/// `scanMaxima` picks, the first in (t, h, w) order equal to the window's maximum, or the
+/// window's last NaN. A search that stops at the first match, over clipped ranges without
+/// per-element bounds checks, costs a fraction of the comparing scan.
+private func locateMaxima(_ px: UnsafePointer<Float>, _ po: UnsafePointer<Float>, _ argmax: UnsafeMutablePointer<Float>,
+                          planes: Int, _ w: Window) {
+    let (inH, inW) = (w.input[1], w.input[2])
+    // Per dimension and output index, the input range its window covers inside the input.
+    let ranges = (0..<3).map { d in
+        (0..<w.output[d]).map { o -> Range<Int> in
+            let start = o * w.stride[d] - w.padding[d]
+            return Swift.max(0, start)..<Swift.max(Swift.max(0, start), Swift.min(w.input[d], start + w.kernel[d]))
+        }
+    }
+    Parallel.forRanges(planes) { range in
+        for p in range {
+            let src = px + p * w.inputPlane
+            let best = po + p * w.outputPlane, idx = argmax + p * w.outputPlane
+            var o = 0
+            for rt in ranges[0] { for rh in ranges[1] { for rw in ranges[2] {
+                let m = best[o]
+                var found = -1
+                if m.isNaN {
+                    for t in rt { for h in rh { for c in rw where src[(t * inH + h) * inW + c].isNaN { found = (t * inH + h) * inW + c } } }
+                } else {
+                    search: for t in rt { for h in rh {
+                        let row = (t * inH + h) * inW
+                        for c in rw where src[row + c] == m { found = row + c; break search }
+                    } }
+                }
+                ArgmaxBuffer.store(found, at: idx + o)
+                o += 1
+            } } }
         }
     }
 }
@@ -68,23 +127,74 @@ public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
 private func separableMax(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, planes: Int, _ w: Window) {
     let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
     let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
+    // A dimension the window does not span (kernel 1, stride 1, no padding) needs no pass. The
+    // passes run W, H, T, and the last that runs (the first spanning dimension) writes the output.
+    let spans = (0..<3).map { !(w.kernel[$0] == 1 && w.stride[$0] == 1 && w.padding[$0] == 0) }
+    let last = spans.firstIndex(of: true)
     Parallel.forRanges(planes) { range in
-        let alongW = Scratch(inT * inH * oW), alongH = Scratch(inT * oH * oW)
-        defer { alongW.free(); alongH.free() }
+        let alongW = spans[2] && last != 2 ? Scratch(inT * inH * oW) : nil
+        let alongH = spans[1] && last != 1 ? Scratch(inT * oH * oW) : nil
+        defer { alongW?.free(); alongH?.free() }
         for p in range {
-            let src = x + p * w.inputPlane
-            for row in 0..<(inT * inH) {
-                maxOverRows(src + row * inW, rows: inW, into: alongW.pointer + row * oW, outRows: oW, length: 1,
-                            kernel: w.kernel[2], stride: w.stride[2], padding: w.padding[2])
+            let dst = out + p * w.outputPlane
+            var current = UnsafePointer(x + p * w.inputPlane)  // [T, H, W] so far
+            if spans[2] {
+                let target = last == 2 ? dst : alongW!.pointer
+                for row in 0..<(inT * inH) {
+                    maxAlongRow(current + row * inW, count: inW, into: target + row * oW, outCount: oW,
+                                kernel: w.kernel[2], stride: w.stride[2], padding: w.padding[2])
+                }
+                current = UnsafePointer(target)
             }
-            for t in 0..<inT {
-                maxOverRows(alongW.pointer + t * inH * oW, rows: inH, into: alongH.pointer + t * oH * oW, outRows: oH,
-                            length: oW, kernel: w.kernel[1], stride: w.stride[1], padding: w.padding[1])
+            if spans[1] {
+                let target = last == 1 ? dst : alongH!.pointer
+                for t in 0..<inT {
+                    maxOverRows(current + t * inH * oW, rows: inH, into: target + t * oH * oW, outRows: oH,
+                                length: oW, kernel: w.kernel[1], stride: w.stride[1], padding: w.padding[1])
+                }
+                current = UnsafePointer(target)
             }
-            maxOverRows(alongH.pointer, rows: inT, into: out + p * w.outputPlane, outRows: oT, length: oH * oW,
-                        kernel: w.kernel[0], stride: w.stride[0], padding: w.padding[0])
+            if spans[0] {
+                maxOverRows(current, rows: inT, into: dst, outRows: oT, length: oH * oW,
+                            kernel: w.kernel[0], stride: w.stride[0], padding: w.padding[0])
+            }
+            if last == nil { dst.update(from: current, count: w.outputPlane) }
         }
     }
+}
+
+/// The running maximum's step: the new element wins when greater or NaN, so a NaN stays.
+@inline(__always) private func maxStep(_ v: Float, _ m: Float) -> Float { v > m || v.isNaN ? v : m }
+
+/// dst[i] = the maximum of src[i·stride − padding ..< + kernel] clipped to the row (−∞ where
+/// empty); a NaN wins. Windows inside the row run without bounds checks.
+@inline(__always)
+private func maxAlongRow(_ src: UnsafePointer<Float>, count n: Int, into dst: UnsafeMutablePointer<Float>, outCount: Int,
+                         kernel: Int, stride: Int, padding: Int) {
+    @inline(__always) func clipped(_ i: Int) {
+        let r0 = i * stride - padding
+        var m = -Float.infinity
+        for r in Swift.max(0, r0)..<Swift.max(Swift.max(0, r0), Swift.min(n, r0 + kernel)) { m = maxStep(src[r], m) }
+        dst[i] = m
+    }
+    // Outputs i with 0 ≤ i·stride − padding and i·stride − padding + kernel ≤ n.
+    let first = Swift.min(outCount, (padding + stride - 1) / stride)
+    let end = n - kernel + padding >= 0 ? Swift.max(first, Swift.min(outCount, (n - kernel + padding) / stride + 1)) : first
+    for i in 0..<first { clipped(i) }
+    if kernel == 3 {
+        for i in first..<end {
+            let b = src + (i * stride - padding)
+            dst[i] = maxStep(b[2], maxStep(b[1], b[0]))
+        }
+    } else {
+        for i in first..<end {
+            let b = src + (i * stride - padding)
+            var m = b[0]
+            for k in 1..<Swift.max(1, kernel) { m = maxStep(b[k], m) }
+            dst[i] = m
+        }
+    }
+    for i in end..<outCount { clipped(i) }
 }
 
 /// Row i of dst (`length` floats) = the elementwise maximum of the rows i·stride − padding ..< + kernel
@@ -102,11 +212,20 @@ private func maxOverRows(_ src: UnsafePointer<Float>, rows: Int, into dst: Unsaf
     }
 }
 
-/// Owns the argmax indices a max-pool backward needs; freed with the graph.
+/// Owns the argmax indices a max-pool backward needs; freed with the graph. The buffer comes
+/// from the buffer pool (a training step's argmax is megabytes, and fresh pages cost a fault each),
+/// so it is Float memory: each index is kept as the bit pattern of its Int32 (`store`, `index`),
+/// never as a value that arithmetic touches.
 final class ArgmaxBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Int32>
-    init(_ p: UnsafeMutablePointer<Int32>) { pointer = p }
-    deinit { pointer.deallocate() }
+    private let scratch: Scratch
+    var pointer: UnsafeMutablePointer<Float> { scratch.pointer }
+    init(count: Int) { scratch = Scratch(Swift.max(count, 1)) }
+    deinit { scratch.free() }
+
+    @inline(__always) static func store(_ index: Int, at p: UnsafeMutablePointer<Float>) {
+        p.pointee = Float(bitPattern: UInt32(bitPattern: Int32(truncatingIfNeeded: index)))
+    }
+    @inline(__always) static func index(_ v: Float) -> Int { Int(Int32(bitPattern: v.bitPattern)) }
 }
 
 /// x [N, C, *S] → [N, C, *S'], the mean of each window. With `countIncludePad` the divisor counts
