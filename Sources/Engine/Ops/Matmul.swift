@@ -125,8 +125,8 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 }
 
 /// linear(x, weight, bias) followed by exact GELU, a transformer MLP's first half. Without a graph
-/// the GELU runs in place on the product: one pass less over memory, and no second [..., out]
-/// tensor alive beside the first. With one, it is `linear(…).gelu()`.
+/// the GELU runs in place on the product, so no second [..., out] tensor is alive beside the
+/// first (TimeSformer-base: 19 MB per block). With one, it is `linear(…).gelu()`.
 public func linearGELU(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     if GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad == true) {
         return linear(x, weight: weight, bias: bias).gelu()
