@@ -207,7 +207,7 @@ private func maxOverRows(_ src: UnsafePointer<Float>, rows: Int, into dst: Unsaf
         for j in 0..<length { o[j] = -Float.infinity }
         for r in lo..<Swift.max(lo, Swift.min(rows, r0 + kernel)) {
             let row = src + r * length
-            for j in 0..<length { o[j] = row[j] > o[j] || row[j].isNaN ? row[j] : o[j] }
+            for j in 0..<length { o[j] = maxStep(row[j], o[j]) }
         }
     }
 }
