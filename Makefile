@@ -1,7 +1,9 @@
 # Motive — build, test and run. `make deps` installs what the build needs on Debian.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libopenblas-dev libdnnl2 zlib1g-dev pkg-config
+# libavdevice-dev: capture devices (V4L2) for live streams; ffmpeg: the stream tests serve video over TCP, HTTP and
+# pipes with it; chromium: the web page's browser test (headless, driven over the DevTools protocol).
+DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev libopenblas-dev libdnnl2 zlib1g-dev pkg-config ffmpeg chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Numeric code is far too slow unoptimised, so tests run as an optimised build with testing enabled.
 TEST_FLAGS := -c release -Xswiftc -enable-testing
