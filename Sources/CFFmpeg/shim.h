@@ -4,3 +4,4 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
+#include <libavdevice/avdevice.h>

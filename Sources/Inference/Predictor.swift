@@ -104,6 +104,13 @@ public final class Predictor: @unchecked Sendable {
         try scores(sample: sample(reader, window: window))
     }
 
+    /// Class probabilities of frames already decoded (a live stream's window), sampled as the
+    /// same frames of a file would be. RGB models only.
+    public func scores(frames: FrameStack) throws -> [Float] {
+        var rng = Xoshiro(seed: 0)
+        return try scores(sample: plan.recipe.sample(frames: frames, using: &rng))
+    }
+
     /// Class probabilities of one sampled video [V', C, L, H, W].
     public func scores(sample: Tensor) throws -> [Float] {
         do {

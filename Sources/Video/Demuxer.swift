@@ -9,15 +9,16 @@ let averrorINVALIDDATA: Int32 = -Int32(bitPattern: UInt32(0x49) | UInt32(0x4E) <
 
 final class Demuxer {
     let label: String
-    let deadline = Deadline()
+    let deadline: Deadline
     private(set) var format: UnsafeMutablePointer<AVFormatContext>?
-    private var memory: MemorySource?
+    private var custom: (any CustomInput)?
     private(set) var streamIndex: Int32 = -1
     /// The input's bytes, to tell a cut-off file from a damaged one (nil for frame folders).
     private let window: ByteWindow?
 
-    init(label: String, window: ByteWindow? = nil) {
+    init(label: String, window: ByteWindow? = nil, deadline: Deadline = Deadline()) {
         self.label = label
+        self.deadline = deadline
         self.window = window
     }
 
@@ -34,21 +35,21 @@ final class Demuxer {
     }
 
     deinit {
-        avformat_close_input(&format)  // leaves a custom pb alone; the memory source frees it
-        memory?.close()
+        avformat_close_input(&format)  // leaves a custom pb alone; its owner frees it
+        custom?.close()
     }
 
-    /// Opens `url` (or the memory source when given) and reads enough to know the streams.
+    /// Opens `url` (or the custom input when given) and reads enough to know the streams.
     func open(url: String?, inputFormat: UnsafePointer<AVInputFormat>? = nil, settings: [String: String] = [:],
-              memory: MemorySource? = nil, head: [UInt8] = [], options: ReaderOptions) throws(VideoError) {
+              custom: (any CustomInput)? = nil, head: [UInt8] = [], options: ReaderOptions) throws(VideoError) {
         guard var context = avformat_alloc_context() else { throw .readFailed(path: label, reason: "out of memory") }
         context.pointee.interrupt_callback = deadline.callback
         context.pointee.probesize = Int64(options.probeSize)
         context.pointee.max_analyze_duration = Int64(options.analyzeDuration)
         context.pointee.format_probesize = Int32(clamping: options.probeSize)
-        if let memory {
-            self.memory = memory
-            context.pointee.pb = memory.context
+        if let custom {
+            self.custom = custom
+            context.pointee.pb = custom.context
             context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
         }
         var dictionary: OpaquePointer?

@@ -3,7 +3,13 @@
 // an unretained opaque pointer; the owner keeps the source alive for as long as the context lives.
 import CFFmpeg
 
-final class MemorySource {
+/// A custom AVIOContext's owner: it frees the context (and its buffer) in `close()`.
+protocol CustomInput: AnyObject {
+    var context: UnsafeMutablePointer<AVIOContext>? { get }
+    func close()
+}
+
+final class MemorySource: CustomInput {
     private let bytes: [UInt8]
     private var position = 0
     /// The AVIOContext reading from `bytes`; freed by `close()`.

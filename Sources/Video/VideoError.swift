@@ -15,6 +15,10 @@ public enum VideoError: Error, Equatable, CustomStringConvertible {
     case noFrames(path: String)
     case timedOut(path: String, operation: String)
     case readFailed(path: String, reason: String)
+    /// A live source names something that cannot be streamed (an unknown scheme, a folder).
+    case unsupportedSource(path: String, reason: String)
+    /// A live source sent nothing for longer than its stall timeout.
+    case stalled(path: String, seconds: Double)
     // Decoding
     case indexOutOfRange(path: String, index: Int, frameCount: Int)
     case seekFailed(path: String, frame: Int, reason: String)
@@ -40,6 +44,8 @@ public enum VideoError: Error, Equatable, CustomStringConvertible {
         case .noFrames(let path): "\(path): no frames"
         case .timedOut(let path, let operation): "\(path): \(operation) did not finish before the deadline"
         case .readFailed(let path, let reason): "\(path): read failed (\(reason))"
+        case .unsupportedSource(let path, let reason): "\(path): cannot be streamed (\(reason))"
+        case .stalled(let path, let seconds): "\(path): no data for \(seconds) s (stall timeout)"
         case .indexOutOfRange(let path, let index, let frameCount):
             "\(path): frame \(index) outside 0..<\(frameCount)"
         case .seekFailed(let path, let frame, let reason): "\(path): cannot seek to frame \(frame) (\(reason))"

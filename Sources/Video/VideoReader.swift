@@ -42,7 +42,7 @@ public final class VideoReader {
         let label = "<memory>"
         if bytes.isEmpty { throw .emptyInput(path: label) }
         let demuxer = Demuxer(label: label, window: ByteWindow(bytes: bytes))
-        try demuxer.open(url: nil, memory: try MemorySource(bytes: bytes), head: Array(bytes.prefix(4096)), options: options)
+        try demuxer.open(url: nil, custom: try MemorySource(bytes: bytes), head: Array(bytes.prefix(4096)), options: options)
         try self.init(demuxer: demuxer, options: options)
     }
 

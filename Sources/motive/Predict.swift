@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Inference
 import NN
+import Support
 import TensorIO
 import Training
 import Video
@@ -30,10 +31,28 @@ struct Predict: ParsableCommand {
     @Option(help: "Timeline: window length, e.g. 2s or 500ms.") var window: String?
     @Option(help: "Timeline: step between windows (default: the window).") var stride: String?
     @Flag(help: "For .npy inputs: print the raw logits (the default for .npy).") var logits = false
-    @Argument(help: "Videos (any FFmpeg-readable file) or .npy clip tensors.") var inputs: [String]
+    @Option(help: "Label a live source as it plays (one JSON line per decision): a URL (rtsp, rtsps, rtmp, http, https, udp, tcp, srt, rtp), - for standard input, a file or named pipe, or a V4L2 device such as /dev/video0.")
+    var stream: String?
+    @Flag(help: "With --stream: label every frame (or every --every-th) through online TSM (TSM models).") var online = false
+    @Option(help: "With --online: label every k-th frame.") var every = 1
+    @Option(help: "With --online: average the probabilities of the last N decisions.") var smooth = 4
+    @Flag(help: "With --stream: pace a file or pipe at its frame rate, as a camera would deliver it.") var realtime = false
+    @Option(name: .customLong("stall-timeout"), help: "With --stream: seconds without data before the stream fails.") var stallTimeout = 10.0
+    @Flag(help: "With --stream: reopen a network source that fails or ends (up to 5 times in a row, backing off to 8 s).") var reconnect = false
+    @Flag(help: "With --stream and a file: follow it as it grows; it ends once it stops growing for --stall-timeout.") var follow = false
+    @Option(help: "With --stream: frames the decoder may run ahead of labelling; past it a live source drops the oldest.") var ring = 64
+    @Argument(help: "Videos (any FFmpeg-readable file) or .npy clip tensors.") var inputs: [String] = []
 
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("give at least one video or .npy file") }
+        if stream != nil {
+            guard inputs.isEmpty else { throw ValidationError("--stream labels one source; give no other inputs") }
+            if online && (window != nil || stride != nil) { throw ValidationError("--online labels frame by frame; --window and --stride go with window mode") }
+            guard every >= 1, smooth >= 1, ring >= 1 else { throw ValidationError("--every, --smooth and --ring must be ≥ 1") }
+            guard stallTimeout > 0, stallTimeout.isFinite else { throw ValidationError("--stall-timeout must be positive") }
+        } else {
+            guard !inputs.isEmpty else { throw ValidationError("give at least one video or .npy file, or --stream SOURCE") }
+            if online || realtime || reconnect || follow { throw ValidationError("--online, --realtime, --reconnect and --follow go with --stream") }
+        }
         if let views, ViewPlan.parseViews(views) == nil { throw ValidationError("--views must look like 10x3 (crops 1, 3 or 10), got \(views)") }
         if let window, parseDuration(window) == nil { throw ValidationError("--window must look like 2s or 500ms, got \(window)") }
         if let stride, parseDuration(stride) == nil { throw ValidationError("--stride must look like 1s or 500ms, got \(stride)") }
@@ -44,6 +63,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let predictor = try makePredictor()
+        if let stream { return try label(stream: stream, predictor) }
         var failures = 0
         for input in inputs {
             if input.lowercased().hasSuffix(".npy") {
@@ -84,6 +104,24 @@ struct Predict: ParsableCommand {
         let result = try predictor.predict(file: path, PredictionRequest(topK: topK, timeline: timeline))
         print(try compactJSON(Output(video: path, model: predictor.preset, labels: result.labels, views: result.views,
                                      timeline: result.timeline)))
+    }
+
+    /// Labels a live source until it ends; SIGINT or SIGTERM stops it cleanly.
+    func label(stream: String, _ predictor: Predictor) throws {
+        var options = LiveOptions()
+        (options.stallTimeout, options.reconnect, options.realtime, options.follow, options.capacity) = (stallTimeout, reconnect, realtime, follow, ring)
+        let mode: StreamMode = online ? .online(every: every, smoothing: smooth)
+            : .window(window: window.flatMap(parseDuration) ?? 2, stride: stride.flatMap(parseDuration) ?? 0.5)
+        let labeller = try StreamLabeller(predictor: predictor, mode: mode, topK: topK)
+        let source = try LiveSource(LiveInput(stream), options: options)
+        let signals = StopSignals { count in
+            if count > 1 { Foundation.exit(130) }
+            source.stop()
+        }
+        defer { signals.cancel() }
+        try labeller.run(source) { decision in
+            FileHandle.standardOutput.write(Data((try compactJSON(decision) + "\n").utf8))   // unbuffered: a line per decision as it is made
+        }
     }
 
     func printLogits(of clip: String, _ net: VideoModel) throws {

@@ -69,12 +69,27 @@ public struct SampleRecipe: Sendable {
         }
     }
 
+    /// The sample of frames already decoded (a live stream's window), as `sample` makes it from
+    /// a reader whose frames these are. RGB models only: flow needs the video's neighbouring frames.
+    public func sample(frames: FrameStack, using rng: inout Xoshiro) throws -> Tensor {
+        guard case .rgb = source else { throw LoaderError.rgbOnly }
+        guard frames.count > 0 else { throw LoaderError.noFrames("<live frames>") }
+        return try rgbSample(count: frames.count, startIndex: 0, using: &rng) { frames.frames($0) }
+    }
+
     /// RGB frames of an open video: V × C × T × H × W as in `load`.
     func rgbSample(_ reader: VideoReader, window: Range<Int>?, startIndex start: Int, using rng: inout Xoshiro) throws -> Tensor {
         let frames = window ?? 0..<reader.frameCount
         guard !frames.isEmpty else { throw LoaderError.noFrames(reader.source) }
-        let clips = sampler.indices(frameCount: frames.count, startIndex: start, using: &rng)
-        let decoded = try reader.frames(at: clips.flatMap { $0 }.map { $0 - start + frames.lowerBound })
+        return try rgbSample(count: frames.count, startIndex: start, using: &rng) { try reader.frames(at: $0.map { $0 + frames.lowerBound }) }
+    }
+
+    /// Samples clips from `count` frames and decodes them with `decode` (given 0-based positions
+    /// among those frames): V × C × T × H × W.
+    private func rgbSample(count: Int, startIndex start: Int, using rng: inout Xoshiro,
+                           decode: ([Int]) throws -> FrameStack) throws -> Tensor {
+        let clips = sampler.indices(frameCount: count, startIndex: start, using: &rng)
+        let decoded = try decode(clips.flatMap { $0 }.map { $0 - start })
         try pipeline.checkCrops(frame: FrameSize(width: decoded.width, height: decoded.height))
         let views = pipeline(decoded, using: &rng)                 // M × C × (N·L) × H × W
         let m = views.shape[0], c = views.shape[1], h = views.shape[3], w = views.shape[4]
@@ -88,6 +103,8 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
     case allFailed(batch: Int)
     case notAFlowFolder(String)
     case flowMismatch(String, x: Int, y: Int)
+    /// Frames in memory make RGB samples only.
+    case rgbOnly
 
     public var description: String {
         switch self {
@@ -95,6 +112,7 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
         case .allFailed(let b): "every video of batch \(b) failed to load"
         case .notAFlowFolder(let path): "\(path): neither a folder of flow_x_*.jpg and flow_y_*.jpg (`motive flow` writes them) nor a video"
         case .flowMismatch(let path, let x, let y): "\(path): \(x) x-flow frames but \(y) y-flow frames"
+        case .rgbOnly: "frames already decoded make RGB samples only; a flow or two-stream model needs a video file"
         }
     }
 }
