@@ -76,6 +76,7 @@ public final class MotiveServer: Sendable {
         ModelRoutes(models: models).register(on: table)
         JobRoutes(board: board, models: models, submission: submission).register(on: table)
         OperationRoutes(models: models, board: board, metrics: metrics).register(on: table)
+        PageRoutes().register(on: table)
         return (router, table.routes)
     }
 

@@ -216,6 +216,16 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+  /:
+    get:
+      summary: The web page
+      description: |
+        One self-contained HTML page (script and style inline, nothing external) that labels an
+        uploaded video with a served model (top labels and a chart of scores over time) and
+        follows live streams, through the API above with the bearer token entered on it. Always
+        open; sent with a Content-Security-Policy that allows only its own inline code and this origin.
+      responses:
+        "200": {description: The page, content: {text/html: {schema: {type: string}}}}
   /healthz:
     get:
       summary: Liveness
