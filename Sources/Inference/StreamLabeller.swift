@@ -55,7 +55,8 @@ public enum StreamError: Error, CustomStringConvertible, Equatable {
 /// Labels a live source as it plays, through the one predict path (`Predictor`): window mode
 /// samples each window's frames as a timeline window of the same frames is sampled from a file,
 /// so a recorded video streamed through a pipe gets the labels `motive predict --window` gives it.
-public final class StreamLabeller {
+/// `@unchecked Sendable`: it may be handed to the thread that runs it; `run` is called from one thread at a time.
+public final class StreamLabeller: @unchecked Sendable {
     public let predictor: Predictor
     public let mode: StreamMode
     public let topK: Int

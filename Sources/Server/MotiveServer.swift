@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -20,10 +21,12 @@ public final class MotiveServer: Sendable {
     public let metrics = ServerMetrics()
     public let models: ModelRegistry
     let board: JobBoard
+    let streams: StreamBoard
     let pool: InferencePool
     let logger: Logger
     private let lock: StateLock
     private let submission: JobSubmission
+    private let streamPolicy: StreamSourcePolicy
     private let spool: UploadSpool
 
     public init(options: ServerOptions, logger: Logger) throws {
@@ -36,6 +39,8 @@ public final class MotiveServer: Sendable {
         lock = try StateLock(stateDirectory: options.stateDirectory)
         submission = JobSubmission(data: try PathSandbox(root: options.dataRoot, name: "the data root"),
                                    state: try PathSandbox(root: options.stateDirectory, name: "the state directory"))
+        streamPolicy = StreamSourcePolicy(patterns: options.allowStreamSources, dataRoot: submission.data)
+        streams = StreamBoard(limit: options.maxStreams, metrics: metrics, logger: logger)
         spool = try UploadSpool(directory: options.stateDirectory.appendingPathComponent("uploads"))
         models = ModelRegistry(metrics: metrics)
         board = JobBoard(store: try JobStore(stateDirectory: options.stateDirectory), metrics: metrics, logger: logger)
@@ -76,6 +81,8 @@ public final class MotiveServer: Sendable {
         ModelRoutes(models: models).register(on: table)
         JobRoutes(board: board, models: models, submission: submission).register(on: table)
         OperationRoutes(models: models, board: board, metrics: metrics).register(on: table)
+        StreamRoutes(board: streams, models: models, policy: streamPolicy, tokenConfigured: BearerToken(options.token) != nil,
+                     retryAfter: options.retryAfterSeconds).register(on: table)
         PageRoutes().register(on: table)
         return (router, table.routes)
     }
@@ -92,9 +99,13 @@ public final class MotiveServer: Sendable {
         let headerTimeout = TimeAmount.milliseconds(Int64(options.headerTimeout * 1000))
         return Application(
             router: makeRouter().router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout)], idleTimeout: idle)),
+            // Plain HTTP/1.1, plus the WebSocket upgrade of `GET /v1/streams/{id}/ws`.
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: StreamSocketRoutes(board: streams, token: BearerToken(options.token), scope: options.auth).router(),
+                configuration: .init(http1: .init(additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout)], idleTimeout: idle))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
-            services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher, logger: logger)],
+            services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher, logger: logger),
+                       StreamShutdown(streams: streams)],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 await onListening(address?.ipAddress ?? self.options.host, address?.port ?? self.options.port)
@@ -105,5 +116,15 @@ public final class MotiveServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully and returns.
     public func run(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) async throws {
         try await makeApplication(onListening: onListening).runService()
+    }
+}
+
+/// Stops every live stream when the daemon shuts down, so their event streams end too.
+struct StreamShutdown: Service {
+    let streams: StreamBoard
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await Task.detached { streams.stopAll() }.value
     }
 }

@@ -32,6 +32,11 @@ public struct ServerOptions: Sendable {
     /// Threads that decode and run models. The engine already spreads each op over every core,
     /// so more threads than about half the cores mostly adds contention.
     public var inferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+    /// Globs over `host:port` (network sources) or device paths that `POST /v1/streams` may open;
+    /// none by default, so the daemon opens no network source unless told which.
+    public var allowStreamSources: [String] = []
+    /// Streams labelled at once; past it, 503.
+    public var maxStreams = 4
     /// Seconds a client is told to wait after a 503.
     public var retryAfterSeconds = 1
     /// How a job's training process is started: the command-line tool provides it (its own

@@ -29,6 +29,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds a connection may take to send a request's headers (also the keep-alive idle time).") var headerTimeout: Double = 20
     @Option(help: "Threads that decode and run models (default: half the cores).") var inferenceThreads: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(name: .customLong("allow-stream-source"),
+            help: "A glob over host:port (or a device path) that POST /v1/streams may open, e.g. '127.0.0.1:*' or '/dev/video*'; repeat for more (default: none).")
+    var allowStreamSources: [String] = []
+    @Option(help: "Live streams labelled at once; past it, 503.") var maxStreams = 4
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -39,6 +43,7 @@ struct Serve: ParsableCommand {
         guard headerTimeout > 0, headerTimeout <= 3600 else { throw ValidationError("--header-timeout must be in (0, 3600] seconds") }
         guard (1...(1 << 20)).contains(minUploadRate) else { throw ValidationError("--min-upload-rate must be 1…1048576 KB/s") }
         if let inferenceThreads, inferenceThreads < 1 { throw ValidationError("--inference-threads must be ≥ 1") }
+        guard (1...64).contains(maxStreams) else { throw ValidationError("--max-streams must be 1…64") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
     }
 
@@ -58,6 +63,8 @@ struct Serve: ParsableCommand {
         options.minUploadBytesPerSecond = minUploadRate << 10
         options.headerTimeout = headerTimeout
         if let inferenceThreads { options.inferenceThreads = inferenceThreads }
+        options.allowStreamSources = allowStreamSources
+        options.maxStreams = maxStreams
         options.jobLauncher = RunJob.launcher
         let server = try MotiveServer(options: options, logger: Logger(label: "motive"))
         // The root command is synchronous: serve on Swift's concurrency pool and wait here.

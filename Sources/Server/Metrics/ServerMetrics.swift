@@ -52,6 +52,27 @@ public final class ServerMetrics: Sendable {
                            labels: [("model", name)]).set(seconds)
     }
 
+    /// Live streams being labelled.
+    func setStreamsRunning(_ count: Int) {
+        registry.makeGauge(descriptor: Self.name("streams", "running", help: "Live streams being labelled")).set(Double(count))
+    }
+
+    /// Frames decoded and dropped by live streams since the last call for the same stream.
+    func recordStreamFrames(decoded: Int, dropped: Int) {
+        registry.makeCounter(descriptor: Self.name("stream", "frames_decoded", unit: "total", help: "Frames decoded from live streams"))
+            .increment(by: Int64(max(0, decoded)))
+        registry.makeCounter(descriptor: Self.name("stream", "frames_dropped", unit: "total",
+                                                   help: "Frames of live streams not labelled (dropped behind, or skipped to catch up)"))
+            .increment(by: Int64(max(0, dropped)))
+    }
+
+    /// One live-stream decision's latency, from the frame that made it possible.
+    func recordStreamDecision(latencyMs: Double) {
+        registry.makeDurationHistogram(descriptor: Self.name("stream", "decision_latency", unit: "seconds",
+                                                             help: "Live-stream decision latency, from the frame that made it possible"),
+                                       buckets: Self.latencyBuckets).record(.milliseconds(Int64(latencyMs.rounded())))
+    }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> String { registry.emitToString() }
 }
