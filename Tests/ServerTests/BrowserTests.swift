@@ -6,11 +6,12 @@ import Server
 import Synth
 import Testing
 
-/// The web page (`GET /`): its headers and markup in process, and a user's upload through it in
-/// headless Chromium against a daemon listening on a loopback port.
+/// The web page (`GET /`): its headers and markup in process; then, in headless Chromium against
+/// a daemon listening on a loopback port, a user's upload and a live stream through it.
 @Suite struct BrowserTests {
     static let elementIDs = ["model", "token", "video", "predict", "status", "labels", "timeline",
                              "stream-source", "stream-start", "stream-stop", "stream-status", "stream-labels", "stream-chart", "streams"]
+    static let viewport = (width: 1000, height: 1100)
 
     /// 200, HTML, a Content-Security-Policy, the ids the script and this test use, nothing
     /// loaded from elsewhere; open even when `--auth all` guards the API.
@@ -37,35 +38,24 @@ import Testing
     }
 
     /// A user picks a video in the page and presses Label; the page shows the labels the API
-    /// gives for that video and draws their timeline; a screenshot shows it.
+    /// gives for that video and draws their timeline. Starting a stream on a daemon without a
+    /// token shows the refusal.
     @Test(.timeLimit(.minutes(2))) func uploadThroughThePage() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Chromium.executable.path),
-                     "Chromium is missing (\(Chromium.executable.path)): `make deps` installs it")
         let folder = Fixture.scratch("browser")
         let video = try Self.longVideo(in: folder)
         let bytes = try Data(contentsOf: video)
-        let server = try Fixture.server(Fixture.options())
-        try await server.makeApplication().test(.live) { client in
-            let port = try #require(client.port)
+        try await withPage(Fixture.options(), folder: folder) { page, client in
             // What the API answers for the query the page sends.
-            let query = "/v1/predict?top_k=5&window=2s&stride=1s&model=default"
-            let api = try await client.execute(uri: query, method: .post, headers: .contentType("video/mp4"), body: ByteBuffer(bytes: bytes))
+            let api = try await client.execute(uri: "/v1/predict?top_k=5&window=2s&stride=1s&model=default", method: .post,
+                                               headers: .contentType("video/mp4"), body: ByteBuffer(bytes: bytes))
             try #require(api.status == .ok)
             let expectedLabels = api.json["labels"].array.compactMap { $0["label"].string }
             let timelineLabels = Set(api.json["timeline"].array.flatMap { $0["labels"].array.compactMap { $0["label"].string } })
             let windows = api.json["timeline"].count
-            #expect(windows >= 3, "a 4 s video in 2 s windows every second")
             #expect(Set(expectedLabels) == ["translate_left", "translate_right"])
+            #expect(windows >= 3, "a 4 s video in 2 s windows every second")
 
-            let browser = try await Chromium.launch(in: folder)
-            defer { browser.stop() }
-            let page = try await browser.openPage()
-            defer { page.close() }
-            for domain in ["Page", "Runtime", "Log"] { try await page.send("\(domain).enable") }
-            let (width, height) = (1000, 1100)
-            try await page.send("Emulation.setDeviceMetricsOverride", ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": false])
-            try await page.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
-            let models = try await poll("the model list") {
+            let models = try await poll("the model list", on: page) {
                 let names = try await page.evaluate("[...document.querySelectorAll('#model option')].map((o) => o.value)").array
                 return names.isEmpty ? nil : names.compactMap(\.string)
             }
@@ -87,7 +77,7 @@ import Testing
                 """)
             #expect(chosen.int == bytes.count)
 
-            let shown = try await poll("the labels") {
+            let shown = try await poll("the labels", on: page) {
                 let state = try await page.evaluate("""
                     ({ labels: [...document.querySelectorAll('#labels li .name')].map((e) => e.textContent),
                        scores: [...document.querySelectorAll('#labels li .score')].map((e) => e.textContent),
@@ -106,26 +96,140 @@ import Testing
             #expect(shown["points"].array.allSatisfy { $0.int == windows }, "a point per window: \(shown["points"].array.map(\.value))")
             #expect(Set(shown["legend"].array.compactMap(\.string)) == timelineLabels)
             #expect(shown["status"].string?.contains("labelled by default") == true)
+            try await screenshot(page, to: folder.appendingPathComponent("page.png"))
 
-            let screenshot = try await page.send("Page.captureScreenshot", ["format": "png"])
-            let png = try #require(screenshot["data"].string.flatMap { Data(base64Encoded: $0) }, "a base64 PNG")
-            let file = folder.appendingPathComponent("page.png")
-            try png.write(to: file)
-            let size = try #require(PNGSize(try Data(contentsOf: file)), "\(file.path) is not a PNG")
-            #expect(size.width == width && size.height == height, "\(size) for a \(width)×\(height) viewport")
-            #expect(png.count > 10_000 && png.count < 10 << 20, "\(png.count) bytes")
-            #expect(page.problems.isEmpty, "the page reported: \(page.problems)")
+            // No token on this daemon: starting a stream is refused, and the page says why.
+            try await page.evaluate("""
+                document.getElementById("stream-source").value = "videos/translate_left/translate_left_0000.mp4";
+                document.getElementById("stream-start").click();
+                """)
+            let refusal = try await poll("the refused stream", on: page) {
+                let status = try await page.evaluate("document.getElementById('stream-status').textContent").string ?? ""
+                return status.hasPrefix("Cannot start") ? status : nil
+            }
+            #expect(refusal.contains("403 token_required"), "\(refusal)")
         }
     }
 
-    /// Calls `attempt` every 100 ms until it gives a value, for at most `timeout`.
-    func poll<T>(_ what: String, timeout: Duration = .seconds(30), _ attempt: () async throws -> T?) async throws -> T {
+    /// With the token typed in, a user starts a stream of a 4 s file under the data root and
+    /// watches it to its end; a second one is stopped with the Stop button.
+    @Test(.timeLimit(.minutes(2))) func streamThroughThePage() async throws {
+        let folder = Fixture.scratch("browser")
+        let video = try Self.longVideo(in: folder)
+        let source = String(video.path.dropFirst(folder.path.count + 1))
+        let options = Fixture.options { $0.token = "s3cret"; $0.auth = .all; $0.dataRoot = folder }
+        try await withPage(options, folder: folder) { page, _ in
+            // Under --auth all the model list needs the token; typing it in brings the list.
+            try await page.evaluate("""
+                (() => {
+                  const token = document.getElementById("token");
+                  token.value = "s3cret";
+                  token.dispatchEvent(new Event("change", { bubbles: true }));
+                })()
+                """)
+            _ = try await poll("the model list after the token", on: page) {
+                try await page.evaluate("document.querySelectorAll('#model option').length").int ?? 0 > 0 ? true : nil
+            }
+            #expect(try await page.evaluate("localStorage.getItem('motive-token')").string == "s3cret")
+
+            let start = """
+                document.getElementById("stream-source").value = "\(source)";
+                document.getElementById("stream-start").click();
+                """
+            let state = """
+                ({ status: document.getElementById('stream-status').textContent,
+                   error: document.getElementById('stream-status').classList.contains('error'),
+                   labels: [...document.querySelectorAll('#stream-labels li .name')].map((e) => e.textContent),
+                   points: [...document.querySelectorAll('#stream-chart svg polyline')].map((p) => p.getAttribute('points').split(' ').length),
+                   rows: [...document.querySelectorAll('#streams tr')].map((row) => row.textContent) })
+                """
+            try await page.evaluate(start)
+            let ended = try await poll("the stream's end", on: page) {
+                let shown = try await page.evaluate(state)
+                if shown["error"].value as? Bool == true { throw DevToolsError(message: "the page shows an error: \(shown["status"].string ?? "")") }
+                return shown["status"].string?.hasSuffix(" ended.") == true ? shown : nil
+            }
+            #expect(Set(ended["labels"].array.compactMap(\.string)).isSubset(of: ["translate_left", "translate_right"]))
+            #expect(ended["labels"].count == 2, "top 3 of two classes")
+            #expect(!ended["points"].array.isEmpty && ended["points"].array.allSatisfy { $0.int ?? 0 >= 3 },
+                    "a line per label, a point per decision: \(ended["points"].array.map(\.value))")
+            try await screenshot(page, to: folder.appendingPathComponent("stream.png"))
+            _ = try await poll("the ended stream in the list", on: page) {
+                try await page.evaluate(state)["rows"].array.contains { $0.string?.contains("ended") == true } ? true : nil
+            }
+
+            // A second stream, stopped at its first decision.
+            try await page.evaluate(start)
+            _ = try await poll("the second stream's first decision", on: page) {
+                try await page.evaluate(state)["status"].string?.contains("latency") == true ? true : nil
+            }
+            try await page.evaluate("document.getElementById('stream-stop').click()")
+            let stopped = try await poll("the stopped stream", on: page) {
+                let status = try await page.evaluate(state)["status"].string ?? ""
+                return status.hasSuffix(" stopped.") ? status : nil
+            }
+            #expect(try await page.evaluate("document.getElementById('stream-stop').disabled").value as? Bool == true, "\(stopped)")
+        }
+    }
+
+    /// A daemon on 127.0.0.1 with port 0, Chromium, and a page session showing the daemon's `/`;
+    /// `body` drives the page. Chromium is stopped and its profile removed however `body` ends.
+    func withPage(_ options: ServerOptions, folder: URL,
+                  _ body: @Sendable (DevToolsSession, any TestClientProtocol) async throws -> Void) async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Chromium.executable.path),
+                     "Chromium is missing (\(Chromium.executable.path)): `make deps` installs it")
+        let server = try Fixture.server(options)
+        try await server.makeApplication().test(.live) { client in
+            let port = try #require(client.port)
+            let browser = try await Chromium.launch(in: folder)
+            defer { browser.stop() }
+            let page = try await browser.openPage()
+            defer { page.close() }
+            for domain in ["Page", "Runtime", "Log"] { try await page.send("\(domain).enable") }
+            try await page.send("Emulation.setDeviceMetricsOverride",
+                                ["width": Self.viewport.width, "height": Self.viewport.height, "deviceScaleFactor": 1, "mobile": false])
+            try await page.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
+            _ = try await poll("the page", on: page) {
+                try await page.evaluate("location.port === '\(port)' && document.readyState === 'complete'").value as? Bool == true ? true : nil
+            }
+            try await body(page, client)
+            #expect(page.problems.isEmpty, "the page reported: \(page.problems)")
+            page.close()
+            browser.stop()
+            #expect(browser.processes.isEmpty, "Chromium processes left running: \(browser.processes)")
+        }
+    }
+
+    /// Saves a screenshot of the viewport as `file` and checks that it reads as a PNG of the viewport's size.
+    func screenshot(_ page: DevToolsSession, to file: URL) async throws {
+        let screenshot = try await page.send("Page.captureScreenshot", ["format": "png"])
+        let png = try #require(screenshot["data"].string.flatMap { Data(base64Encoded: $0) }, "a base64 PNG")
+        try png.write(to: file)
+        let size = try #require(PNGSize(try Data(contentsOf: file)), "\(file.path) is not a PNG")
+        #expect(size.width == Self.viewport.width && size.height == Self.viewport.height, "\(size) for the viewport \(Self.viewport)")
+        #expect(png.count > 10_000 && png.count < 10 << 20, "\(png.count) bytes")
+    }
+
+    /// Calls `attempt` every 100 ms until it gives a value, for at most `timeout`; the failure says
+    /// what the page reported (exceptions, a refused policy) and what its status lines show.
+    func poll<T>(_ what: String, on page: DevToolsSession, timeout: Duration = .seconds(30), _ attempt: () async throws -> T?) async throws -> T {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let value = try await attempt() { return value }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw DevToolsError(message: "the page did not show \(what) within \(timeout)")
+        let status = try? await page.evaluate("[...document.querySelectorAll('.status')].map((e) => e.textContent).filter((t) => t)")
+        throw DevToolsError(message: "the page did not show \(what) within \(timeout); its status lines: "
+                            + "\(status?.array.compactMap(\.string) ?? []); it reported: \(page.problems)")
+    }
+
+    /// A 4 s video of the class translate_right (64², 25 fps), long enough for a timeline of
+    /// several windows; the fixture's videos are 0.64 s.
+    static func longVideo(in folder: URL) throws -> URL {
+        var options = SynthOptions()
+        options.classes = 2; options.perClass = 1; options.frames = 100; options.size = 64; options.seed = 11; options.valFraction = 0
+        _ = try SynthDataset.generate(into: folder.appendingPathComponent("synth").path, options: options)
+        return folder.appendingPathComponent("synth/videos/translate_right/translate_right_0000.mp4")
     }
 }
 
@@ -142,15 +246,4 @@ struct PNGSize: CustomStringConvertible {
     }
 
     var description: String { "\(width)×\(height)" }
-}
-
-extension BrowserTests {
-    /// A 4 s video of the class translate_right (64², 25 fps), long enough for a timeline of
-    /// several windows; the fixture's videos are 0.64 s.
-    static func longVideo(in folder: URL) throws -> URL {
-        var options = SynthOptions()
-        options.classes = 2; options.perClass = 1; options.frames = 100; options.size = 64; options.seed = 11; options.valFraction = 0
-        _ = try SynthDataset.generate(into: folder.appendingPathComponent("synth").path, options: options)
-        return folder.appendingPathComponent("synth/videos/translate_right/translate_right_0000.mp4")
-    }
 }

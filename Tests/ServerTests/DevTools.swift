@@ -10,17 +10,18 @@ import Glibc
 /// process it started) when the test is done, whether it passed or not.
 /// `@unchecked`: the `Process` is read-only after launch, and only `stop` (run once, under a lock) acts on it.
 final class Chromium: @unchecked Sendable {
-    /// Debian's launcher; `make deps` installs it.
-    static let executable = URL(fileURLWithPath: "/usr/bin/chromium")
+    /// Debian's launcher (`make deps` installs it), or `CHROMIUM`.
+    static let executable = URL(fileURLWithPath: ProcessInfo.processInfo.environment["CHROMIUM"] ?? "/usr/bin/chromium")
 
     /// The browser's DevTools endpoint, `ws://127.0.0.1:PORT/devtools/browser/ID`.
     let endpoint: String
     /// Chromium's stderr, for failure messages.
     let log: URL
     private let process: Process
-    private let profile: URL
-    /// Whether the browser leads a process group of its own, so that its helpers can be killed with it.
-    private let leadsGroup: Bool
+    /// Holds the profile, the log, crash reports and caches. Every process of this browser names
+    /// it on its command line (helpers and crash handlers included, whatever their process group),
+    /// which is how `stop` finds them.
+    private let folder: URL
     private let stopped = NIOLockedValueBox(false)
 
     /// Starts Chromium with its profile and log in `folder`, and waits (at most `timeout`) for
@@ -35,34 +36,35 @@ final class Chromium: @unchecked Sendable {
         // The WebSocket client sends `Origin: ws://127.0.0.1`, which DevTools refuses unless allowed.
         process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
                              "--remote-allow-origins=ws://127.0.0.1", "--user-data-dir=\(profile.path)", "about:blank"]
-        // Crash reports and caches go into the test's folder, not the user's home.
+        // Crash reports and caches go into the folder, not the user's home.
         process.environment = ProcessInfo.processInfo.environment.merging(
             ["XDG_CONFIG_HOME": folder.appendingPathComponent("config").path, "XDG_CACHE_HOME": folder.appendingPathComponent("cache").path]) { $1 }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
-        let leadsGroup = getpgid(process.processIdentifier) == process.processIdentifier
-
         let deadline = ContinuousClock.now + timeout
         while true {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let start = text.range(of: "DevTools listening on ")?.upperBound,
                let end = text[start...].firstIndex(of: "\n") {
-                return Chromium(endpoint: String(text[start..<end]), log: log, process: process, profile: profile, leadsGroup: leadsGroup)
+                return Chromium(endpoint: String(text[start..<end]), log: log, process: process, folder: folder)
             }
             let failure: String? = !process.isRunning ? "Chromium exited with status \(process.terminationStatus)"
                 : ContinuousClock.now > deadline ? "Chromium did not report its DevTools endpoint within \(timeout)" : nil
             if let failure {
-                Chromium(endpoint: "", log: log, process: process, profile: profile, leadsGroup: leadsGroup).stop()
+                shutDown(process, folder: folder)
                 throw DevToolsError(message: "\(failure); its stderr:\n\(Self.tail(of: log))")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            do { try await Task.sleep(for: .milliseconds(50)) } catch {
+                shutDown(process, folder: folder)
+                throw error
+            }
         }
     }
 
-    private init(endpoint: String, log: URL, process: Process, profile: URL, leadsGroup: Bool) {
-        (self.endpoint, self.log, self.process, self.profile, self.leadsGroup) = (endpoint, log, process, profile, leadsGroup)
+    private init(endpoint: String, log: URL, process: Process, folder: URL) {
+        (self.endpoint, self.log, self.process, self.folder) = (endpoint, log, process, folder)
     }
 
     deinit { stop() }
@@ -82,20 +84,43 @@ final class Chromium: @unchecked Sendable {
         return try await DevToolsSession.connect("\(origin)/devtools/page/\(id)")
     }
 
-    /// SIGTERM, then SIGKILL after 5 s; then SIGKILL to whatever is left of its process group;
-    /// then the profile folder goes. Safe to call more than once.
+    /// SIGTERM to the browser, SIGKILL after 5 s; then SIGKILL to each of its processes still
+    /// running, for at most 5 s more; then the profile goes. Safe to call more than once.
     func stop() {
         guard stopped.withLockedValue({ let first = !$0; $0 = true; return first }) else { return }
-        let pid = process.processIdentifier
+        Self.shutDown(process, folder: folder)
+    }
+
+    private static func shutDown(_ process: Process, folder: URL) {
         if process.isRunning {
-            kill(pid, SIGTERM)
+            kill(process.processIdentifier, SIGTERM)
             let deadline = Date().addingTimeInterval(5)
             while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(pid, SIGKILL) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
-        if leadsGroup { kill(-pid, SIGKILL) }
-        try? FileManager.default.removeItem(at: profile)
+        let deadline = Date().addingTimeInterval(5)
+        var left = processes(naming: folder)
+        while !left.isEmpty && Date() < deadline {
+            for pid in left { kill(pid, SIGKILL) }
+            usleep(20_000)
+            left = processes(naming: folder)
+        }
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("profile"))
+    }
+
+    /// The processes still running whose command line names this browser's folder.
+    var processes: [pid_t] { Self.processes(naming: folder) }
+
+    private static func processes(naming folder: URL) -> [pid_t] {
+        let marker = Data(folder.path.utf8)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let commandLine = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  commandLine.range(of: marker) != nil else { return nil }
+            return pid
+        }
     }
 
     static func tail(of log: URL, lines: Int = 20) -> String {
@@ -190,6 +215,7 @@ final class DevToolsSession: Sendable {
 
     /// Evaluates a JavaScript expression in the page and returns its value (awaiting a promise);
     /// an exception in the page throws, with its description.
+    @discardableResult
     func evaluate(_ expression: String, timeout: Duration = .seconds(15)) async throws -> JSON {
         let result = try await send("Runtime.evaluate", ["expression": expression, "returnByValue": true, "awaitPromise": true], timeout: timeout)
         if result["exceptionDetails"].value != nil {

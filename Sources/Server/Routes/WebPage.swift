@@ -42,6 +42,8 @@ enum WebPage {
   .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .3rem; vertical-align: -1px; }
   table { border-collapse: collapse; width: 100%; font-size: .85rem; }
   th, td { text-align: left; padding: .2rem .4rem; border-bottom: 1px solid var(--line); }
+  td { overflow-wrap: anywhere; }
+  td.actions { white-space: nowrap; overflow-wrap: normal; }
   .muted { color: var(--muted); font-size: .85rem; }
 </style>
 </head>
@@ -361,6 +363,14 @@ async function stopStream(id) {
   refreshStreams();
 }
 
+function button(text, label, onClick) {
+  const element = el("button", "plain", text);
+  element.type = "button";
+  element.setAttribute("aria-label", label);
+  element.addEventListener("click", onClick);
+  return element;
+}
+
 async function refreshStreams() {
   try {
     const { streams } = await (await api("/v1/streams")).json();
@@ -370,16 +380,11 @@ async function refreshStreams() {
                            `${stream.frames_decoded} (${stream.frames_dropped})`, stream.decisions]) {
         row.append(el("td", "", String(value === undefined ? "" : value)));
       }
-      const actions = el("td");
-      const follow = el("button", "plain", "Watch");
-      follow.type = "button";
-      follow.setAttribute("aria-label", `Watch stream ${stream.id}`);
-      follow.addEventListener("click", () => watch(stream.id));
-      const stop = el("button", "plain", "Stop");
-      stop.type = "button";
-      stop.setAttribute("aria-label", `Stop stream ${stream.id}`);
-      stop.addEventListener("click", () => stopStream(stream.id));
-      actions.append(follow, " ", stop);
+      const actions = el("td", "actions");
+      if (stream.state === "running") {
+        actions.append(button("Watch", `Watch stream ${stream.id}`, () => watch(stream.id)), " ",
+                       button("Stop", `Stop stream ${stream.id}`, () => stopStream(stream.id)));
+      }
       row.append(actions);
       return row;
     }));
@@ -395,13 +400,12 @@ async function refreshStreams() {
 
 $("stream-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const request = {
-    source: $("stream-source").value.trim(),
-    window: $("stream-window").value.trim() || "2s",
-    stride: $("stream-stride").value.trim() || "0.5s",
-    online: $("stream-online").checked,
-    top_k: 3,
-  };
+  const request = { source: $("stream-source").value.trim(), online: $("stream-online").checked, top_k: 3 };
+  // An online model labels frame by frame: window and stride belong to window mode only.
+  if (!request.online) {
+    request.window = $("stream-window").value.trim() || "2s";
+    request.stride = $("stream-stride").value.trim() || "0.5s";
+  }
   if ($("model").value) request.model = $("model").value;
   say(streamStatus, "Starting…");
   try {
@@ -412,11 +416,13 @@ $("stream-form").addEventListener("submit", async (event) => {
     refreshStreams();
     watch(stream.id);
   } catch (error) {
-    const hint = error.status === 403 ? " (the daemon starts streams only when it has a --token, and only from sources it allows)" : "";
-    say(streamStatus, "Cannot start the stream: " + error.message + hint, true);
+    say(streamStatus, "Cannot start the stream: " + error.message, true);
   }
 });
 
+$("stream-online").addEventListener("change", () => {
+  for (const id of ["stream-window", "stream-stride"]) $(id).disabled = $("stream-online").checked;
+});
 $("stream-stop").addEventListener("click", () => { if (watching) stopStream(watching.id); });
 $("streams-refresh").addEventListener("click", refreshStreams);
 $("reload").addEventListener("click", loadModels);
