@@ -100,9 +100,14 @@ public final class MotiveServer: Sendable {
         return Application(
             router: makeRouter().router,
             // Plain HTTP/1.1, plus the WebSocket upgrade of `GET /v1/streams/{id}/ws`.
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: StreamSocketRoutes(board: streams, token: BearerToken(options.token), scope: options.auth).router(),
-                configuration: .init(http1: .init(additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout)], idleTimeout: idle))),
+            server: HTTPServerBuilder { responder in
+                let webSocket = StreamSocketRoutes(board: self.streams, token: BearerToken(self.options.token), scope: self.options.auth).router()
+                return GuardedUpgradeChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocket.buildResponder(),
+                        configuration: .init(http1: .init(additionalChannelHandlers: [ConnectionGuard(headerTimeout: headerTimeout)], idleTimeout: idle))),
+                    headerTimeout: headerTimeout)
+            },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
             services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher, logger: logger),
                        StreamShutdown(streams: streams)],

@@ -216,6 +216,101 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+  /v1/streams:
+    post:
+      summary: Start labelling a live source
+      description: |
+        Needs the daemon to run with a token (403 token_required otherwise). `source` is a URL
+        (rtsp, rtsps, rtmp, rtmps, http, https, udp, tcp, srt, rtp) whose host:port matches an
+        --allow-stream-source glob (403 source_not_allowed otherwise), a device path matching one,
+        or a file or named pipe under the data root (a file is paced at its frame rate unless
+        `realtime` is false). Window mode (default) labels the last `window` of frames every
+        `stride`; `online: true` labels every `every`-th frame through online TSM (TSM models),
+        averaged over the last `smoothing` decisions. Past --max-streams, 503 too_many_streams; a
+        source that cannot be opened within `stall_timeout`, 422 stream_unavailable.
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [source]
+              additionalProperties: false
+              properties:
+                source: {type: string}
+                model: {type: string, description: "a served model (default: `default`, else the only one)"}
+                window: {description: "\"2s\", \"500ms\" or seconds (default 2 s)", oneOf: [{type: string}, {type: number}]}
+                stride: {description: "default 0.5 s (the window when only the window is given)", oneOf: [{type: string}, {type: number}]}
+                online: {type: boolean, default: false}
+                every: {type: integer, minimum: 1, maximum: 1000, default: 1}
+                smoothing: {type: integer, minimum: 1, maximum: 1000, default: 4}
+                top_k: {type: integer, minimum: 1, maximum: 1000, default: 3}
+                realtime: {type: boolean}
+                stall_timeout: {type: number, exclusiveMinimum: 0, maximum: 300, default: 10}
+                reconnect: {type: boolean, default: false}
+      responses:
+        "201": {description: The stream, with a Location header, content: {application/json: {schema: {$ref: "#/components/schemas/Stream"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Error"}
+    get:
+      summary: The running streams, and the last finished ones
+      security: [{bearer: []}, {}]
+      responses:
+        "200":
+          description: Streams
+          content:
+            application/json:
+              schema: {type: object, properties: {streams: {type: array, items: {$ref: "#/components/schemas/Stream"}}}}
+        "401": {$ref: "#/components/responses/Error"}
+  /v1/streams/{id}:
+    get:
+      summary: One stream
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/StreamID"}]
+      responses:
+        "200": {description: The stream, content: {application/json: {schema: {$ref: "#/components/schemas/Stream"}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+    delete:
+      summary: Stop a stream
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/StreamID"}]
+      responses:
+        "200": {description: The stopped stream, content: {application/json: {schema: {$ref: "#/components/schemas/Stream"}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/streams/{id}/events:
+    get:
+      summary: Follow a stream's decisions (Server-Sent Events)
+      description: |
+        An event `decision` per decision from now on (data: t_start, t_end, labels, latency_ms,
+        dropped), then one `end` (data: reason ended, stopped or failed, and error). A comment
+        line every 15 s keeps an idle connection open.
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/StreamID"}]
+      responses:
+        "200": {description: Event stream, content: {text/event-stream: {schema: {type: string}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /v1/streams/{id}/ws:
+    get:
+      summary: Follow a stream's decisions over a WebSocket
+      description: |
+        After the upgrade, each event is a text message {"event": "decision"|"end", "data": {…}}
+        with the data of the Server-Sent Events; the server closes after `end`. A request
+        without the upgrade is 426.
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/StreamID"}]
+      responses:
+        "101": {description: Switching to the WebSocket protocol}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "426": {$ref: "#/components/responses/Error"}
   /:
     get:
       summary: The web page
@@ -262,6 +357,7 @@ components:
     bearer: {type: http, scheme: bearer}
   parameters:
     JobID: {name: id, in: path, required: true, schema: {type: string}}
+    StreamID: {name: id, in: path, required: true, schema: {type: string}}
   responses:
     Error:
       description: An error
@@ -275,6 +371,29 @@ components:
           type: object
           required: [code, message, request_id]
           properties: {code: {type: string}, message: {type: string}, request_id: {type: string}}
+    Decision:
+      type: object
+      properties:
+        t_start: {type: number, description: "seconds from the stream's first frame"}
+        t_end: {type: number}
+        labels: {type: array, items: {$ref: "#/components/schemas/Label"}}
+        latency_ms: {type: number, description: "from the decoding of the frame that made the decision possible"}
+        dropped: {type: integer, description: "frames not labelled so far (dropped behind, or skipped to catch up)"}
+    Stream:
+      type: object
+      required: [id, source, model, mode, state, started_at, frames_decoded, frames_dropped, decisions]
+      properties:
+        id: {type: string}
+        source: {type: string}
+        model: {type: string}
+        mode: {type: string, enum: [window, online]}
+        state: {type: string, enum: [running, ended, stopped, failed]}
+        error: {type: string}
+        started_at: {type: string, format: date-time}
+        frames_decoded: {type: integer}
+        frames_dropped: {type: integer}
+        decisions: {type: integer}
+        last: {$ref: "#/components/schemas/Decision"}
     Label:
       type: object
       properties: {label: {type: string}, score: {type: number}, index: {type: integer}}
