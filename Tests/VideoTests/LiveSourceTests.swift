@@ -224,7 +224,7 @@ import Glibc
 
     /// `stop()` from another thread while the consumer waits in `next()` and the decoder in a read:
     /// both return within 2 s, and `next()` then returns nil (a stop is not a failure).
-    func expectStopEndsABlockedRead(_ source: LiveSource, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectStopEndsABlockedRead(_ source: LiveSource, sourceLocation: SourceLocation = #_sourceLocation) throws {
         source.start()
         _ = try #require(try source.next(), "no frames before the stop", sourceLocation: sourceLocation)
         let stopper = StopRecord()
@@ -327,7 +327,7 @@ import Glibc
 
 /// The clip every stream test serves: 40 frames of 96×64 H.264 (with B-frames) at 25 fps, as an
 /// MP4 and remuxed (no re-encoding) into MPEG-TS, made once per test process.
-struct LiveClip: Sendable {
+private struct LiveClip: Sendable {
     static let count = 40, width = 96, height = 64
     let mp4: String
     let ts: String
@@ -361,31 +361,31 @@ struct LiveClip: Sendable {
     }
 }
 
-struct LiveTestError: Error, CustomStringConvertible {
+private struct LiveTestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// The ffmpeg command-line tool on PATH.
-let ffmpegPath: String? = {
+private let ffmpegPath: String? = {
     let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
     return folders.map { "\($0)/ffmpeg" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }()
 
 /// ffmpeg, or a failed test saying how to get it.
-func requireFFmpeg(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+private func requireFFmpeg(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
     try #require(ffmpegPath, "ffmpeg is not installed (make deps installs it): the live-stream tests serve, pipe and remux video with it",
                  sourceLocation: sourceLocation)
 }
 
 /// Runs ffmpeg quietly to the end (at most 30 s); throws with its log unless it succeeds.
-func runToEnd(_ ffmpeg: String, _ arguments: [String]) throws {
+private func runToEnd(_ ffmpeg: String, _ arguments: [String]) throws {
     let child = try Child(ffmpeg, ["-y"] + arguments)
     guard child.wait(seconds: 30) == 0 else { throw LiveTestError("ffmpeg \(arguments.joined(separator: " ")) failed: \(child.log)") }
 }
 
 /// What one consumer took from a source until it ended, failed or was stopped by the watchdog.
-struct Drained {
+private struct Drained {
     var frames: [LiveFrame] = []
     var ended = false
     var failure: VideoError?
@@ -395,7 +395,7 @@ struct Drained {
 
 /// Takes batches until the end or a failure; a watchdog stops the source after `limit` seconds
 /// (a test failure), so that no test can hang.
-func drain(_ source: LiveSource, keepFrames: Bool = true, limit: Double = 20, sourceLocation: SourceLocation = #_sourceLocation,
+private func drain(_ source: LiveSource, keepFrames: Bool = true, limit: Double = 20, sourceLocation: SourceLocation = #_sourceLocation,
            each: (LiveBatch) -> Void = { _ in }) -> Drained {
     let fired = StopRecord()
     let watchdog = DispatchWorkItem { fired.set(start: 0, end: 0); source.stop() }
@@ -419,7 +419,7 @@ func drain(_ source: LiveSource, keepFrames: Bool = true, limit: Double = 20, so
 
 /// Frames equal to the reference's: as many (or, with `prefixOnly`, its first ones), in order,
 /// at the same times from the first (to 1e-6 s), with the same pixels bit for bit.
-func expectFrames(_ frames: [LiveFrame], equal reference: LiveClip.Reference, prefixOnly: Bool = false,
+private func expectFrames(_ frames: [LiveFrame], equal reference: LiveClip.Reference, prefixOnly: Bool = false,
                   sourceLocation: SourceLocation = #_sourceLocation) throws {
     if prefixOnly {
         try #require(frames.count <= reference.frames.count, "\(frames.count) frames from a clip of \(reference.frames.count)", sourceLocation: sourceLocation)
@@ -439,7 +439,7 @@ func expectFrames(_ frames: [LiveFrame], equal reference: LiveClip.Reference, pr
 
 /// A network source opened once its server listens: a refused connection is retried for up to
 /// 10 s (ffmpeg takes a moment to start listening).
-func openWhenListening(_ url: String, _ options: LiveOptions) throws -> LiveSource {
+private func openWhenListening(_ url: String, _ options: LiveOptions) throws -> LiveSource {
     let deadline = Date().addingTimeInterval(10)
     while true {
         let failure: VideoError
@@ -450,7 +450,7 @@ func openWhenListening(_ url: String, _ options: LiveOptions) throws -> LiveSour
 }
 
 extension LiveOptions {
-    init(capacity: Int = 64, stallTimeout: Double = 10, realtime: Bool = false, dropWhenBehind: Bool? = nil, follow: Bool = false) {
+    fileprivate init(capacity: Int = 64, stallTimeout: Double = 10, realtime: Bool = false, dropWhenBehind: Bool? = nil, follow: Bool = false) {
         self.init()
         (self.capacity, self.stallTimeout, self.realtime, self.dropWhenBehind, self.follow) = (capacity, stallTimeout, realtime, dropWhenBehind, follow)
     }
@@ -459,7 +459,7 @@ extension LiveOptions {
 // MARK: - Processes, sockets, pipes
 
 /// A child process, quiet, killed if still running when released: a failing test leaves none behind.
-final class Child {
+private final class Child {
     private let process = Process()
     private let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("motive-child-\(UUID().uuidString).log").path
     private var launched = false
@@ -502,7 +502,7 @@ final class Child {
 
 /// A loopback TCP socket that listens and never accepts: the kernel completes a client's
 /// handshake, and then nothing is ever sent. Released, its port is free for a server to take.
-final class Listener {
+private final class Listener {
     let port: Int
     private let fd: Int32
 
@@ -523,7 +523,7 @@ final class Listener {
     deinit { Glibc.close(fd) }
 }
 
-func makeFIFO(_ path: String) throws -> String {
+private func makeFIFO(_ path: String) throws -> String {
     guard mkfifo(path, 0o600) == 0 else { throw LiveTestError("mkfifo \(path): \(String(cString: strerror(errno)))") }
     return path
 }
@@ -531,7 +531,7 @@ func makeFIFO(_ path: String) throws -> String {
 /// The writing end of a named pipe, opened read-write so that the pipe has a writer from the
 /// start (a reader then waits for data instead of seeing the end). Writes `bytes` on a thread of
 /// its own, then keeps the pipe open and silent until `finish` or release.
-final class FIFOWriter {
+private final class FIFOWriter {
     private let fd: Int32
     private var closed = false
     private let cancelled = StopRecord()
@@ -571,7 +571,7 @@ final class FIFOWriter {
 }
 
 /// Appends chunks to a file, one every `every` seconds, on a thread of its own.
-final class Appender: @unchecked Sendable {
+private final class Appender: @unchecked Sendable {
     private let done = StopRecord()
 
     init(path: String, chunks: [[UInt8]], every seconds: Double) {
@@ -592,7 +592,7 @@ final class Appender: @unchecked Sendable {
 }
 
 /// A pair of times set once, from another thread.
-final class StopRecord: @unchecked Sendable {
+private final class StopRecord: @unchecked Sendable {
     private let lock = NSLock()
     private var value: (start: Double, end: Double)?
     private let set = DispatchSemaphore(value: 0)
