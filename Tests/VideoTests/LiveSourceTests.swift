@@ -45,6 +45,37 @@ import Glibc
         #expect(server.wait(seconds: 10) == 0, "ffmpeg: \(server.log)")
     }
 
+    /// With `reconnect`, a network stream that ends is opened again: two servers one after the
+    /// other on the same port make one stream, its times continuing a frame after the first
+    /// part's last. Once nobody listens, it gives up after `maxReconnects` attempts.
+    @Test func reconnectJoinsTwoServersIntoOneStream() throws {
+        let clip = try LiveClip.shared()
+        let ffmpeg = try requireFFmpeg()
+        let port = try Listener().port
+        let serve = ["-i", clip.mp4, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"]
+        let first = try Child(ffmpeg, serve)
+        var options = LiveOptions(capacity: 1000, stallTimeout: 5)
+        (options.reconnect, options.maxReconnects) = (true, 2)
+        let source = try openWhenListening("tcp://127.0.0.1:\(port)", options)
+        source.start()
+        // The first reconnection comes 0.5 s after the first server's end (a second attempt 1 s later).
+        #expect(first.wait(seconds: 10) == 0, "ffmpeg: \(first.log)")
+        let second = try Child(ffmpeg, serve)
+        let got = drain(source)
+        #expect(second.wait(seconds: 10) == 0, "ffmpeg: \(second.log)")
+        guard case .readFailed(_, let reason)? = got.failure, reason.contains("gave up after 2") else {
+            Issue.record("with nobody listening any more, the source should give up: \(String(describing: got.failure))"); return
+        }
+        #expect(source.counters.reconnects == 1 && source.counters.decoded == 2 * LiveClip.count)
+        try #require(got.frames.count == 2 * LiveClip.count, "\(got.frames.count) frames from two servings of \(LiveClip.count)")
+        try expectFrames(Array(got.frames.prefix(LiveClip.count)), equal: clip.reference)
+        let offset = clip.reference.times.last! + 1.0 / 25
+        let again = got.frames.suffix(LiveClip.count).map {
+            LiveFrame(sequence: $0.sequence - LiveClip.count, time: $0.time - offset, arrival: $0.arrival, pixels: $0.pixels)
+        }
+        try expectFrames(again, equal: clip.reference)
+    }
+
     // MARK: - Named pipes
 
     @Test func namedPipeIsTheFile() throws {
@@ -70,13 +101,11 @@ import Glibc
         // The writer opens the pipe 0.3 s from now (ffmpeg's open then blocks until a reader has it).
         let writer = try Child("/bin/sh", ["-c", "sleep 0.3 && exec \"$0\" \"$@\"", try requireFFmpeg(), "-v", "error", "-nostdin",
                                            "-i", clip.mp4, "-c", "copy", "-f", "mpegts", "-y", fifo])
-        withKnownIssue("DescriptorInput: a named pipe opened before its writer reads as empty (read(2) returns 0 while no writer has opened it yet), so LiveSource fails at once instead of waiting for the writer") {
-            let source = try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 5))
-            let got = drain(source)
-            #expect(got.ended && got.failure == nil)
-            try expectFrames(got.frames, equal: clip.reference)
-        }
-        _ = writer
+        let source = try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 5))
+        let got = drain(source)
+        #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
+        try expectFrames(got.frames, equal: clip.reference)
+        #expect(writer.wait(seconds: 10) == 0, "ffmpeg: \(writer.log)")
     }
 
     // MARK: - Stalls, ends, failures
@@ -220,6 +249,49 @@ import Glibc
         let server = try Child(try requireFFmpeg(), ["-re", "-i", clip.mp4, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"])
         try expectStopEndsABlockedRead(try openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(stallTimeout: 30)))
         _ = server
+    }
+
+    @Test func stopBeforeStartEndsTheSource() throws {
+        let clip = try LiveClip.shared()
+        let source = try LiveSource(.file(clip.ts))
+        source.stop()
+        source.start()                                         // no start after a stop
+        #expect(try source.next() == nil)
+        #expect(source.counters.decoded == 0)
+        // Stopping again, as deinit does, must return too. It runs on a thread of its own that
+        // holds the source, so that a hang stays there (and deinit never runs on this one).
+        let again = StopRecord()
+        Thread.detachNewThread {
+            let start = LiveSource.now()
+            source.stop()
+            again.set(start: start, end: LiveSource.now())
+        }
+        withKnownIssue("LiveSource.stop() before start() sets `started`, so the next stop() (deinit's included) waits for ever on `done` for a decoding thread that never ran: releasing such a source hangs its thread") {
+            #expect(again.wait(seconds: 2) != nil, "a second stop() had not returned after 2 s")
+        }
+    }
+
+    /// A source released while it runs (its consumer gone without `stop()`): `deinit` stops it,
+    /// so that its thread, connection and ring go too.
+    @Test func releasingARunningSourceStopsIt() throws {
+        let clip = try LiveClip.shared()
+        let folder = TempFolder()
+        let fifo = try makeFIFO(folder.file("released.ts"))
+        let writer = try FIFOWriter(fifo, bytes: clip.tsBytes)         // then silent, never closed
+        weak var released: LiveSource?
+        do {
+            let source = try LiveSource(.file(fifo), options: LiveOptions(capacity: 2, stallTimeout: 30))
+            source.start()
+            _ = try source.next()
+            released = source
+        }
+        let deadline = Date().addingTimeInterval(2)
+        while released != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        withKnownIssue("LiveSource: the decoding thread's closure holds the source strongly, so a started source is never released and deinit's stop() never runs: its thread and input live on until the stream ends, for ever when a writer keeps a full ring waiting") {
+            #expect(released == nil, "the source is still alive 2 s after its last reference went")
+        }
+        released?.stop()                                       // what deinit should have done
+        _ = writer
     }
 
     /// `stop()` from another thread while the consumer waits in `next()` and the decoder in a read:
