@@ -13,6 +13,10 @@ final class DescriptorInput: CustomInput {
     private let seekable: Bool
     /// For a followed file: how long the end of the file may stay put before it counts as the end.
     private let followIdle: Double?
+    /// A named pipe reads as ended while no writer has it open; until the first byte, that means
+    /// the writer has not come yet, and the read waits for it (up to the deadline).
+    private let isFIFO: Bool
+    private var seenData = false
     private let deadline: Deadline
     private(set) var context: UnsafeMutablePointer<AVIOContext>?
 
@@ -33,16 +37,16 @@ final class DescriptorInput: CustomInput {
         guard fd >= 0 else { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
         do {
             return try DescriptorInput(fd: fd, owns: true, seekable: !isFIFO && followIdle == nil,
-                                       followIdle: isFIFO ? nil : followIdle, deadline: deadline, label: path)
+                                       followIdle: isFIFO ? nil : followIdle, isFIFO: isFIFO, deadline: deadline, label: path)
         } catch {
             Glibc.close(fd)
             throw error
         }
     }
 
-    private init(fd: Int32, owns: Bool, seekable: Bool, followIdle: Double?, deadline: Deadline, label: String,
+    private init(fd: Int32, owns: Bool, seekable: Bool, followIdle: Double?, isFIFO: Bool = false, deadline: Deadline, label: String,
                  bufferSize: Int = 1 << 16) throws(VideoError) {
-        (self.fd, ownsDescriptor, self.seekable, self.followIdle, self.deadline) = (fd, owns, seekable, followIdle, deadline)
+        (self.fd, ownsDescriptor, self.seekable, self.followIdle, self.isFIFO, self.deadline) = (fd, owns, seekable, followIdle, isFIFO, deadline)
         if !seekable {
             let flags = fcntl(fd, F_GETFL)
             if flags >= 0 && flags & O_NONBLOCK == 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
@@ -73,7 +77,14 @@ final class DescriptorInput: CustomInput {
         while true {
             if deadline.expired { return averrorEXIT }
             let n = Glibc.read(fd, destination, count)
-            if n > 0 { return Int32(n) }
+            if n > 0 {
+                seenData = true
+                return Int32(n)
+            }
+            if n == 0 && isFIFO && !seenData {
+                usleep(20_000)                                  // no writer yet
+                continue
+            }
             if n == 0 {
                 guard let followIdle else { return averrorEOF }
                 let now = monotonicSeconds()

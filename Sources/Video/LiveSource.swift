@@ -113,17 +113,56 @@ public struct LiveBatch: Sendable {
 /// A live source being decoded. `start()` starts the decoding thread; one consumer calls `next()`
 /// until it returns nil (the end) or throws (a failure); `stop()`, from any thread, ends both.
 /// Memory stays bounded however long the stream runs: the ring holds at most `capacity` frames.
-public final class LiveSource: @unchecked Sendable {
-    public let input: LiveInput
-    public let options: LiveOptions
+public final class LiveSource: Sendable {
+    private let decoder: LiveDecoder
+
+    public var input: LiveInput { decoder.input }
+    public var options: LiveOptions { decoder.options }
     /// The size frames have, after the display rotation. Frames of another size later in the
     /// stream are scaled to it.
-    public let size: FrameSize
+    public var size: FrameSize { decoder.size }
     /// The stream's average frame rate, 0 when it does not say.
-    public let frameRate: Double
-    public let codec: String
+    public var frameRate: Double { decoder.frameRate }
+    public var codec: String { decoder.codec }
     /// Whether a full ring drops its oldest frame (else the decoder waits).
-    public let dropsFrames: Bool
+    public var dropsFrames: Bool { decoder.dropsFrames }
+
+    /// The current monotonic time in seconds, the clock of `LiveFrame.arrival`.
+    public static func now() -> Double { monotonicSeconds() }
+
+    /// Opens `input` and reads enough of it to know its video stream; fails with a typed error
+    /// when it cannot be opened within the stall timeout.
+    public init(_ input: LiveInput, options: LiveOptions = .init()) throws(VideoError) {
+        decoder = try LiveDecoder(input, options: options)
+    }
+
+    /// Releasing a source stops it: the decoding thread holds only the decoder, never this handle.
+    deinit { decoder.stop() }
+
+    /// Starts decoding on a thread of its own (once; never after `stop()`).
+    public func start() { decoder.start() }
+
+    /// Waits for frames newer than those already taken and returns them all, oldest first; nil
+    /// once the stream has ended (or was stopped) and every frame was taken. A failure is thrown
+    /// after the frames decoded before it.
+    public func next() throws(VideoError) -> LiveBatch? { try decoder.next() }
+
+    /// Ends decoding (a blocked read returns at once) and waits for the thread to finish. `next()`
+    /// then returns nil.
+    public func stop() { decoder.stop() }
+
+    /// Frames decoded and dropped, and reconnections, so far.
+    public var counters: (decoded: Int, dropped: Int, reconnects: Int) { decoder.counters }
+}
+
+/// The state of a live source and its decoding thread, which holds it while it runs.
+private final class LiveDecoder: @unchecked Sendable {
+    let input: LiveInput
+    let options: LiveOptions
+    let size: FrameSize
+    let frameRate: Double
+    let codec: String
+    let dropsFrames: Bool
 
     private let condition = NSCondition()
     private var ring: [LiveFrame] = []
@@ -131,7 +170,10 @@ public final class LiveSource: @unchecked Sendable {
     private var outcome: Result<Void, VideoError>?
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
+    /// No thread starts after this is set (by `start()` or `stop()`).
     private var started = false
+    /// A decoding thread was started, so `stop()` waits for it.
+    private var threadStarted = false
 
     /// Shared by every connection: `stop()` cancels it, which ends a blocked read at once.
     private let deadline = Deadline()
@@ -140,12 +182,7 @@ public final class LiveSource: @unchecked Sendable {
     private let scaler = Scaler()
     private let rotation: Int
 
-    /// The current monotonic time in seconds, the clock of `LiveFrame.arrival`.
-    public static func now() -> Double { monotonicSeconds() }
-
-    /// Opens `input` and reads enough of it to know its video stream; fails with a typed error
-    /// when it cannot be opened within the stall timeout.
-    public init(_ input: LiveInput, options: LiveOptions = .init()) throws(VideoError) {
+    init(_ input: LiveInput, options: LiveOptions) throws(VideoError) {
         guard options.capacity >= 1, options.stallTimeout > 0, options.stallTimeout.isFinite else {
             throw .invalidArgument("a live source needs a ring of at least one frame and a finite, positive stall timeout")
         }
@@ -161,14 +198,14 @@ public final class LiveSource: @unchecked Sendable {
         dropsFrames = options.dropWhenBehind ?? (input.isLive || options.realtime)
     }
 
-    deinit { stop() }
+    // start, next, stop and counters: as `LiveSource` documents them.
 
-    /// Starts decoding on a thread of its own (once).
-    public func start() {
+    func start() {
         condition.lock()
         defer { condition.unlock() }
         guard !started, !stopped else { return }
         started = true
+        threadStarted = true
         let thread = Thread { [self] in
             let result: Result<Void, VideoError>
             do throws(VideoError) { try decodeLoop(); result = .success(()) } catch { result = .failure(error) }
@@ -182,10 +219,7 @@ public final class LiveSource: @unchecked Sendable {
         thread.start()
     }
 
-    /// Waits for frames newer than those already taken and returns them all, oldest first; nil
-    /// once the stream has ended (or was stopped) and every frame was taken. A failure is thrown
-    /// after the frames decoded before it.
-    public func next() throws(VideoError) -> LiveBatch? {
+    func next() throws(VideoError) -> LiveBatch? {
         condition.lock()
         defer { condition.unlock() }
         while ring.isEmpty && outcome == nil && !stopped { condition.wait() }
@@ -199,21 +233,18 @@ public final class LiveSource: @unchecked Sendable {
         return nil
     }
 
-    /// Ends decoding (a blocked read returns at once) and waits for the thread to finish. `next()`
-    /// then returns nil.
-    public func stop() {
+    func stop() {
         deadline.cancel()
         condition.lock()
         stopped = true
-        let wasStarted = started
+        let running = threadStarted
         started = true                                     // no start after a stop
         condition.broadcast()
         condition.unlock()
-        if wasStarted { done.wait(); done.signal() }       // leave it signalled for another stop()
+        if running { done.wait(); done.signal() }          // leave it signalled for another stop()
     }
 
-    /// Frames decoded and dropped, and reconnections, so far.
-    public var counters: (decoded: Int, dropped: Int, reconnects: Int) {
+    var counters: (decoded: Int, dropped: Int, reconnects: Int) {
         condition.lock()
         defer { condition.unlock() }
         return (decodedCount, droppedCount, reconnectCount)
@@ -325,7 +356,7 @@ public final class LiveSource: @unchecked Sendable {
             }
         }
         guard !stopped else { return }
-        ring.append(LiveFrame(sequence: decodedCount, time: time, arrival: Self.now(), pixels: bytes))
+        ring.append(LiveFrame(sequence: decodedCount, time: time, arrival: monotonicSeconds(), pixels: bytes))
         decodedCount += 1
         condition.broadcast()
     }
@@ -335,7 +366,7 @@ public final class LiveSource: @unchecked Sendable {
 
     /// Sleeps until `time` is due; false when stopped meanwhile.
     private func pace(until time: Double) -> Bool {
-        let now = Self.now()
+        let now = monotonicSeconds()
         guard let start = paceStart else { paceStart = (now, time); return true }
         return pause(seconds: start.wall + (time - start.stream) - now)
     }

@@ -266,9 +266,7 @@ import Glibc
             source.stop()
             again.set(start: start, end: LiveSource.now())
         }
-        withKnownIssue("LiveSource.stop() before start() sets `started`, so the next stop() (deinit's included) waits for ever on `done` for a decoding thread that never ran: releasing such a source hangs its thread") {
-            #expect(again.wait(seconds: 2) != nil, "a second stop() had not returned after 2 s")
-        }
+        #expect(again.wait(seconds: 2) != nil, "a second stop() had not returned after 2 s")
     }
 
     /// A source released while it runs (its consumer gone without `stop()`): `deinit` stops it,
@@ -287,10 +285,8 @@ import Glibc
         }
         let deadline = Date().addingTimeInterval(2)
         while released != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        withKnownIssue("LiveSource: the decoding thread's closure holds the source strongly, so a started source is never released and deinit's stop() never runs: its thread and input live on until the stream ends, for ever when a writer keeps a full ring waiting") {
-            #expect(released == nil, "the source is still alive 2 s after its last reference went")
-        }
-        released?.stop()                                       // what deinit should have done
+        #expect(released == nil, "the source is still alive 2 s after its last reference went")
+        released?.stop()                                       // what deinit does, should the check fail
         _ = writer
     }
 
