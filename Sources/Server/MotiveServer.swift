@@ -130,6 +130,6 @@ struct StreamShutdown: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await Task.detached { streams.stopAll() }.value
+        await onOwnThread(named: "motive-stream-shutdown") { streams.stopAll() }
     }
 }

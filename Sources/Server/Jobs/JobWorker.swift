@@ -38,11 +38,7 @@ final class JobWorker: Service, Sendable {
         logger[metadataKey: "job"] = .string(job.id)
         logger.info("job started", metadata: ["attempt": .stringConvertible(job.attempts), "kind": .string(job.kind.rawValue),
                                               "models": .string(job.config?.model.preset ?? job.bench?.models.joined(separator: " ") ?? "")])
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<JobBoard.RunOutcome, Never>) in
-            let thread = Thread { [self] in continuation.resume(returning: supervise(job)) }
-            thread.name = "motive-job-\(job.id)"
-            thread.start()
-        }
+        let outcome = await onOwnThread(named: "motive-job-\(job.id)") { [self] in supervise(job) }
         switch outcome {
         case .finished(let checkpoint):
             do {

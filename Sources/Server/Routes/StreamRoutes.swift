@@ -33,7 +33,7 @@ struct StreamRoutes: Sendable {
         }
         table.on(.delete, "/v1/streams/{id}") { _, context in
             let stream = try stream(context)
-            await Task.detached { stream.stop() }.value
+            await onOwnThread(named: "motive-stream-stop") { stream.stop() }
             return try .json(stream.view)
         }
     }

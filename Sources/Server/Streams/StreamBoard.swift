@@ -270,7 +270,7 @@ final class StreamBoard: Sendable {
         defer { pendingStarts.withLockedValue { $0 -= 1 } }
         let source: LiveSource
         do {
-            source = try await Task.detached { () throws(VideoError) -> LiveSource in try LiveSource(input, options: options) }.value
+            source = try await onOwnThread(named: "motive-stream-open") { try LiveSource(input, options: options) }
         } catch {
             throw APIError(.unprocessableContent, code: "stream_unavailable", "\(error)")
         }
