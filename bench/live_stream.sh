@@ -24,13 +24,8 @@ KEEP=${KEEP:-0}
 command -v ffmpeg >/dev/null && command -v jq >/dev/null || { echo "FAIL: this script needs ffmpeg and jq (make deps installs ffmpeg)" >&2; exit 2; }
 [ "$DURATION" -gt "$WARMUP" ] || { echo "FAIL: DURATION must exceed WARMUP" >&2; exit 2; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/motive-live.XXXXXX")
-if [ -z "${PORT:-}" ]; then
-  RANDOM=$$
-  for _ in $(seq 1 50); do
-    PORT=$((20000 + RANDOM % 40000))
-    ss -ltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN || break
-  done
-fi
+. bench/lib.sh
+PORT=${PORT:-$(free_port)}
 SERVER_PID="" LABELLER_PID=""
 cleanup() {
   for pid in $LABELLER_PID $SERVER_PID; do kill -TERM "$pid" 2>/dev/null || true; done

@@ -31,12 +31,8 @@ WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/motive-soak-daemon.XXXXXX")}
 RANDOM=$SOAK_SEED
 START=$(date +%s)
 DEADLINE=$((START + MAX_SECONDS))
-if [ -z "${PORT:-}" ]; then
-  for _ in $(seq 1 50); do
-    PORT=$((20000 + RANDOM % 40000))
-    ss -ltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN || break
-  done
-fi
+. bench/lib.sh
+PORT=${PORT:-$(free_port)}
 BASE="http://127.0.0.1:$PORT"
 SERVER_PID="" LOOP_PID=""
 cleanup() {

@@ -28,13 +28,8 @@ command -v jq >/dev/null && command -v curl >/dev/null || { echo "FAIL: this scr
 MOTIVE=$(realpath "$MOTIVE")
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/motive-soak-memory.XXXXXX")}
 START=$(date +%s)
-if [ -z "${PORT:-}" ]; then
-  RANDOM=$$
-  for _ in $(seq 1 50); do
-    PORT=$((20000 + RANDOM % 40000))
-    ss -ltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN || break
-  done
-fi
+. bench/lib.sh
+PORT=${PORT:-$(free_port)}
 BASE="http://127.0.0.1:$PORT"
 SERVER_PID=""
 cleanup() {
