@@ -2,6 +2,11 @@
 // `Predictor.predict`'s timeline, window for window; online mode must be `OnlineTSM` stepped over
 // the same frames through the same centre-crop pipeline. The sources here are files read as
 // streams (`LiveInput.file`), so no network or external tool is needed.
+//
+// Labelling a source waits on its decoding thread, so it runs on a thread of its own (`onThread`),
+// off the cooperative pool that every test in the process shares; the forward passes the tests
+// make themselves (a timeline of at most 3 windows, OnlineTSM steps) take 0.1 s or less each and
+// stay in the test's task.
 import Engine
 import Foundation
 import Testing
@@ -16,8 +21,8 @@ import Zoo
     static let zoomIn = repository.appendingPathComponent("Samples/zoom_in.mp4").path
 
     /// The same video remuxed (not re-encoded) into MPEG-TS, the container streams use, by the
-    /// ffmpeg tool (`make deps` installs it); once per process.
-    static let zoomInTS: Result<String, any Error> = Result {
+    /// ffmpeg tool (`make deps` installs it); once per process, by the first test that asks.
+    static let zoomInTS = Task<String, any Error> {
         let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         guard let ffmpeg = folders.map({ "\($0)/ffmpeg" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw StreamTestError(description: "ffmpeg is not installed (make deps installs it): this test remuxes a video into MPEG-TS with it")
@@ -28,10 +33,10 @@ import Zoo
         process.arguments = ["-v", "error", "-nostdin", "-y", "-i", zoomIn, "-c", "copy", "-f", "mpegts", path]
         (process.standardInput, process.standardOutput, process.standardError) = (FileHandle.nullDevice, FileHandle.nullDevice, FileHandle.nullDevice)
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.waitUntilExit()                                // exited or killed: at once
         guard process.terminationReason == .exit && process.terminationStatus == 0 else {
             throw StreamTestError(description: "ffmpeg could not remux \(zoomIn) into MPEG-TS")
         }
@@ -43,25 +48,27 @@ import Zoo
         try load(.preset(name: name, weights: nil, layout: .motive, classes: classes, strict: true))
     }
 
-    /// Every decision a labeller makes on `input` until the source ends.
-    static func decisions(_ labeller: StreamLabeller, _ input: LiveInput) throws -> [StreamDecision] {
-        var decisions: [StreamDecision] = []
-        var options = LiveOptions()
-        options.stallTimeout = 5
-        try labeller.run(try LiveSource(input, options: options)) { decisions.append($0) }
-        return decisions
+    /// Every decision a labeller makes on `input` until the source ends (a stall of 5 s fails it).
+    static func decisions(_ labeller: StreamLabeller, _ input: LiveInput) async throws -> [StreamDecision] {
+        try await onThread {
+            var decisions: [StreamDecision] = []
+            var options = LiveOptions()
+            options.stallTimeout = 5
+            try labeller.run(try LiveSource(input, options: options)) { decisions.append($0) }
+            return decisions
+        }
     }
 
     // MARK: - Window mode
 
     @Test(arguments: [(0.64, 0.32), (0.5, 0.3), (0.4, 0.4), (2.0, 0.5)])
-    func windowsAreTheFilesTimeline(window: Double, stride: Double) throws {
+    func windowsAreTheFilesTimeline(window: Double, stride: Double) async throws {
         let predictor = try Self.load(.checkpoint(Self.defaultModel))
         // The file's own timeline (VideoReader), against the file and its MPEG-TS remux read as streams.
         let timeline = try #require(try predictor.predict(file: Self.zoomIn, PredictionRequest(topK: 3, timeline: (window, stride))).timeline)
-        for video in [Self.zoomIn, try Self.zoomInTS.get()] {
+        for video in [Self.zoomIn, try await Self.zoomInTS.value] {
             let labeller = try StreamLabeller(predictor: predictor, mode: .window(window: window, stride: stride), topK: 3)
-            let decisions = try Self.decisions(labeller, .file(video))
+            let decisions = try await Self.decisions(labeller, .file(video))
             try #require(decisions.count == timeline.count, "\(video): \(decisions.count) decisions, the timeline has \(timeline.count) windows")
             for (k, (decision, entry)) in zip(decisions, timeline).enumerated() {
                 #expect(abs(decision.tStart - entry.start) < 1e-6 && abs(decision.tEnd - entry.end) < 1e-6,
@@ -82,10 +89,10 @@ import Zoo
     /// Decision k: the softmax of `OnlineTSM` after frames 0, every, 2·every, … k·every (centre
     /// crop of the model's test pipeline), averaged over the last `smoothing` decisions.
     @Test(arguments: [(1, 1), (2, 3)])
-    func onlineIsOnlineTSMFrameByFrame(every: Int, smoothing: Int) throws {
+    func onlineIsOnlineTSMFrameByFrame(every: Int, smoothing: Int) async throws {
         let predictor = try Self.preset("tsm_r50_tiny")
         let labeller = try StreamLabeller(predictor: predictor, mode: .online(every: every, smoothing: smoothing), topK: 10)
-        let decisions = try Self.decisions(labeller, .file(Self.zoomIn))
+        let decisions = try await Self.decisions(labeller, .file(Self.zoomIn))
 
         let reader = try VideoReader(path: Self.zoomIn)
         let frames = try reader.decodeAll(), times = reader.timestamps.map { $0 - reader.timestamps[0] }
@@ -96,6 +103,7 @@ import Zoo
         var rng = Xoshiro(seed: 0)
         var recent: [(index: Int, scores: [Float])] = []
         for (k, index) in picked.enumerated() {
+            await Task.yield()                                 // ~20 ms a step: other tests get a turn between them
             let views = pipeline(frames.frame(index), using: &rng)                             // [1, C, 1, H, W]
             let x = views.reshaped([1, views.shape[1], views.shape[3], views.shape[4]])         // [1, C, H, W]
             recent.append((index, online.step(x).softmax(axis: 1).scalars))
@@ -165,3 +173,10 @@ import Zoo
 }
 
 private struct StreamTestError: Error, CustomStringConvertible { let description: String }
+
+/// Runs blocking work on a thread of its own, never on the cooperative pool.
+private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}

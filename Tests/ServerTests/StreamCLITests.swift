@@ -8,6 +8,8 @@ import Glibc
 /// labels `motive predict --window` gives the file, window for window; a clean end exits 0, and
 /// a stall, a refused connection, a missing file or an unknown scheme exit non-zero with a
 /// message. The bundled model (`Models/default`) labels the bundled `Samples/zoom_in.mp4`.
+/// The tests wait for `motive` and ffmpeg on threads of their own, never on the cooperative pool
+/// that every test in the process shares (and that may not give a test a turn for seconds).
 @Suite struct StreamCLITests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let model = repository.appendingPathComponent("Models/default").path
@@ -23,9 +25,9 @@ import Glibc
         return URL(fileURLWithPath: try #require(path, "ffmpeg is not installed (make deps installs it): this test pipes video into motive with it"))
     }
 
-    @Test func standardInputGetsTheFilesTimeline() throws {
+    @Test func standardInputGetsTheFilesTimeline() async throws {
         let window = ["--window", "0.64s", "--stride", "0.32s", "--top-k", "3"]
-        let file = try CLIRun(try motive(), ["predict", "--model", Self.model] + window + [Self.video])
+        let file = try await CLIRun.run(try motive(), ["predict", "--model", Self.model] + window + [Self.video])
         #expect(file.status == 0, "motive predict: \(file.stderr)")
         let timeline = try #require(JSON(parsing: file.stdout)["timeline"].array.nonEmpty, "no timeline in \(file.stdout)")
 
@@ -39,8 +41,9 @@ import Glibc
                                         stdin: readEnd)
         try writeEnd.close()                                   // the children hold the pipe now
         try readEnd.close()
-        let stream = consumer.finish(within: 60)
-        #expect(producer.finish(within: 10).status == 0, "ffmpeg: \(producer.stderr)")
+        let stream = try await consumer.finish(within: 60)
+        let produced = try await producer.finish(within: 10)
+        #expect(produced.status == 0, "ffmpeg: \(producer.stderr)")
         #expect(stream.status == 0, "motive predict --stream -: \(stream.stderr)")
 
         let decisions = stream.stdout.split(separator: "\n").map { JSON(parsing: String($0)) }
@@ -56,9 +59,9 @@ import Glibc
     }
 
     /// A preset labelled online, a line per labelled frame, from a file given as the stream.
-    @Test func onlinePrintsALinePerLabelledFrame() throws {
-        let run = try CLIRun(try motive(), ["predict", "--model", "tsm_r50_tiny", "--classes", "10", "--stream", Self.video,
-                                            "--online", "--every", "4", "--smooth", "2", "--top-k", "2"])
+    @Test func onlinePrintsALinePerLabelledFrame() async throws {
+        let run = try await CLIRun.run(try motive(), ["predict", "--model", "tsm_r50_tiny", "--classes", "10", "--stream", Self.video,
+                                                      "--online", "--every", "4", "--smooth", "2", "--top-k", "2"])
         #expect(run.status == 0, "\(run.stderr)")
         let decisions = run.stdout.split(separator: "\n").map { JSON(parsing: String($0)) }
         #expect(decisions.count == 8, "32 frames, every 4th: \(run.stdout)")
@@ -70,14 +73,14 @@ import Glibc
     }
 
     /// A server that accepts and sends nothing: the stream fails after the stall timeout.
-    @Test func aStallExitsNonZero() throws {
+    @Test func aStallExitsNonZero() async throws {
         let listener = try SilentListener()
-        let started = Date()
-        let run = try CLIRun(try motive(), ["predict", "--model", Self.model, "--stream", "tcp://127.0.0.1:\(listener.port)", "--stall-timeout", "1"])
-        let took = Date().timeIntervalSince(started)
+        let run = try await CLIRun.run(try motive(), ["predict", "--model", Self.model, "--stream", "tcp://127.0.0.1:\(listener.port)", "--stall-timeout", "1"])
+        let took = try #require(run.seconds, "motive did not exit")
         #expect(run.status != 0 && run.status != nil)
         #expect(run.stderr.contains("no data for 1.0 s (stall timeout)"), "\(run.stderr)")
         #expect(took >= 0.9 && took < 15, "took \(took) s")
+        withExtendedLifetime(listener) {}
     }
 
     @Test(arguments: [
@@ -85,19 +88,19 @@ import Glibc
         ("missing", "/nonexistent/motive/stream.ts", "no such file"),
         ("scheme", "ftp://127.0.0.1/live.ts", "cannot be streamed (scheme ftp"),
     ])
-    func failuresExitNonZeroWithAMessage(_ what: String, _ source: String, _ message: String) throws {
+    func failuresExitNonZeroWithAMessage(_ what: String, _ source: String, _ message: String) async throws {
         let port = try SilentListener().port                   // released: nothing listens there
-        let run = try CLIRun(try motive(), ["predict", "--model", Self.model, "--stream", source.replacingOccurrences(of: "PORT", with: "\(port)"),
-                                            "--stall-timeout", "5"])
+        let run = try await CLIRun.run(try motive(), ["predict", "--model", Self.model, "--stream", source.replacingOccurrences(of: "PORT", with: "\(port)"),
+                                                      "--stall-timeout", "5"])
         #expect(run.status != 0 && run.status != nil, "\(what): exit status \(String(describing: run.status))")
         #expect(run.stderr.contains(message), "\(what): \(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
 
-    @Test func streamFlagsAreValidated() throws {
+    @Test func streamFlagsAreValidated() async throws {
         for arguments in [["--stream", "-", Self.video], ["--stream", "-", "--online", "--window", "2s"], ["--stream", "-", "--ring", "0"],
                           ["--online", Self.video]] {
-            let run = try CLIRun(try motive(), ["predict", "--model", Self.model] + arguments)
+            let run = try await CLIRun.run(try motive(), ["predict", "--model", Self.model] + arguments)
             #expect(run.status != 0 && run.status != nil && !run.stderr.isEmpty, "\(arguments) was accepted")
         }
     }
@@ -122,12 +125,14 @@ extension Array {
 private final class CLIRun {
     private let process = Process()
     private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("motive-cli-\(UUID().uuidString)")
+    private var launched = Date()
     private(set) var status: Int32?
+    /// From the launch to the exit, once `finish` has seen it exit (nil if it had to be killed).
+    private(set) var seconds: Double?
 
     /// Runs to the end (at most `seconds`, then killed: status nil).
-    convenience init(_ executable: URL, _ arguments: [String], within seconds: Double = 60) throws {
-        try self.init(executable, arguments, stdin: nil, stdout: nil)
-        _ = finish(within: seconds)
+    static func run(_ executable: URL, _ arguments: [String], within seconds: Double = 60) async throws -> CLIRun {
+        try await CLIRun(executable, arguments, stdin: nil, stdout: nil).finish(within: seconds)
     }
 
     static func start(_ executable: URL, _ arguments: [String], stdin: FileHandle? = nil, stdout: FileHandle? = nil) throws -> CLIRun {
@@ -142,21 +147,28 @@ private final class CLIRun {
         process.standardInput = stdin ?? FileHandle.nullDevice
         process.standardOutput = try stdout ?? FileHandle(forWritingTo: folder.appendingPathComponent("stdout"))
         process.standardError = try FileHandle(forWritingTo: folder.appendingPathComponent("stderr"))
+        launched = Date()
         try process.run()
     }
 
-    /// Waits up to `seconds` for the exit (then kills it); the exit status, or nil if killed.
+    /// Waits up to `seconds` for the exit (then kills it) and sets `status`: the exit status, or
+    /// nil if killed. Waits on a thread of its own, which also times the exit.
     @discardableResult
-    func finish(within seconds: Double) -> CLIRun {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+    func finish(within seconds: Double) async throws -> CLIRun {
+        let process = process
+        let exited = try await RawConnection.onThread { () -> Date? in
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            let exited = process.isRunning ? nil : Date()
+            if exited == nil { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            status = nil
-        } else {
-            process.waitUntilExit()
+            return exited
+        }
+        if let exited {
             status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+            self.seconds = exited.timeIntervalSince(launched)
+        } else {
+            status = nil
         }
         return self
     }
@@ -167,7 +179,7 @@ private final class CLIRun {
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitUntilExit()                            // killed: a few milliseconds
         }
         try? FileManager.default.removeItem(at: folder)
     }

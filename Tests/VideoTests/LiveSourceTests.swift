@@ -3,7 +3,14 @@
 // `VideoReader` decodes the file (count, times, pixels). Then the failure modes: stalls, a
 // refused connection, a stop from another thread, a consumer too slow for its source.
 // The ffmpeg command-line tool must be installed (`make deps`); without it these tests fail.
+//
+// Every test shares Swift's cooperative pool (a thread per core) with every other test in the
+// process, so nothing here blocks a pool thread for long: opening a source (which waits for its
+// stream), draining it and waiting for a process run on threads of their own (`onThread`), and
+// so does whatever is timed; what helper threads record is polled with `Task.sleep`. The
+// expectations stay in the test's own task.
 import Foundation
+import Synchronization
 import Testing
 @testable import Video
 #if canImport(Glibc)
@@ -15,54 +22,59 @@ import Glibc
 
     // MARK: - Network
 
-    @Test func tcpStreamIsTheFile() throws {
-        let clip = try LiveClip.shared()
+    @Test func tcpStreamIsTheFile() async throws {
+        let clip = try await LiveClip.shared()
         let port = try Listener().port                       // free once the listener is released
         let server = try Child(try requireFFmpeg(), ["-i", clip.mp4, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"])
-        let source = try openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(capacity: 1000))
+        let source = try await openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(capacity: 1000))
         #expect(source.dropsFrames, "a network source drops when behind unless told otherwise")
         #expect(source.size == FrameSize(width: LiveClip.width, height: LiveClip.height) && abs(source.frameRate - 25) < 1e-9)
-        let got = drain(source)
+        let got = try await drain(source)
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
         try expectFrames(got.frames, equal: clip.reference)
         #expect(source.counters.decoded == LiveClip.count && source.counters.dropped == 0)
         #expect(try source.next() == nil, "after the end, next() stays nil")
-        #expect(server.wait(seconds: 10) == 0, "ffmpeg: \(server.log)")
+        let status = try await server.wait(seconds: 10)
+        #expect(status == 0, "ffmpeg: \(server.log)")
     }
 
     /// Paced at the clip's own rate (`-re`), as a camera would send it.
-    @Test func httpStreamIsTheFile() throws {
-        let clip = try LiveClip.shared()
+    @Test func httpStreamIsTheFile() async throws {
+        let clip = try await LiveClip.shared()
         let port = try Listener().port
         let server = try Child(try requireFFmpeg(), ["-re", "-i", clip.mp4, "-c", "copy", "-f", "mpegts", "-listen", "1",
                                                      "http://127.0.0.1:\(port)/live.ts"])
-        let source = try openWhenListening("http://127.0.0.1:\(port)/live.ts", LiveOptions(capacity: 1000))
+        let source = try await openWhenListening("http://127.0.0.1:\(port)/live.ts", LiveOptions(capacity: 1000))
         let started = LiveSource.now()
-        let got = drain(source)
+        let got = try await drain(source)
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
         try expectFrames(got.frames, equal: clip.reference)
         #expect(got.endTime - started < 10)
-        #expect(server.wait(seconds: 10) == 0, "ffmpeg: \(server.log)")
+        let status = try await server.wait(seconds: 10)
+        #expect(status == 0, "ffmpeg: \(server.log)")
     }
 
     /// With `reconnect`, a network stream that ends is opened again: two servers one after the
     /// other on the same port make one stream, its times continuing a frame after the first
     /// part's last. Once nobody listens, it gives up after `maxReconnects` attempts.
-    @Test func reconnectJoinsTwoServersIntoOneStream() throws {
-        let clip = try LiveClip.shared()
+    @Test func reconnectJoinsTwoServersIntoOneStream() async throws {
+        let clip = try await LiveClip.shared()
         let ffmpeg = try requireFFmpeg()
         let port = try Listener().port
         let serve = ["-i", clip.mp4, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"]
         let first = try Child(ffmpeg, serve)
         var options = LiveOptions(capacity: 1000, stallTimeout: 5)
         (options.reconnect, options.maxReconnects) = (true, 2)
-        let source = try openWhenListening("tcp://127.0.0.1:\(port)", options)
+        let source = try await openWhenListening("tcp://127.0.0.1:\(port)", options)
         source.start()
-        // The first reconnection comes 0.5 s after the first server's end (a second attempt 1 s later).
-        #expect(first.wait(seconds: 10) == 0, "ffmpeg: \(first.log)")
-        let second = try Child(ffmpeg, serve)
-        let got = drain(source)
-        #expect(second.wait(seconds: 10) == 0, "ffmpeg: \(second.log)")
+        // The first reconnection comes 0.5 s after the first server's end (a second attempt 1 s
+        // later): the second server starts as soon as the first has exited, from a thread of its
+        // own, with no turn on the busy pool to wait for in between.
+        let (firstStatus, second) = try await onThread { (first.waitHere(seconds: 10), try Child(ffmpeg, serve)) }
+        #expect(firstStatus == 0, "ffmpeg: \(first.log)")
+        let got = try await drain(source)
+        let secondStatus = try await second.wait(seconds: 10)
+        #expect(secondStatus == 0, "ffmpeg: \(second.log)")
         guard case .readFailed(_, let reason)? = got.failure, reason.contains("gave up after 2") else {
             Issue.record("with nobody listening any more, the source should give up: \(String(describing: got.failure))"); return
         }
@@ -78,15 +90,16 @@ import Glibc
 
     // MARK: - Named pipes
 
-    @Test func namedPipeIsTheFile() throws {
-        let clip = try LiveClip.shared()
+    @Test func namedPipeIsTheFile() async throws {
+        let clip = try await LiveClip.shared()
         let folder = TempFolder()
         let fifo = try makeFIFO(folder.file("in.ts"))
         let writer = try FIFOWriter(fifo, bytes: clip.tsBytes)
-        let source = try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 5))
+        let source = try await openSource(.file(fifo), LiveOptions(stallTimeout: 5))
         #expect(!source.dropsFrames, "a pipe makes its writer wait rather than drop")
-        #expect(writer.finish(within: 10), "the pipe's writer did not finish")   // the end of the stream, once read
-        let got = drain(source)
+        let finished = try await writer.finish(within: 10)       // the end of the stream, once read
+        #expect(finished, "the pipe's writer did not finish")
+        let got = try await drain(source)
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
         try expectFrames(got.frames, equal: clip.reference)
     }
@@ -94,42 +107,42 @@ import Glibc
     /// `mkfifo p; motive predict --stream p & producer > p`: the reader opens the pipe before any
     /// writer has, and must wait for one (up to the stall timeout), as FFmpeg's own pipe protocol
     /// does by blocking in open(2).
-    @Test func namedPipeOpenedBeforeItsWriterWaitsForIt() throws {
-        let clip = try LiveClip.shared()
+    @Test func namedPipeOpenedBeforeItsWriterWaitsForIt() async throws {
+        let clip = try await LiveClip.shared()
         let folder = TempFolder()
         let fifo = try makeFIFO(folder.file("late.ts"))
         // The writer opens the pipe 0.3 s from now (ffmpeg's open then blocks until a reader has it).
         let writer = try Child("/bin/sh", ["-c", "sleep 0.3 && exec \"$0\" \"$@\"", try requireFFmpeg(), "-v", "error", "-nostdin",
                                            "-i", clip.mp4, "-c", "copy", "-f", "mpegts", "-y", fifo])
-        let source = try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 5))
-        let got = drain(source)
+        let source = try await openSource(.file(fifo), LiveOptions(stallTimeout: 5))
+        let got = try await drain(source)
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
         try expectFrames(got.frames, equal: clip.reference)
-        #expect(writer.wait(seconds: 10) == 0, "ffmpeg: \(writer.log)")
+        let status = try await writer.wait(seconds: 10)
+        #expect(status == 0, "ffmpeg: \(writer.log)")
     }
 
     // MARK: - Stalls, ends, failures
 
     /// A server that accepts the connection and sends nothing: opening fails after the timeout.
-    @Test func silentServerStalls() throws {
+    @Test func silentServerStalls() async throws {
         let listener = try Listener()
         let url = "tcp://127.0.0.1:\(listener.port)"
-        let started = LiveSource.now()
-        let error = videoError { try LiveSource(LiveInput(url), options: LiveOptions(stallTimeout: 1)) }
-        let took = LiveSource.now() - started
-        #expect(error == .stalled(path: url, seconds: 1))
-        #expect(took >= 0.9 && took < 5, "stalled after \(took) s")
+        let opening = try await openingFailure(try LiveInput(url), LiveOptions(stallTimeout: 1))
+        #expect(opening.error == .stalled(path: url, seconds: 1))
+        #expect(opening.seconds >= 0.9 && opening.seconds < 5, "stalled after \(opening.seconds) s")
+        withExtendedLifetime(listener) {}
     }
 
     /// A pipe whose writer sends a clip and then stays open, silent: the frames come, then `.stalled`.
-    @Test func silentPipeStallsAfterItsFrames() throws {
-        let clip = try LiveClip.shared()
+    @Test func silentPipeStallsAfterItsFrames() async throws {
+        let clip = try await LiveClip.shared()
         let folder = TempFolder()
         let fifo = try makeFIFO(folder.file("silent.ts"))
         let writer = try FIFOWriter(fifo, bytes: clip.tsBytes)
-        let source = try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 1))
+        let source = try await openSource(.file(fifo), LiveOptions(stallTimeout: 1))
         let started = LiveSource.now()
-        let got = drain(source)
+        let got = try await drain(source)
         #expect(got.failure == .stalled(path: fifo, seconds: 1), "\(String(describing: got.failure))")
         #expect(!got.frames.isEmpty && got.frames.count <= LiveClip.count)
         // Frames still inside the decoder (reordering delay) may be lost; those that came are the file's.
@@ -139,50 +152,48 @@ import Glibc
         let took = got.endTime - started
         #expect(took >= 0.9 && took < 5, "stalled after \(took) s")
         #expect(videoError { try source.next() } == got.failure, "asked again, a failed source fails again")
-        _ = writer
+        withExtendedLifetime(writer) {}
     }
 
     /// A pipe with a writer that never writes: opening stalls.
-    @Test func silentPipeStallsWhenOpening() throws {
+    @Test func silentPipeStallsWhenOpening() async throws {
         let folder = TempFolder()
         let fifo = try makeFIFO(folder.file("empty.ts"))
         let writer = try FIFOWriter(fifo, bytes: [])
-        let started = LiveSource.now()
-        let error = videoError { try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 1)) }
-        let took = LiveSource.now() - started
-        #expect(error == .stalled(path: fifo, seconds: 1))
-        #expect(took >= 0.9 && took < 5, "stalled after \(took) s")
-        _ = writer
+        let opening = try await openingFailure(.file(fifo), LiveOptions(stallTimeout: 1))
+        #expect(opening.error == .stalled(path: fifo, seconds: 1))
+        #expect(opening.seconds >= 0.9 && opening.seconds < 5, "stalled after \(opening.seconds) s")
+        withExtendedLifetime(writer) {}
     }
 
-    @Test func openingFailuresAreTyped() throws {
+    @Test func openingFailuresAreTyped() async throws {
         let folder = TempFolder()
         let port = try Listener().port                         // nobody listens on it any more
-        guard case .readFailed(let path, _) = videoError({ try LiveSource(.network("tcp://127.0.0.1:\(port)"), options: LiveOptions(stallTimeout: 2)) }) else {
+        guard case .readFailed(let path, _)? = try await openingFailure(.network("tcp://127.0.0.1:\(port)"), LiveOptions(stallTimeout: 2)).error else {
             Issue.record("a refused connection did not fail with .readFailed"); return
         }
         #expect(path == "tcp://127.0.0.1:\(port)")
         let missing = folder.file("missing.ts")
-        #expect(videoError { try LiveSource(.file(missing)) } == .fileNotFound(path: missing))
-        guard case .readFailed(folder.path, _) = videoError({ try LiveSource(.file(folder.path)) }) else {
+        #expect(try await openingFailure(.file(missing)).error == .fileNotFound(path: missing))
+        guard case .readFailed(folder.path, _)? = try await openingFailure(.file(folder.path)).error else {
             Issue.record("a folder as a source did not fail with .readFailed"); return
         }
         guard case .unsupportedSource = videoError({ try LiveInput("ftp://example.com/live.ts") }) else {
             Issue.record("ftp:// was accepted"); return
         }
-        let clip = try LiveClip.shared()
+        let clip = try await LiveClip.shared()
         for bad in [LiveOptions(capacity: 0), LiveOptions(stallTimeout: 0), LiveOptions(stallTimeout: .infinity), LiveOptions(stallTimeout: .nan)] {
-            guard case .invalidArgument = videoError({ try LiveSource(.file(clip.ts), options: bad) }) else {
+            guard case .invalidArgument? = try await openingFailure(.file(clip.ts), bad).error else {
                 Issue.record("capacity \(bad.capacity), stall timeout \(bad.stallTimeout) was accepted"); continue
             }
         }
     }
 
-    @Test func dropsFramesByDefaultOnlyWhenLive() throws {
-        let clip = try LiveClip.shared()
-        #expect(try !LiveSource(.file(clip.ts)).dropsFrames)
-        #expect(try LiveSource(.file(clip.ts), options: LiveOptions(realtime: true)).dropsFrames)
-        #expect(try LiveSource(.file(clip.ts), options: LiveOptions(dropWhenBehind: true)).dropsFrames)
+    @Test func dropsFramesByDefaultOnlyWhenLive() async throws {
+        let clip = try await LiveClip.shared()
+        #expect(try await !openSource(.file(clip.ts)).dropsFrames)
+        #expect(try await openSource(.file(clip.ts), LiveOptions(realtime: true)).dropsFrames)
+        #expect(try await openSource(.file(clip.ts), LiveOptions(dropWhenBehind: true)).dropsFrames)
         #expect(LiveInput.network("tcp://h:1").isLive && LiveInput.device("/dev/video0").isLive)
     }
 
@@ -191,70 +202,83 @@ import Glibc
     /// A network source sending 250 frames a second to a consumer that takes a batch every 40 ms:
     /// the ring of 4 drops the oldest frames, every frame is counted once (taken or dropped), and
     /// memory does not grow with the stream.
-    @Test func slowConsumerDropsWithFlatMemory() throws {
+    @Test func slowConsumerDropsWithFlatMemory() async throws {
         let ffmpeg = try requireFFmpeg()
         let folder = TempFolder()
         let path = folder.file("long.ts")                    // 360 frames of 320×240: 83 MB of RGB in all
-        try runToEnd(ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "360", "-c:v", "libx264",
-                              "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "mpegts", path])
+        try await runToEnd(ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "360", "-c:v", "libx264",
+                                    "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "mpegts", path])
         let frameCount = try VideoReader(path: path).frameCount
         let port = try Listener().port
         let server = try Child(ffmpeg, ["-readrate", "10", "-i", path, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"])
-        let source = try openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(capacity: 4))
+        let source = try await openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(capacity: 4))
         #expect(source.dropsFrames)
-        var taken = 0, lastSequence = -1, lastDropped = 0, oversized = 0, disorder = 0
-        var early: Int?, peak: Int?
-        let got = drain(source, keepFrames: false) { batch in
-            taken += batch.frames.count
-            if batch.frames.count > 4 { oversized += 1 }
-            for frame in batch.frames {
-                if frame.sequence <= lastSequence { disorder += 1 }
-                lastSequence = frame.sequence
-            }
-            if batch.dropped < lastDropped { disorder += 1 }
-            lastDropped = batch.dropped
-            // Resident memory once 50 frames are decoded, then its peak while the stream runs.
-            let resident = LeakTests.residentBytes()
-            if early == nil && lastSequence >= 50 { early = resident } else if early != nil { peak = max(peak ?? 0, resident ?? 0) }
-            Thread.sleep(forTimeInterval: 0.04)                // the slow consumer
+        /// What the consumer saw, batch after batch.
+        struct Seen: Sendable {
+            var taken = 0, lastSequence = -1, lastDropped = 0, oversized = 0, disorder = 0
+            var early: Int?, peak: Int?
         }
-        _ = server
-        peak = max(peak ?? 0, LeakTests.residentBytes() ?? 0)
+        // The consumer, on a thread of its own: it notes each batch, then sleeps 40 ms.
+        let (got, seen) = try await onThread {
+            var seen = Seen()
+            let got = drainHere(source, keepFrames: false) { batch in
+                seen.taken += batch.frames.count
+                if batch.frames.count > 4 { seen.oversized += 1 }
+                for frame in batch.frames {
+                    if frame.sequence <= seen.lastSequence { seen.disorder += 1 }
+                    seen.lastSequence = frame.sequence
+                }
+                if batch.dropped < seen.lastDropped { seen.disorder += 1 }
+                seen.lastDropped = batch.dropped
+                // Resident memory once 50 frames are decoded, then its peak while the stream runs.
+                let resident = LeakTests.residentBytes()
+                if seen.early == nil && seen.lastSequence >= 50 {
+                    seen.early = resident
+                } else if seen.early != nil {
+                    seen.peak = max(seen.peak ?? 0, resident ?? 0)
+                }
+                Thread.sleep(forTimeInterval: 0.04)            // the slow consumer
+            }
+            return (got, seen)
+        }
+        withExtendedLifetime(server) {}
+        #expect(!got.timedOut, "the source did not end within 20 s")
+        let peak = max(seen.peak ?? 0, LeakTests.residentBytes() ?? 0)
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
         let counters = source.counters
         #expect(counters.decoded == frameCount, "decoded \(counters.decoded) of \(frameCount) frames")
-        #expect(counters.dropped > 0 && taken + counters.dropped == counters.decoded,
-                "taken \(taken) + dropped \(counters.dropped) ≠ decoded \(counters.decoded)")
-        #expect(lastDropped == counters.dropped)
-        #expect(oversized == 0 && disorder == 0)
-        if let early, let peak {
+        #expect(counters.dropped > 0 && seen.taken + counters.dropped == counters.decoded,
+                "taken \(seen.taken) + dropped \(counters.dropped) ≠ decoded \(counters.decoded)")
+        #expect(seen.lastDropped == counters.dropped)
+        #expect(seen.oversized == 0 && seen.disorder == 0)
+        if let early = seen.early {
             #expect(peak - early < 16 << 20, "resident memory grew by \(peak - early) bytes over the stream")
         } else {
             Issue.record("no resident memory figures (/proc/self/statm)")
         }
     }
 
-    @Test func stopEndsABlockedPipeRead() throws {
-        let clip = try LiveClip.shared()
+    @Test func stopEndsABlockedPipeRead() async throws {
+        let clip = try await LiveClip.shared()
         let folder = TempFolder()
         let fifo = try makeFIFO(folder.file("held.ts"))
         let writer = try FIFOWriter(fifo, bytes: clip.tsBytes)         // then silent, never closed
-        try expectStopEndsABlockedRead(try LiveSource(.file(fifo), options: LiveOptions(stallTimeout: 30)))
-        _ = writer
+        try await expectStopEndsABlockedRead(try await openSource(.file(fifo), LiveOptions(stallTimeout: 30)))
+        withExtendedLifetime(writer) {}
     }
 
-    @Test func stopEndsABlockedNetworkRead() throws {
-        let clip = try LiveClip.shared()
+    @Test func stopEndsABlockedNetworkRead() async throws {
+        let clip = try await LiveClip.shared()
         let port = try Listener().port
         let server = try Child(try requireFFmpeg(), ["-re", "-i", clip.mp4, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"])
-        try expectStopEndsABlockedRead(try openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(stallTimeout: 30)))
-        _ = server
+        try await expectStopEndsABlockedRead(try await openWhenListening("tcp://127.0.0.1:\(port)", LiveOptions(stallTimeout: 30)))
+        withExtendedLifetime(server) {}
     }
 
-    @Test func stopBeforeStartEndsTheSource() throws {
-        let clip = try LiveClip.shared()
-        let source = try LiveSource(.file(clip.ts))
-        source.stop()
+    @Test func stopBeforeStartEndsTheSource() async throws {
+        let clip = try await LiveClip.shared()
+        let source = try await openSource(.file(clip.ts))
+        source.stop()                                          // no thread yet: returns at once
         source.start()                                         // no start after a stop
         #expect(try source.next() == nil)
         #expect(source.counters.decoded == 0)
@@ -266,44 +290,54 @@ import Glibc
             source.stop()
             again.set(start: start, end: LiveSource.now())
         }
-        #expect(again.wait(seconds: 2) != nil, "a second stop() had not returned after 2 s")
+        let returned = try await again.wait(seconds: 2)
+        #expect(returned.map { $0.end - $0.start < 2 } == true, "a second stop() had not returned after 2 s")
     }
 
     /// A source released while it runs (its consumer gone without `stop()`): `deinit` stops it,
     /// so that its thread, connection and ring go too.
-    @Test func releasingARunningSourceStopsIt() throws {
-        let clip = try LiveClip.shared()
+    @Test func releasingARunningSourceStopsIt() async throws {
+        let clip = try await LiveClip.shared()
         let folder = TempFolder()
         let fifo = try makeFIFO(folder.file("released.ts"))
         let writer = try FIFOWriter(fifo, bytes: clip.tsBytes)         // then silent, never closed
-        weak var released: LiveSource?
-        do {
+        // Opened, started and read on a thread of its own, which then lets go of it.
+        let released = try await onThread {
             let source = try LiveSource(.file(fifo), options: LiveOptions(capacity: 2, stallTimeout: 30))
             source.start()
             _ = try source.next()
-            released = source
+            return WeakSource(source)
         }
-        let deadline = Date().addingTimeInterval(2)
-        while released != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        #expect(released == nil, "the source is still alive 2 s after its last reference went")
-        released?.stop()                                       // what deinit does, should the check fail
-        _ = writer
+        let deadline = LiveSource.now() + 2
+        while released.source != nil && LiveSource.now() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(released.source == nil, "the source is still alive 2 s after its last reference went")
+        released.source?.stop()                                // what deinit does, should the check fail
+        withExtendedLifetime(writer) {}
     }
 
     /// `stop()` from another thread while the consumer waits in `next()` and the decoder in a read:
     /// both return within 2 s, and `next()` then returns nil (a stop is not a failure).
-    private func expectStopEndsABlockedRead(_ source: LiveSource, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        source.start()
-        _ = try #require(try source.next(), "no frames before the stop", sourceLocation: sourceLocation)
+    private func expectStopEndsABlockedRead(_ source: LiveSource, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let stopper = StopRecord()
-        Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.3)
-            let start = LiveSource.now()
-            source.stop()
-            stopper.set(start: start, end: LiveSource.now())
+        // The first batch, the stop 0.3 s later and the drain, all on threads of their own: a late
+        // turn on the pool would let the stream end before the stop.
+        let (first, got) = try await onThread {
+            source.start()
+            let first = try source.next()
+            if first != nil {
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: 0.3)
+                    let start = LiveSource.now()
+                    source.stop()
+                    stopper.set(start: start, end: LiveSource.now())
+                }
+            }
+            return (first, drainHere(source))
         }
-        let got = drain(source)
-        let (stopStart, stopEnd) = try #require(stopper.wait(seconds: 10), "stop() did not return", sourceLocation: sourceLocation)
+        _ = try #require(first, "no frames before the stop", sourceLocation: sourceLocation)
+        #expect(!got.timedOut, "the source did not end within 20 s", sourceLocation: sourceLocation)
+        let stopped = try await stopper.wait(seconds: 10)
+        let (stopStart, stopEnd) = try #require(stopped, "stop() did not return", sourceLocation: sourceLocation)
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))", sourceLocation: sourceLocation)
         #expect(stopEnd - stopStart < 2, "stop() took \(stopEnd - stopStart) s", sourceLocation: sourceLocation)
         #expect(got.endTime - stopStart < 2, "next() returned \(got.endTime - stopStart) s after stop()", sourceLocation: sourceLocation)
@@ -311,11 +345,11 @@ import Glibc
     }
 
     /// A 25 fps file read in real time takes as long as it plays.
-    @Test func realtimePacesAFile() throws {
-        let clip = try LiveClip.shared()
-        let source = try LiveSource(.file(clip.ts), options: LiveOptions(realtime: true))
+    @Test func realtimePacesAFile() async throws {
+        let clip = try await LiveClip.shared()
+        let source = try await openSource(.file(clip.ts), LiveOptions(realtime: true))
         let started = LiveSource.now()
-        let got = drain(source)
+        let got = try await drain(source)
         let took = got.endTime - started, plays = Double(LiveClip.count) / 25
         #expect(got.ended && got.failure == nil)
         try expectFrames(got.frames, equal: clip.reference)
@@ -327,16 +361,19 @@ import Glibc
 
     /// A file written as it is read (a recorder's output): followed to its last frame, it ends
     /// once it has not grown for the stall timeout.
-    @Test func followedFileIsReadAsItGrows() throws {
-        let clip = try LiveClip.shared()
+    @Test func followedFileIsReadAsItGrows() async throws {
+        let clip = try await LiveClip.shared()
         let folder = TempFolder()
         let path = folder.file("growing.ts")
         let bytes = clip.tsBytes, third = bytes.count / 3
         try Data(bytes[..<third]).write(to: URL(fileURLWithPath: path))
         let appender = Appender(path: path, chunks: [Array(bytes[third..<(2 * third)]), Array(bytes[(2 * third)...])], every: 0.3)
-        let source = try LiveSource(.file(path), options: LiveOptions(stallTimeout: 1, follow: true))
-        let got = drain(source)
-        let lastWrite = try #require(appender.wait(seconds: 10), "the appender did not finish")
+        // Opened and drained on one thread: the idle time counts from the last write, so no
+        // turn on the pool may come in between.
+        let got = try await onThread { drainHere(try LiveSource(.file(path), options: LiveOptions(stallTimeout: 1, follow: true))) }
+        #expect(!got.timedOut, "the source did not end within 20 s")
+        let appended = try await appender.wait(seconds: 10)
+        let lastWrite = try #require(appended, "the appender did not finish")
         #expect(got.ended && got.failure == nil, "\(String(describing: got.failure))")
         try expectFrames(got.frames, equal: clip.reference)
         let idle = got.endTime - lastWrite
@@ -409,23 +446,24 @@ private struct LiveClip: Sendable {
         let frames: FrameStack
     }
 
-    private static let made: Result<LiveClip, any Error> = Result {
+    /// Made by the first test that asks; the others await it rather than block on a lazy global.
+    private static let made = Task<LiveClip, any Error> {
         _ = quietFFmpeg
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("motive-live-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let mp4 = folder + "/clip.mp4", ts = folder + "/clip.ts"
         try writeClip(mp4, count: count, width: width, height: height, options: EncodeOptions(codec: .h264, gop: 12, bFrames: 2))
         guard let ffmpeg = ffmpegPath else { throw LiveTestError("ffmpeg is not installed") }
-        try runToEnd(ffmpeg, ["-i", mp4, "-c", "copy", "-f", "mpegts", ts])
+        try await runToEnd(ffmpeg, ["-i", mp4, "-c", "copy", "-f", "mpegts", ts])
         let reader = try VideoReader(path: mp4)
         let reference = Reference(times: reader.timestamps.map { $0 - reader.timestamps[0] }, frames: try reader.decodeAll())
         guard reference.frames.count == count else { throw LiveTestError("the clip has \(reference.frames.count) frames, not \(count)") }
         return LiveClip(mp4: mp4, ts: ts, tsBytes: try [UInt8](Data(contentsOf: URL(fileURLWithPath: ts))), reference: reference)
     }
 
-    static func shared() throws -> LiveClip {
+    static func shared() async throws -> LiveClip {
         _ = try requireFFmpeg()
-        return try made.get()
+        return try await made.value
     }
 }
 
@@ -447,24 +485,56 @@ private func requireFFmpeg(sourceLocation: SourceLocation = #_sourceLocation) th
 }
 
 /// Runs ffmpeg quietly to the end (at most 30 s); throws with its log unless it succeeds.
-private func runToEnd(_ ffmpeg: String, _ arguments: [String]) throws {
+private func runToEnd(_ ffmpeg: String, _ arguments: [String]) async throws {
     let child = try Child(ffmpeg, ["-y"] + arguments)
-    guard child.wait(seconds: 30) == 0 else { throw LiveTestError("ffmpeg \(arguments.joined(separator: " ")) failed: \(child.log)") }
+    guard try await child.wait(seconds: 30) == 0 else { throw LiveTestError("ffmpeg \(arguments.joined(separator: " ")) failed: \(child.log)") }
+}
+
+/// Runs blocking work (opening a source, which waits for its stream; a drain loop) on a thread
+/// of its own, so that it never holds one of the cooperative pool's few threads.
+private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// Opens a source on a thread of its own: opening reads until it knows the stream, waiting (up
+/// to the stall timeout) for a writer, a server or data.
+private func openSource(_ input: LiveInput, _ options: LiveOptions = LiveOptions()) async throws -> LiveSource {
+    try await onThread { try LiveSource(input, options: options) }
+}
+
+/// How opening `input` fails (nil if it opens), and the seconds that took; on a thread of its own.
+private func openingFailure(_ input: LiveInput, _ options: LiveOptions = LiveOptions()) async throws -> (error: VideoError?, seconds: Double) {
+    try await onThread {
+        let started = LiveSource.now()
+        let error = videoError { try LiveSource(input, options: options) }
+        return (error, LiveSource.now() - started)
+    }
 }
 
 /// What one consumer took from a source until it ended, failed or was stopped by the watchdog.
-private struct Drained {
+private struct Drained: Sendable {
     var frames: [LiveFrame] = []
     var ended = false
     var failure: VideoError?
     /// `LiveSource.now()` when `next()` returned nil or threw.
     var endTime = 0.0
+    /// The watchdog had to stop the source.
+    var timedOut = false
 }
 
-/// Takes batches until the end or a failure; a watchdog stops the source after `limit` seconds
-/// (a test failure), so that no test can hang.
-private func drain(_ source: LiveSource, keepFrames: Bool = true, limit: Double = 20, sourceLocation: SourceLocation = #_sourceLocation,
-           each: (LiveBatch) -> Void = { _ in }) -> Drained {
+/// Takes batches on a thread of its own until the end or a failure; a watchdog stops the source
+/// after `limit` seconds, which fails the test, so that no test can hang.
+private func drain(_ source: LiveSource, limit: Double = 20, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Drained {
+    let got = try await onThread { drainHere(source, limit: limit) }
+    if got.timedOut { Issue.record("the source did not end within \(limit) s", sourceLocation: sourceLocation) }
+    return got
+}
+
+/// `drain`'s loop, on the calling thread, which it blocks: call it on a thread of your own
+/// (`onThread`), and check `timedOut`.
+private func drainHere(_ source: LiveSource, keepFrames: Bool = true, limit: Double = 20, each: (LiveBatch) -> Void = { _ in }) -> Drained {
     let fired = StopRecord()
     let watchdog = DispatchWorkItem { fired.set(start: 0, end: 0); source.stop() }
     DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
@@ -481,7 +551,7 @@ private func drain(_ source: LiveSource, keepFrames: Bool = true, limit: Double 
         result.failure = error
     }
     result.endTime = LiveSource.now()
-    if fired.wait(seconds: 0) != nil { Issue.record("the source did not end within \(limit) s", sourceLocation: sourceLocation) }
+    result.timedOut = fired.value != nil
     return result
 }
 
@@ -507,13 +577,17 @@ private func expectFrames(_ frames: [LiveFrame], equal reference: LiveClip.Refer
 
 /// A network source opened once its server listens: a refused connection is retried for up to
 /// 10 s (ffmpeg takes a moment to start listening).
-private func openWhenListening(_ url: String, _ options: LiveOptions) throws -> LiveSource {
-    let deadline = Date().addingTimeInterval(10)
+private func openWhenListening(_ url: String, _ options: LiveOptions) async throws -> LiveSource {
+    let deadline = LiveSource.now() + 10
     while true {
+        let attempt = try await onThread { Result { () throws(VideoError) in try LiveSource(LiveInput(url), options: options) } }
         let failure: VideoError
-        do throws(VideoError) { return try LiveSource(LiveInput(url), options: options) } catch { failure = error }
-        guard case .readFailed = failure, Date() < deadline else { throw failure }
-        Thread.sleep(forTimeInterval: 0.05)
+        switch attempt {
+        case .success(let source): return source
+        case .failure(let error): failure = error
+        }
+        guard case .readFailed = failure, LiveSource.now() < deadline else { throw failure }
+        try await Task.sleep(for: .milliseconds(50))
     }
 }
 
@@ -524,10 +598,17 @@ extension LiveOptions {
     }
 }
 
+/// A source held weakly, to see whether anything else still holds it.
+private final class WeakSource: Sendable {
+    weak let source: LiveSource?
+    init(_ source: LiveSource) { self.source = source }
+}
+
 // MARK: - Processes, sockets, pipes
 
 /// A child process, quiet, killed if still running when released: a failing test leaves none behind.
-private final class Child {
+/// `@unchecked Sendable`: waited for on a thread of its own, by one thread at a time.
+private final class Child: @unchecked Sendable {
     private let process = Process()
     private let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("motive-child-\(UUID().uuidString).log").path
     private var launched = false
@@ -544,10 +625,16 @@ private final class Child {
         launched = true
     }
 
-    /// Its exit status, or nil if it had not exited within `seconds` (it is then killed).
-    func wait(seconds: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    /// Its exit status, or nil if it had not exited within `seconds` (it is then killed). Waits
+    /// on a thread of its own.
+    func wait(seconds: Double) async throws -> Int32? {
+        try await onThread { self.waitHere(seconds: seconds) }
+    }
+
+    /// `wait`, blocking the calling thread: for a thread of its own.
+    func waitHere(seconds: Double) -> Int32? {
+        let deadline = LiveSource.now() + seconds
+        while process.isRunning && LiveSource.now() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -562,7 +649,7 @@ private final class Child {
     deinit {
         if launched {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.waitUntilExit()                            // killed: a few milliseconds
         }
         try? FileManager.default.removeItem(atPath: logPath)
     }
@@ -597,21 +684,20 @@ private func makeFIFO(_ path: String) throws -> String {
 }
 
 /// The writing end of a named pipe, opened read-write so that the pipe has a writer from the
-/// start (a reader then waits for data instead of seeing the end). Writes `bytes` on a thread of
-/// its own, then keeps the pipe open and silent until `finish` or release.
+/// start (a reader then waits for data instead of seeing the end). A thread of its own writes
+/// `bytes`, keeps the pipe open and silent until `finish` or release, then closes it.
 private final class FIFOWriter {
-    private let fd: Int32
-    private var closed = false
     private let cancelled = StopRecord()
     private let written = StopRecord()
+    private let closed = StopRecord()
 
     init(_ path: String, bytes: [UInt8]) throws {
-        fd = Glibc.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        let fd = Glibc.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw LiveTestError("open \(path): \(String(cString: strerror(errno)))") }
-        Thread.detachNewThread { [fd, cancelled, written] in
+        Thread.detachNewThread { [cancelled, written, closed] in
             var offset = 0
             let deadline = Date().addingTimeInterval(30)
-            while offset < bytes.count && cancelled.wait(seconds: 0) == nil && Date() < deadline {
+            while offset < bytes.count && cancelled.value == nil && Date() < deadline {
                 let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
                 if n > 0 { offset += n; continue }
                 guard n < 0 && (errno == EAGAIN || errno == EINTR) else { break }
@@ -619,23 +705,24 @@ private final class FIFOWriter {
                 _ = poll(&request, 1, 50)
             }
             written.set(start: 0, end: LiveSource.now())
+            // Open and silent until cancelled (by `finish` or release; two minutes at most).
+            let hold = Date().addingTimeInterval(120)
+            while cancelled.value == nil && Date() < hold { usleep(10_000) }
+            Glibc.close(fd)
+            closed.set(start: 0, end: LiveSource.now())
         }
     }
 
     /// Waits until every byte is in the pipe, then closes it: the reader sees the end after them.
-    func finish(within seconds: Double) -> Bool {
-        let done = written.wait(seconds: seconds) != nil
-        close()
+    func finish(within seconds: Double) async throws -> Bool {
+        let done = try await written.wait(seconds: seconds) != nil
+        cancelled.set(start: 0, end: 0)
+        _ = try await closed.wait(seconds: 5)                 // within 50 ms
         return done
     }
 
-    private func close() {
-        cancelled.set(start: 0, end: 0)
-        _ = written.wait(seconds: 5)                           // the thread stops within 50 ms
-        if !closed { closed = true; Glibc.close(fd) }
-    }
-
-    deinit { close() }
+    /// Its thread closes the pipe within 50 ms.
+    deinit { cancelled.set(start: 0, end: 0) }
 }
 
 /// Appends chunks to a file, one every `every` seconds, on a thread of its own.
@@ -656,24 +743,23 @@ private final class Appender: @unchecked Sendable {
     }
 
     /// `LiveSource.now()` of the last write, once all are written.
-    func wait(seconds: Double) -> Double? { done.wait(seconds: seconds)?.end }
+    func wait(seconds: Double) async throws -> Double? { try await done.wait(seconds: seconds)?.end }
 }
 
 /// A pair of times set once, from another thread.
-private final class StopRecord: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: (start: Double, end: Double)?
-    private let set = DispatchSemaphore(value: 0)
+private final class StopRecord: Sendable {
+    private let times = Mutex<(start: Double, end: Double)?>(nil)
 
-    func set(start: Double, end: Double) {
-        lock.withLock { value = (start, end) }
-        set.signal()
-    }
+    func set(start: Double, end: Double) { times.withLock { $0 = (start, end) } }
 
-    /// The times once set, waiting up to `seconds`; nil if not set by then.
-    func wait(seconds: Double) -> (start: Double, end: Double)? {
-        guard set.wait(timeout: .now() + seconds) == .success else { return nil }
-        set.signal()
-        return lock.withLock { value }
+    /// The times, if set yet.
+    var value: (start: Double, end: Double)? { times.withLock { $0 } }
+
+    /// The times once set, looked at every 10 ms for up to `seconds` (holding no thread in
+    /// between); nil if not set by then.
+    func wait(seconds: Double) async throws -> (start: Double, end: Double)? {
+        let deadline = LiveSource.now() + seconds
+        while value == nil && LiveSource.now() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        return value
     }
 }
