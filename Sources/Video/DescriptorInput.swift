@@ -17,6 +17,9 @@ final class DescriptorInput: CustomInput {
     /// the writer has not come yet, and the read waits for it (up to the deadline).
     private let isFIFO: Bool
     private var seenData = false
+    /// For a followed file: since when reads have found the end of the file (across calls, as
+    /// FFmpeg reads the end several times).
+    private var idleSince: Double?
     private let deadline: Deadline
     private(set) var context: UnsafeMutablePointer<AVIOContext>?
 
@@ -73,12 +76,12 @@ final class DescriptorInput: CustomInput {
     deinit { close() }
 
     fileprivate func read(into destination: UnsafeMutablePointer<UInt8>, count: Int) -> Int32 {
-        var idleSince: Double?
         while true {
             if deadline.expired { return averrorEXIT }
             let n = Glibc.read(fd, destination, count)
             if n > 0 {
                 seenData = true
+                idleSince = nil
                 return Int32(n)
             }
             if n == 0 && isFIFO && !seenData {

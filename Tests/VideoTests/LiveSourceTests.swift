@@ -205,8 +205,9 @@ import Glibc
     @Test func slowConsumerDropsWithFlatMemory() async throws {
         let ffmpeg = try requireFFmpeg()
         let folder = TempFolder()
-        let path = folder.file("long.ts")                    // 360 frames of 320×240: 83 MB of RGB in all
-        try await runToEnd(ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "360", "-c:v", "libx264",
+        // 360 frames of 640×360: 249 MB of RGB in all, were they kept; the ring holds 2.8 MB.
+        let path = folder.file("long.ts")
+        try await runToEnd(ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-frames:v", "360", "-c:v", "libx264",
                                     "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "mpegts", path])
         let frameCount = try VideoReader(path: path).frameCount
         let port = try Listener().port
@@ -252,7 +253,9 @@ import Glibc
         #expect(seen.lastDropped == counters.dropped)
         #expect(seen.oversized == 0 && seen.disorder == 0)
         if let early = seen.early {
-            #expect(peak - early < 16 << 20, "resident memory grew by \(peak - early) bytes over the stream")
+            // The whole process's memory: other tests allocate beside this one (up to about 40 MB
+            // was seen), so the bound sits between that and what keeping the frames would take.
+            #expect(peak - early < 96 << 20, "resident memory grew by \(peak - early) bytes over the stream")
         } else {
             Issue.record("no resident memory figures (/proc/self/statm)")
         }
