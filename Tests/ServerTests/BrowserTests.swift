@@ -182,7 +182,7 @@ import Testing
         try await server.makeApplication().test(.live) { client in
             let port = try #require(client.port)
             let browser = try await Chromium.launch(in: folder)
-            defer { browser.stop() }
+            defer { browser.stopInBackground() }             // when `body` throws; else stopped below
             let page = try await browser.openPage()
             defer { page.close() }
             for domain in ["Page", "Runtime", "Log"] { try await page.send("\(domain).enable") }
@@ -195,7 +195,7 @@ import Testing
             try await body(page, client)
             #expect(page.problems.isEmpty, "the page reported: \(page.problems)")
             page.close()
-            browser.stop()
+            await browser.stop()
             #expect(browser.processes.isEmpty, "Chromium processes left running: \(browser.processes)")
         }
     }

@@ -67,7 +67,7 @@ final class Chromium: @unchecked Sendable {
         (self.endpoint, self.log, self.process, self.folder) = (endpoint, log, process, folder)
     }
 
-    deinit { stop() }
+    deinit { stopInBackground() }
 
     /// `ws://127.0.0.1:PORT`, the endpoint's scheme and authority.
     var origin: String {
@@ -85,11 +85,24 @@ final class Chromium: @unchecked Sendable {
     }
 
     /// SIGTERM to the browser, SIGKILL after 5 s; then SIGKILL to each of its processes still
-    /// running, for at most 5 s more; then the profile goes. Safe to call more than once.
-    func stop() {
-        guard stopped.withLockedValue({ let first = !$0; $0 = true; return first }) else { return }
-        Self.shutDown(process, folder: folder)
+    /// running, for at most 5 s more; then the profile goes. Safe to call more than once. The
+    /// waiting happens on a thread of its own (never on a cooperative thread that the daemons of
+    /// other tests need); `stop()` awaits it, `stopInBackground()` (for `defer`) does not.
+    func stop() async {
+        guard claimStop() else { return }
+        let (process, folder) = (process, folder)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread { Self.shutDown(process, folder: folder); done.resume() }.start()
+        }
     }
+
+    func stopInBackground() {
+        guard claimStop() else { return }
+        let (process, folder) = (process, folder)
+        Thread { Self.shutDown(process, folder: folder) }.start()
+    }
+
+    private func claimStop() -> Bool { stopped.withLockedValue { let first = !$0; $0 = true; return first } }
 
     private static func shutDown(_ process: Process, folder: URL) {
         if process.isRunning {

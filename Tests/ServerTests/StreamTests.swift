@@ -247,7 +247,7 @@ final class LivePipe: @unchecked Sendable {
         // Four copies of the video in a row, so that the stream outlasts a few windows.
         ffmpeg.arguments = ["-v", "error", "-y", "-stream_loop", "3", "-i", Fixture.video().path, "-c", "copy", "-f", "mpegts", ts]
         try ffmpeg.run()
-        ffmpeg.waitUntilExit()
+        ffmpeg.waitUntilExit()                      // about 0.1 s: a remux of a 16-frame clip
         guard ffmpeg.terminationStatus == 0, let bytes = FileManager.default.contents(atPath: ts) else {
             throw StreamTestError(message: "ffmpeg could not make \(ts)")
         }
