@@ -9,8 +9,8 @@ struct StreamRequest: Decodable, Sendable {
     var source: String
     var model: String?
     /// "2s", "500ms" or seconds as a number; window mode only.
-    var window: Duration?
-    var stride: Duration?
+    var window: Seconds?
+    var stride: Seconds?
     var online: Bool?
     var every: Int?
     var smoothing: Int?
@@ -27,7 +27,7 @@ struct StreamRequest: Decodable, Sendable {
     }
 
     /// A length of time: a string `parseDuration` reads, or a number of seconds.
-    struct Duration: Decodable, Sendable {
+    struct Seconds: Decodable, Sendable {
         var seconds: Double
         init(from decoder: any Decoder) throws {
             let single = try decoder.singleValueContainer()
@@ -63,10 +63,11 @@ struct StreamRequest: Decodable, Sendable {
 /// A running or finished stream, as `GET /v1/streams` lists it.
 struct StreamView: Encodable, Sendable {
     enum State: String, Encodable, Sendable { case running, ended, stopped, failed }
+    enum Mode: String, Encodable, Sendable { case window, online }
     var id: String
     var source: String
     var model: String
-    var mode: String
+    var mode: Mode
     var state: State
     var error: String?
     var startedAt: Date
@@ -123,9 +124,9 @@ final class LiveStream: Sendable {
         self.id = id
         self.source = source
         self.labeller = labeller
-        let mode = switch labeller.mode {
-        case .window: "window"
-        case .online: "online"
+        let mode: StreamView.Mode = switch labeller.mode {
+        case .window: .window
+        case .online: .online
         }
         state = NIOLockedValueBox(StreamView(id: id, source: sourceText, model: model, mode: mode, state: .running, startedAt: Date(),
                                              framesDecoded: 0, framesDropped: 0, decisions: 0))
