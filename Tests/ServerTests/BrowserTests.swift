@@ -8,7 +8,8 @@ import Testing
 
 /// The web page (`GET /`): its headers and markup in process; then, in headless Chromium against
 /// a daemon listening on a loopback port, a user's upload and a live stream through it.
-@Suite struct BrowserTests {
+// One test at a time: each runs Chromium and a daemon beside the other suites, on two cores.
+@Suite(.serialized) struct BrowserTests {
     static let elementIDs = ["model", "token", "video", "predict", "status", "labels", "timeline",
                              "stream-source", "stream-start", "stream-stop", "stream-status", "stream-labels", "stream-chart", "streams"]
     static let viewport = (width: 1000, height: 1100)

@@ -10,7 +10,8 @@ import Glibc
 /// message. The bundled model (`Models/default`) labels the bundled `Samples/zoom_in.mp4`.
 /// The tests wait for `motive` and ffmpeg on threads of their own, never on the cooperative pool
 /// that every test in the process shares (and that may not give a test a turn for seconds).
-@Suite struct StreamCLITests {
+// One test at a time: each runs ffmpeg and the motive binary beside the other suites, on two cores.
+@Suite(.serialized) struct StreamCLITests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let model = repository.appendingPathComponent("Models/default").path
     static let video = repository.appendingPathComponent("Samples/zoom_in.mp4").path

@@ -17,7 +17,8 @@ import Testing
 import Glibc
 #endif
 
-@Suite struct LiveSourceTests {
+// One test at a time: each runs ffmpeg and a decoder beside the other suites, on two cores.
+@Suite(.serialized) struct LiveSourceTests {
     init() { _ = quietFFmpeg }
 
     // MARK: - Network
@@ -208,7 +209,7 @@ import Glibc
         // 360 frames of 640×360: 249 MB of RGB in all, were they kept; the ring holds 2.8 MB.
         let path = folder.file("long.ts")
         try await runToEnd(ffmpeg, ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-frames:v", "360", "-c:v", "libx264",
-                                    "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-f", "mpegts", path])
+                                    "-preset", "ultrafast", "-threads", "1", "-g", "25", "-pix_fmt", "yuv420p", "-f", "mpegts", path])
         let frameCount = try VideoReader(path: path).frameCount
         let port = try Listener().port
         let server = try Child(ffmpeg, ["-readrate", "10", "-i", path, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:\(port)?listen=1"])
