@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # libavdevice-dev: capture devices (V4L2) for live streams; ffmpeg: the stream tests serve video over TCP, HTTP and
-# pipes with it; chromium: the web page's browser test (headless, driven over the DevTools protocol).
-DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev libopenblas-dev libdnnl2 zlib1g-dev pkg-config ffmpeg chromium
+# pipes with it; chromium: the web page's browser test (headless, driven over the DevTools protocol);
+# libopenmpi-dev, openmpi-bin: training over MPI (`mpirun -np N motive train`) and its tests; nginx: the
+# replicated-serving test puts two daemons behind it; iproute2: the two-namespace MPI benchmark.
+DEB_PACKAGES := libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev libopenblas-dev libdnnl2 zlib1g-dev pkg-config \
+  ffmpeg chromium libopenmpi-dev openmpi-bin nginx iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Numeric code is far too slow unoptimised, so tests run as an optimised build with testing enabled.
 TEST_FLAGS := -c release -Xswiftc -enable-testing
