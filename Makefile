@@ -29,7 +29,7 @@ ifeq ($(origin OPENBLAS_CORETYPE),undefined)
   endif
 endif
 
-.PHONY: deps build release test test-asan test-tsan bench bench-zoo synth synth-flow train-quickstart default-model serve clean
+.PHONY: deps build release test test-replicas test-asan test-tsan bench bench-zoo synth synth-flow train-quickstart default-model serve clean
 
 deps:
 	@missing=""; \
@@ -53,6 +53,15 @@ test: deps
 	@echo "OpenBLAS kernels: $${OPENBLAS_CORETYPE:-chosen by OpenBLAS}"
 	$(SWIFT_BUILD) $(TEST_FLAGS) --build-tests
 	tmp=$$(mktemp -d -t motive-test.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR=$$tmp $(SWIFT) test $(TEST_FLAGS) --skip-build
+	$(REPLICA_TEST)
+
+# Two `motive serve` replicas behind nginx (docker/nginx.conf) on loopback, one killed with SIGKILL
+# under load: 0 client errors, and it rejoins (docs/server.md#replicas-behind-nginx). `make test`
+# runs it after the Swift tests, on the motive binary of the test build; about a minute.
+REPLICA_TEST = MOTIVE=$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/motive bash Tests/Scripts/replicas.sh
+test-replicas: deps
+	$(SWIFT_BUILD) $(TEST_FLAGS) --product motive
+	$(REPLICA_TEST)
 
 # Sanitizer runs, by hand (too slow for `make test` and CI; docs/development.md#sanitizers). Each
 # sanitizer builds in a scratch path of its own with its own stable TMPDIR. The reports of every
