@@ -2,7 +2,7 @@
 # Two `motive serve` replicas behind Debian's nginx on loopback, with a config made from
 # docker/nginx.conf (the upstream addresses, the listen port and nginx's own folders substituted):
 #   1. predictions through nginx reach both replicas (each one's /metrics count of answered
-#      predictions grows);
+#      predictions grows), and the client's X-Request-Id reaches the replica and comes back;
 #   2. CLIENTS clients post Samples/zoom_in.mp4 PER_CLIENT times each through nginx, and the second
 #      replica is killed with SIGKILL once a third of them are answered: every request must still
 #      be answered 200 with the sample's label (nginx resends the failed ones to the first replica,
@@ -139,6 +139,13 @@ done
 one=$(answered 1) two=$(answered 2)
 echo "spread: 8 predictions through nginx, replica 1 answered $one, replica 2 answered $two"
 [ "$one" -ge 1 ] && [ "$two" -ge 1 ] || fail "predictions were not spread over both replicas"
+# nginx passes the client's X-Request-Id on, and makes one when there is none.
+sent_id=$(curl -s --max-time 10 -H 'X-Request-Id: replicas-test-1' "$BASE/healthz" -D - -o /dev/null | tr -d '\r' |
+  awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')
+made_id=$(curl -s --max-time 10 "$BASE/healthz" -D - -o /dev/null | tr -d '\r' | awk -F': ' 'tolower($1) == "x-request-id" { print $2 }')
+echo "request ids: sent replicas-test-1, answered $sent_id; sent none, answered $made_id"
+[ "$sent_id" = replicas-test-1 ] || fail "nginx replaced the client's X-Request-Id with '$sent_id'"
+[[ "$made_id" =~ ^[0-9a-f]{32}$ ]] || fail "a request without X-Request-Id came back with '$made_id'"
 
 # --- 2. Load, and a replica killed in the middle ------------------------------------------------
 TOTAL=$((CLIENTS * PER_CLIENT))
