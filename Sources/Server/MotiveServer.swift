@@ -42,10 +42,10 @@ public final class MotiveServer: Sendable {
         streamPolicy = StreamSourcePolicy(patterns: options.allowStreamSources, dataRoot: submission.data)
         streams = StreamBoard(limit: options.maxStreams, metrics: metrics, logger: logger)
         spool = try UploadSpool(directory: options.stateDirectory.appendingPathComponent("uploads"))
-        models = ModelRegistry(metrics: metrics)
+        models = ModelRegistry(metrics: metrics, folder: options.modelsDirectory, logger: logger)
         board = JobBoard(store: try JobStore(stateDirectory: options.stateDirectory), metrics: metrics, logger: logger)
         pool = InferencePool(threads: options.inferenceThreads)
-        if let folder = options.modelsDirectory { models.loadFolder(folder, logger: logger) }
+        models.rescan()
         loadJobModels()
     }
 
@@ -109,7 +109,8 @@ public final class MotiveServer: Sendable {
                     headerTimeout: headerTimeout)
             },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "motive"),
-            services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher, logger: logger),
+            services: [pool, JobWorker(board: board, models: models, launcher: options.jobLauncher,
+                                       publishTo: options.publishJobModels ? options.modelsDirectory : nil, logger: logger),
                        StreamShutdown(streams: streams)],
             onServerRunning: { channel in
                 let address = channel.localAddress

@@ -12,8 +12,8 @@ info:
     response carries an X-Request-Id header (a plain id sent by the client is kept).
 
     With a token (--token or MOTIVE_TOKEN), every /v1/jobs route needs the header
-    Authorization: Bearer <token>, reads included; with --auth all, /v1/predict and /v1/models
-    need it too. /healthz, /metrics and /openapi.yaml are always open. Without a token nothing
+    Authorization: Bearer <token>, reads included, and so does POST /v1/models/rescan; with
+    --auth all, /v1/predict and /v1/models need it too. /healthz, /metrics and /openapi.yaml are always open. Without a token nothing
     is guarded.
 
     A request body may answer Expect: 100-continue; the server sends 100 Continue when it starts
@@ -84,6 +84,26 @@ paths:
         "401": {$ref: "#/components/responses/Error"}
         "200": {description: The model, content: {application/json: {schema: {$ref: "#/components/schemas/Model"}}}}
         "404": {$ref: "#/components/responses/Error"}
+  /v1/models/rescan:
+    post:
+      summary: Load the models folder's new models
+      description: |
+        Loads every subfolder of --models holding a checkpoint that names no served model (a
+        request naming such a model loads it too). Served models are never replaced or dropped.
+        A folder that fails to load is logged and tried again once its checkpoint changes. Needs
+        the bearer token under either --auth scope.
+      security: [{bearer: []}, {}]
+      responses:
+        "401": {$ref: "#/components/responses/Error"}
+        "200":
+          description: The names loaded by this scan, and every served model's
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  added: {type: array, items: {type: string}}
+                  models: {type: array, items: {type: string}}
   /v1/jobs:
     post:
       summary: Submit a job (training, or a bench)

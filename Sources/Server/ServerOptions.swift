@@ -7,6 +7,9 @@ public struct ServerOptions: Sendable {
     public var port = 8080
     /// A folder of models: each subfolder holding a checkpoint is one model named after it.
     public var modelsDirectory: URL?
+    /// When set, a succeeded job's model is also written into `modelsDirectory` (as
+    /// `NAME/model.safetensors`), for the other replicas that serve the same folder.
+    public var publishJobModels = false
     /// Job records, run directories and upload spool.
     public var stateDirectory: URL
     /// Every data path of a submitted job must resolve inside this folder.
@@ -58,7 +61,7 @@ public struct ServerOptions: Sendable {
 
 /// The routes a token guards. `/healthz`, `/metrics` and `/openapi.yaml` are always open.
 public enum AuthScope: String, Sendable, CaseIterable {
-    /// Every `/v1/jobs…` and `/v1/streams…` route, reads included.
+    /// Every `/v1/jobs…` and `/v1/streams…` route, reads included, and `POST /v1/models/rescan`.
     case jobs
     /// The job routes, predictions and `/v1/models…`.
     case all
@@ -66,7 +69,7 @@ public enum AuthScope: String, Sendable, CaseIterable {
     /// Whether a request to `path` needs the token under this scope.
     public func guards(path: String) -> Bool {
         func under(_ prefix: String) -> Bool { path == prefix || path.hasPrefix(prefix + "/") }
-        if under("/v1/jobs") || under("/v1/streams") { return true }
+        if under("/v1/jobs") || under("/v1/streams") || path == "/v1/models/rescan" { return true }
         return self == .all && (under("/v1/predict") || under("/v1/models"))
     }
 }

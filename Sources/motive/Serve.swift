@@ -17,6 +17,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).") var port = 8080
     @Option(help: "A folder of models: each subfolder holding a checkpoint is a model named after it.") var models: String?
+    @Flag(help: "Also write each succeeded job's model into the --models folder (NAME/model.safetensors), for replicas sharing it.")
+    var publishModels = false
     @Option(help: "Job records, run directories and the upload spool.") var stateDir = "motive-state"
     @Option(help: "Data paths of submitted jobs are read from and confined to this folder.") var dataRoot = "."
     @Option(help: "Bearer token for the routes --auth names (default: the environment's MOTIVE_TOKEN; none: open).") var token: String?
@@ -36,6 +38,7 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        if publishModels, models == nil { throw ValidationError("--publish-models needs --models") }
         guard (1...(1 << 20)).contains(maxUploadMB) else { throw ValidationError("--max-upload-mb must be 1…1048576") }
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be ≥ 1") }
         guard maxUploads >= 1 else { throw ValidationError("--max-uploads must be ≥ 1") }
@@ -54,6 +57,7 @@ struct Serve: ParsableCommand {
         options.host = host
         options.port = port
         options.modelsDirectory = models.map { URL(fileURLWithPath: $0) }
+        options.publishJobModels = publishModels
         options.token = token ?? ProcessInfo.processInfo.environment["MOTIVE_TOKEN"]
         options.maxUploadBytes = maxUploadMB << 20
         options.auth = auth

@@ -10,7 +10,7 @@ import Testing
     struct Route: Sendable, CustomStringConvertible {
         let method: HTTPRequest.Method
         let path: String
-        /// Guarded under `jobs`; `all` guards these and predictions and models.
+        /// Guarded under `jobs` (jobs, streams and rescans); `all` guards these and predictions and models.
         let job: Bool
         let open: Bool
         var description: String { "\(method.rawValue) \(path)" }
@@ -36,6 +36,7 @@ import Testing
         Route(method: .post, path: "/v1/predict", job: false, open: false),
         Route(method: .get, path: "/v1/models", job: false, open: false),
         Route(method: .get, path: "/v1/models/default", job: false, open: false),
+        Route(method: .post, path: "/v1/models/rescan", job: true, open: false),
         Route(method: .get, path: "/healthz", job: false, open: true),
         Route(method: .get, path: "/metrics", job: false, open: true),
         Route(method: .get, path: "/openapi.yaml", job: false, open: true),
@@ -70,7 +71,7 @@ import Testing
 
     /// Which paths each scope guards, streams included before they have routes.
     @Test func scopesByPath() {
-        for path in ["/v1/jobs", "/v1/jobs/3/events", "/v1/streams", "/v1/streams/cam-1"] {
+        for path in ["/v1/jobs", "/v1/jobs/3/events", "/v1/streams", "/v1/streams/cam-1", "/v1/models/rescan"] {
             #expect(AuthScope.jobs.guards(path: path) && AuthScope.all.guards(path: path), "\(path)")
         }
         for path in ["/v1/predict", "/v1/models", "/v1/models/default"] {

@@ -13,12 +13,15 @@ final class JobWorker: Service, Sendable {
     let board: JobBoard
     let models: ModelRegistry
     let launcher: JobLauncher?
+    /// The models folder a succeeded job's model is also written into (`--publish-models`).
+    let publishTo: URL?
     let logger: Logger
 
-    init(board: JobBoard, models: ModelRegistry, launcher: JobLauncher?, logger: Logger) {
+    init(board: JobBoard, models: ModelRegistry, launcher: JobLauncher?, publishTo: URL? = nil, logger: Logger) {
         self.board = board
         self.models = models
         self.launcher = launcher
+        self.publishTo = publishTo
         self.logger = logger
     }
 
@@ -46,6 +49,7 @@ final class JobWorker: Service, Sendable {
                 let model = try ServedModel(name: job.modelName, checkpoint: url, source: "job", job: job.id)
                 // Served first, then succeeded: whoever sees the job succeed finds its model.
                 if models.add(model) != nil { logger.warning("model replaced by the job's", metadata: ["model": .string(job.modelName)]) }
+                if let publishTo { publish(url, name: job.modelName, into: publishTo, logger: logger) }
                 board.finish(job.id, outcome: outcome)
                 logger.info("job succeeded", metadata: ["model": .string(job.modelName)])
             } catch {
@@ -61,6 +65,18 @@ final class JobWorker: Service, Sendable {
         case .failed(let message):
             board.finish(job.id, outcome: outcome)
             logger.error("job failed", metadata: ["error": .string(message)])
+        }
+    }
+
+    /// Writes the model into the shared models folder, for the other replicas. Published before
+    /// the job is marked succeeded, so a client that sees it succeed finds the model on every
+    /// replica. A failure is logged: the job still succeeded, and this replica serves its model.
+    private func publish(_ checkpoint: URL, name: String, into folder: URL, logger: Logger) {
+        do {
+            try ModelPublisher.publish(checkpoint: checkpoint, name: name, into: folder)
+            logger.info("model published", metadata: ["model": .string(name), "folder": .string(folder.path)])
+        } catch {
+            logger.error("model not published", metadata: ["model": .string(name), "folder": .string(folder.path), "error": "\(error)"])
         }
     }
 

@@ -44,7 +44,7 @@ struct PredictRoutes: Sendable {
         var bodyRead = false
         do {
             let query = request.uri.queryParameters
-            let model = try models.resolve(query["model"].map(String.init))
+            let model = try await models.resolve(query["model"].map(String.init))
             let predictor = try model.predictor(views: query["views"].map(String.init))
             let labelRequest = try Self.labelRequest(query["top_k"].map(String.init), window: query["window"].map(String.init),
                                                      stride: query["stride"].map(String.init))

@@ -81,7 +81,7 @@ struct StreamRoutes: Sendable {
         options.realtime = body.realtime ?? false
         // A file is a recording: the daemon paces it as a camera unless asked otherwise.
         if case .file = input, body.realtime == nil { options.realtime = true }
-        let model = try models.resolve(body.model)
+        let model = try await models.resolve(body.model)
         let stream = try await board.start(sourceText: body.source, input: input, options: options, model: model.summary.name,
                                            predictor: model.predictor, mode: mode, topK: topK, retryAfter: retryAfter)
         return try .json(stream.view, status: .created, headers: [.location: "/v1/streams/\(stream.id)"])
