@@ -5,7 +5,7 @@
 // optimizers) → Zoo (video models); CFFmpeg → Video (decode, encode) → Clips (samplers,
 // transforms, datasets), Synth (generated datasets); Flow (TV-L1 optical flow); Clips, Zoo →
 // Inference (checkpoints, the one predict path, evaluation) → Training (job configs, the trainer)
-// and Benchmark (accuracy against FLOPs against measured speed) → Server (the daemon) → motive (CLI).
+// → Distributed (training over MPI: CMPI) and Benchmark (accuracy against FLOPs against measured speed) → Server (the daemon) → motive (CLI).
 import PackageDescription
 
 let package = Package(
@@ -38,6 +38,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // Open MPI (Debian's libopenmpi-dev): only Distributed, and the CLI through it, link it.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev", "libavdevice-dev"])]),
         .target(name: "CPUFeatures"),
@@ -54,6 +56,7 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Specs", "Support"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Specs", "Support",
                                                  "Inference", "Yams"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "Training", "Support"]),
         .target(name: "Benchmark", dependencies: ["Engine", "NN", "Zoo", "Inference", "Support"]),
         .target(name: "Server", dependencies: [
             "Engine", "NN", "Video", "Clips", "Zoo", "Specs", "Support", "Inference", "Training", "Benchmark",
@@ -71,7 +74,7 @@ let package = Package(
         ]),
         .executableTarget(name: "motive", dependencies: [
             "CPUFeatures", "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
-            "Benchmark", "Server", "Yams",
+            "Distributed", "Benchmark", "Server", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -92,6 +95,7 @@ let package = Package(
         .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Clips", "Zoo"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "Synth"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Training", "Inference", "Synth", "TensorIO"]),
         .testTarget(name: "BenchmarkTests", dependencies: ["Benchmark", "Inference", "Training", "Synth", "Zoo"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Yams",

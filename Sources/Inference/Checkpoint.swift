@@ -29,6 +29,9 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     public var flow: FlowExtractionOptions?
     /// For two-stream models: how the streams' scores are fused.
     public var fusion: TwoStream.Fusion?
+    /// The processes of the distributed run that wrote it (nil: one). A mid-epoch position
+    /// counts batches of one process's share, so a resume needs as many.
+    public var processes: Int?
 
     public init(preset: String, classNames: [String], input: InputSpec, epoch: Int = 0, step: Int = 0, bestTop1: Double? = nil) {
         self.preset = preset
@@ -40,7 +43,7 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, preset, classNames, input, epoch, step, bestTop1, batch, config, testing, flow, fusion
+        case format, preset, classNames, input, epoch, step, bestTop1, batch, config, testing, flow, fusion, processes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -56,6 +59,7 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
         config = try c.decodeIfPresent(JSONValue.self, forKey: .config)
         flow = try c.decodeIfPresent(FlowExtractionOptions.self, forKey: .flow)
         fusion = try c.decodeIfPresent(TwoStream.Fusion.self, forKey: .fusion)
+        processes = try c.decodeIfPresent(Int.self, forKey: .processes)
         testing = try c.decodeIfPresent(TestSettings.self, forKey: .testing) ?? config.flatMap(Self.legacyTesting)
     }
 

@@ -57,6 +57,20 @@ public struct EvaluationResult: Sendable {
     }
 }
 
+/// One process's share of an evaluation: the scores of the videos it loaded, by list position.
+struct EvaluationPart: Codable {
+    struct Failure: Codable { var path: String, reason: String }
+    var positions: [Int] = []
+    var labels: [Int] = []
+    var paths: [String] = []
+    var main: [[Float]] = []
+    var streams: [String: [[Float]]] = [:]
+    var streamOrder: [String] = []
+    var failed: [Failure] = []
+    var decodeSeconds = 0.0
+    var inferSeconds = 0.0
+}
+
 /// Multi-view evaluation over an annotation list.
 public enum Evaluator {
     /// Decodes every video's views on `workers` threads ahead of the model, scores them through
@@ -66,6 +80,29 @@ public enum Evaluator {
                            batchSize: Int = 8, workers: Int = 2,
                            progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> EvaluationResult {
         let start = Date()
+        let part = try score(model: model, list: list, root: root, plan: plan, batchSize: batchSize, workers: workers, progress: progress)
+        return try assemble([part], plan: plan, classNames: classNames, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Evaluation shared by several processes: process `shard.index` of `shard.count` scores the
+    /// videos at list positions index, index + count, …; `gather` brings every process's part to
+    /// the one that measures them (its result), and the others get nil.
+    public static func run(model: VideoModel, list: AnnotationList, root: DataRoot, plan: ViewPlan, classNames: [String],
+                           batchSize: Int = 8, workers: Int = 2, shard: ClipLoader.Shard,
+                           gather: (_ part: [UInt8]) throws -> [[UInt8]]?) throws -> EvaluationResult? {
+        let start = Date()
+        let positions = Array(stride(from: shard.index, to: list.count, by: shard.count))
+        let mine = AnnotationList(items: positions.map { list.items[$0] }, classes: list.classes)
+        var part = try score(model: model, list: mine, root: root, plan: plan, batchSize: batchSize, workers: workers, progress: nil)
+        part.positions = part.positions.map { positions[$0] }
+        guard let bytes = try gather(Array(JSONEncoder().encode(part))) else { return nil }
+        let parts = try bytes.map { try JSONDecoder().decode(EvaluationPart.self, from: Data($0)) }
+        return try assemble(parts, plan: plan, classNames: classNames, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Scores every video of `list` (none may load: the part is then empty).
+    static func score(model: VideoModel, list: AnnotationList, root: DataRoot, plan: ViewPlan, batchSize: Int, workers: Int,
+                      progress: ((_ done: Int, _ total: Int) -> Void)?) throws -> EvaluationPart {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
@@ -74,28 +111,37 @@ public enum Evaluator {
         options.workers = workers
         options.shuffle = false
         let loader = ClipLoader(list: list, root: root, recipe: plan.recipe, options: options)
-        var main: [[Float]] = [], streams: [String: [[Float]]] = [:], streamOrder: [String] = []
-        var labels: [Int] = [], paths: [String] = [], failed: [LoadFailure] = []
-        var decodeSeconds = 0.0, inferSeconds = 0.0
+        var part = EvaluationPart()
+        let pathPositions = Dictionary(list.items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { first, _ in first })
         let stream = loader.epoch(0)
         while let batch = stream.next() {
-            failed += batch.failed
-            decodeSeconds += batch.decodeSeconds
+            part.failed += batch.failed.map { EvaluationPart.Failure(path: $0.path, reason: $0.reason) }
+            part.decodeSeconds += batch.decodeSeconds
             var clock = Stopwatch()
             let scores = try plan.scores(model, samples: batch.clips, maxViews: batchSize)
-            inferSeconds += clock.lap()
-            main += scores.main
+            part.inferSeconds += clock.lap()
+            part.main += scores.main
             for (name, rows) in scores.streams {
-                if streams[name] == nil { streamOrder.append(name) }
-                streams[name, default: []] += rows
+                if part.streams[name] == nil { part.streamOrder.append(name) }
+                part.streams[name, default: []] += rows
             }
-            labels += batch.labels
-            paths += batch.paths
-            progress?(labels.count + failed.count, list.count)
+            part.labels += batch.labels
+            part.paths += batch.paths
+            progress?(part.labels.count + part.failed.count, list.count)
         }
-        failed += stream.unreported
-        guard !labels.isEmpty else { throw EvaluationError.nothingLoaded(failed) }
-        let seconds = Date().timeIntervalSince(start)
+        part.failed += stream.unreported.map { EvaluationPart.Failure(path: $0.path, reason: $0.reason) }
+        part.positions = part.paths.map { pathPositions[$0] ?? 0 }
+        return part
+    }
+
+    /// Measures the parts' videos together, in list order.
+    static func assemble(_ parts: [EvaluationPart], plan: ViewPlan, classNames: [String], seconds: Double) throws -> EvaluationResult {
+        var rows: [(position: Int, part: Int, row: Int)] = []
+        for (p, part) in parts.enumerated() { rows += part.positions.indices.map { (part.positions[$0], p, $0) } }
+        rows.sort { ($0.position, $0.part, $0.row) < ($1.position, $1.part, $1.row) }
+        let failed = parts.flatMap(\.failed).map { LoadFailure(path: $0.path, reason: $0.reason) }
+        guard !rows.isEmpty else { throw EvaluationError.nothingLoaded(failed) }
+        let labels = rows.map { parts[$0.part].labels[$0.row] }, paths = rows.map { parts[$0.part].paths[$0.row] }
         func result(_ scores: [[Float]]) throws -> EvaluationResult {
             let k = classNames.count
             let metrics = try ClassificationMetrics(scores: scores, labels: labels, classes: k)
@@ -104,10 +150,13 @@ public enum Evaluator {
                 return VideoPrediction(video: path, label: pair.0, predicted: top[0].index, correct: top[0].index == pair.0, labels: top)
             }
             return EvaluationResult(metrics: metrics, videos: videos, classNames: classNames, views: plan, failed: failed, seconds: seconds,
-                                    decodeSeconds: decodeSeconds, inferSeconds: inferSeconds)
+                                    decodeSeconds: parts.reduce(0) { $0 + $1.decodeSeconds },
+                                    inferSeconds: parts.reduce(0) { $0 + $1.inferSeconds })
         }
-        var fused = try result(main)
-        for name in streamOrder { fused.streams[name] = try result(streams[name]!) }
+        var fused = try result(rows.map { parts[$0.part].main[$0.row] })
+        for name in parts.first(where: { !$0.positions.isEmpty })?.streamOrder ?? [] {
+            fused.streams[name] = try result(rows.map { parts[$0.part].streams[name]![$0.row] })
+        }
         return fused
     }
 

@@ -19,10 +19,13 @@ public final class StopFlag: Sendable {
 /// `@unchecked`: `sources` is written once, in `init`, and only read (to cancel) after; Dispatch sources are thread-safe.
 public final class StopSignals: @unchecked Sendable {
     private let sources: [any DispatchSourceProtocol]
+    private let signals: [Int32]
 
-    /// Calls `onSignal(count)` on a background queue for every SIGINT/SIGTERM, `count` being
-    /// how many have come so far; with `watchParent`, the parent's exit counts as one.
-    public init(watchParent: Bool = false, _ onSignal: @escaping @Sendable (Int) -> Void) {
+    /// Calls `onSignal(count)` on a background queue for every one of `signals` (SIGINT and
+    /// SIGTERM unless told), `count` being how many have come so far; with `watchParent`, the
+    /// parent's exit counts as one.
+    public init(watchParent: Bool = false, signals: [Int32] = [SIGINT, SIGTERM], _ onSignal: @escaping @Sendable (Int) -> Void) {
+        self.signals = signals
         let count = Locked(0)
         let fire: @Sendable () -> Void = {
             let n = count.withLock { value -> Int in
@@ -32,7 +35,7 @@ public final class StopSignals: @unchecked Sendable {
             onSignal(n)
         }
         var sources: [any DispatchSourceProtocol] = []
-        for sig in [SIGINT, SIGTERM] {
+        for sig in signals {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler(handler: fire)
@@ -56,7 +59,6 @@ public final class StopSignals: @unchecked Sendable {
 
     public func cancel() {
         for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for sig in signals { signal(sig, SIG_DFL) }
     }
 }

@@ -106,15 +106,33 @@ public final class Trainer {
     let schedule: any LRSchedule
     let mixer: BatchMixer
     private(set) var replicas: Replicas?
+    /// The other processes of a distributed run (nil, or a group of one: this process alone).
+    public let group: (any ProcessGroup)?
+    /// Samples trained since the last optimizer step, which weight this process's gradients.
+    private var samplesSinceStep = 0
+    /// Whether the processes agreed, at the last gradient average, to stop.
+    private var agreedStop = false
+
+    /// True for the process that writes the run's files: the only one, or rank 0.
+    public var isPrimary: Bool { (group?.rank ?? 0) == 0 }
+    var distributed: (any ProcessGroup)? { group.flatMap { $0.size > 1 ? $0 : nil } }
 
     public convenience init(config: JobConfig, data: TrainingData) throws {
         try self.init(config: config, data: data, relativeTo: nil)
     }
 
     /// `relativeTo` resolves `model.pretrained` and `model.inflate_from` paths.
-    public init(config: JobConfig, data: TrainingData, relativeTo base: URL?, reducer: any GradientReducer = LocalSumReducer()) throws {
+    /// With a `group` of several processes, each reads its share of every epoch, the processes
+    /// start from process 0's weights, and every optimizer step averages their gradients.
+    public init(config: JobConfig, data: TrainingData, relativeTo base: URL?, reducer: any GradientReducer = LocalSumReducer(),
+                group: (any ProcessGroup)? = nil) throws {
         self.config = config
         self.data = data
+        self.group = group
+        let processes = group?.size ?? 1
+        if let wanted = config.distributed.processes, wanted != processes {
+            throw processes == 1 ? DistributedError.notUnderMPI(processes: wanted) : DistributedError.processCount(config: wanted, running: processes)
+        }
         preset = try ModelZoo.preset(named: config.model.preset)
         let classes = config.model.classes ?? data.classNames.count
         let labelMax = (data.train.items.map(\.label) + (data.val?.items.map(\.label) ?? [])).max() ?? 0
@@ -143,6 +161,7 @@ public final class Trainer {
         options.batchSize = config.data.batchSize
         options.workers = config.data.workers
         options.seed = config.train.seed
+        if let group, group.size > 1 { options.shard = ClipLoader.Shard(index: group.rank, count: group.size) }
         loader = ClipLoader(list: data.train, root: data.root,
                             recipe: SampleRecipe(sampler: sampler, pipeline: config.data.trainPipeline ?? Self.defaultTrainPipeline(input),
                                                  source: input.modality == .flow ? .flow(FlowFrames()) : .rgb),
@@ -161,6 +180,13 @@ public final class Trainer {
         if config.train.compute == .dataParallel && Parallel.workers > 1 {
             replicas = Replicas(primary: model, preset: preset, classes: classes, count: Parallel.workers, reducer: reducer)
             for replica in replicas!.models { replica.classifierDropout = model.classifierDropout }
+        }
+        if let group = distributed {
+            let prints = try group.allGather(DistributedTraining.fingerprint(config), what: "the config check")
+            let differing = prints.indices.filter { prints[$0] != prints[0] }
+            guard differing.isEmpty else { throw DistributedError.configMismatch(ranks: differing) }
+            try group.broadcast(model.stateDict().map(\.1), what: "rank 0's initial weights")
+            replicas?.synchronize()
         }
     }
 
@@ -253,12 +279,15 @@ public final class Trainer {
             failed += loaded.failed.count
             lr = Double(schedule.learningRate(at: Double(epoch) + Double(batch) / Double(steps)))
             optimizer.learningRate = Float(lr)
+            let scale = 1 / Float(accumulate)
+            var logits: Tensor?, loss: Float = 0
+            // A distributed shard's batch whose videos all failed arrives empty: no forward pass,
+            // but the process still takes part in the step.
+            if !loaded.labels.isEmpty {
             let input = try Self.modelInput(loaded.clips)
             try model.check(input: input)                       // a typed error, not a failed engine check
             var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
             let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
-            let scale = 1 / Float(accumulate)
-            let logits: Tensor, loss: Float
             if let replicas {
                 (logits, loss) = replicas.step(input, seed: seed(forStep: step, salt: 0)) { y, range in
                     targets.loss(y, range, smoothing: smoothing) * scale
@@ -271,38 +300,73 @@ public final class Trainer {
                     return (y.detached(), l.item * scale)
                 }
             }
+            }
+            samplesSinceStep += loaded.labels.count
             let batchLoss = Double(loss) * Double(accumulate)
             guard batchLoss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step, loss: batchLoss) }
             batch += 1
             step += 1
             if batch % accumulate == 0 || batch == steps {
-                if let maxNorm = config.train.clipNorm { clipGradNorm(model.parameters(), maxNorm: Float(maxNorm)) }
-                optimizer.step()
+                var takeStep = true
+                if let group = distributed {
+                    let agreed = try DistributedTraining.averageGradients(model.parameters(), samples: samplesSinceStep, stop: shouldStop(),
+                                                                          group: group, what: "the gradient average of step \(step)")
+                    (takeStep, agreedStop) = (agreed.samples > 0, agreed.stop)
+                }
+                samplesSinceStep = 0
+                if takeStep {
+                    if let maxNorm = config.train.clipNorm { clipGradNorm(model.parameters(), maxNorm: Float(maxNorm)) }
+                    optimizer.step()
+                }
                 optimizer.zeroGrad()
                 replicas?.synchronize()
             }
             lossSum += batchLoss * Double(loaded.labels.count)
-            correct += Self.correct(logits, loaded.labels)
+            if let logits { correct += Self.correct(logits, loaded.labels) }
             seen += loaded.labels.count
             let elapsed = Date().timeIntervalSince(start)
+            // Every process trains at the pace of the slowest, so the job's throughput is this
+            // process's times their number.
             onStep?(StepProgress(epoch: epoch + 1, epochs: config.schedule.epochs, batch: batch, batches: steps, step: step,
-                                 loss: lossSum / Double(seen), top1: Double(correct) / Double(seen), learningRate: lr,
-                                 clipsPerSecond: Double(seen) / max(elapsed, 1e-9),
+                                 loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)), learningRate: lr,
+                                 clipsPerSecond: Double(seen * (group?.size ?? 1)) / max(elapsed, 1e-9),
                                  epochETA: elapsed / Double(batch - batchInEpoch) * Double(steps - batch)))
-            if batch < steps && batch % accumulate == 0 && shouldStop() {
-                return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
-                                         clips: seen, seconds: elapsed, failed: failed, learningRate: lr, complete: false), batch: batch)
+            if batch < steps && batch % accumulate == 0 && (distributed == nil ? shouldStop() : agreedStop) {
+                return try finish(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen, seconds: elapsed,
+                                             failed: failed, learningRate: lr, complete: false), batch: batch)
             }
         }
-        if seen == 0 && batchInEpoch < steps {
+        let total = try distributed?.sum([Double(seen)], what: "the video count of epoch \(epoch + 1)")[0] ?? Double(seen)
+        if total == 0 && batchInEpoch < steps {
             throw TrainingError.noUsableVideos(epoch: epoch, example: lastFailure.withLock { $0 }.map(\.description) ?? "no reason given")
         }
         if config.train.preciseBNBatches > 0 { try recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
-        return finish(EpochStats(epoch: epoch + 1, loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)),
-                                 clips: seen, seconds: Date().timeIntervalSince(start), failed: failed, learningRate: lr), batch: 0)
+        if let group = distributed {
+            // Batch-norm statistics are each process's own while it trains; what is evaluated and
+            // saved is rank 0's, on every process.
+            try group.broadcast(model.namedBuffers().map(\.1), what: "rank 0's batch-norm statistics after epoch \(epoch + 1)")
+        }
+        return try finish(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen,
+                                     seconds: Date().timeIntervalSince(start), failed: failed, learningRate: lr), batch: 0)
     }
 
-    private func finish(_ stats: EpochStats, batch: Int) -> EpochStats {
+    /// Whether the run should stop at an epoch's end: this process's request, or, in a
+    /// distributed run, any process's (all of them must agree).
+    public func stopRequested() throws -> Bool {
+        guard let group = distributed else { return shouldStop() }
+        return try group.sum([shouldStop() ? 1 : 0], what: "the stop check after epoch \(epoch)")[0] > 0
+    }
+
+    /// `stats` comes with sums (the loss over samples, the correct count); the epoch's figures
+    /// are their means over every process's samples.
+    private func finish(_ sums: EpochStats, batch: Int) throws -> EpochStats {
+        var stats = sums
+        var totals = [sums.loss, sums.top1, Double(sums.clips), Double(sums.failed)]
+        if let group = distributed { totals = try group.sum(totals, what: "the figures of epoch \(sums.epoch)") }
+        stats.loss = totals[0] / max(totals[2], 1)
+        stats.top1 = totals[1] / max(totals[2], 1)
+        stats.clips = Int(totals[2])
+        stats.failed = Int(totals[3])
         if stats.complete { epoch += 1 }
         batchInEpoch = batch
         return stats
@@ -349,6 +413,13 @@ public final class Trainer {
     /// Evaluates on the validation list with the config's views, or returns nil without one.
     public func evaluate(progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult? {
         guard let val = data.val, val.count > 0 else { return nil }
+        if let group = distributed {
+            return try Evaluator.run(model: model, list: val, root: data.root, plan: viewPlan, classNames: data.classNames,
+                                     batchSize: config.data.batchSize, workers: config.data.workers,
+                                     shard: ClipLoader.Shard(index: group.rank, count: group.size)) { part in
+                try group.gather(part, to: 0, what: "the evaluation of epoch \(epoch)")
+            }
+        }
         return try Evaluator.run(model: model, list: val, root: data.root, plan: viewPlan, classNames: data.classNames,
                                  batchSize: config.data.batchSize, workers: config.data.workers, progress: progress)
     }
@@ -391,6 +462,7 @@ public final class Trainer {
         info.testing = testing
         info.batch = batchInEpoch
         info.flow = flowExtraction
+        if let group = distributed { info.processes = group.size }
         try Checkpoint.save(model: model, optimizer: optimizer, info: info, to: url)
     }
 
@@ -400,6 +472,12 @@ public final class Trainer {
         let (info, state, optimizerState) = try Checkpoint.read(url)
         guard info.preset == preset.name else {
             throw CheckpointError.incompatible(path: url.path, reason: "it holds \(info.preset), the job trains \(preset.name)")
+        }
+        let processes = group?.size ?? 1
+        // An epoch's end resumes on any number of processes; a position inside an epoch counts
+        // batches of one process's share, so it needs as many processes as wrote it.
+        guard (info.batch ?? 0) == 0 || (info.processes ?? 1) == processes else {
+            throw DistributedError.resumeProcessCount(checkpoint: info.processes ?? 1, running: processes)
         }
         try model.loadStateDict(state)
         try optimizer.loadStateDict(optimizerState)

@@ -43,8 +43,11 @@ public final class TrainingRun {
     public var logEvery = 10
 
     /// `resume` is a run directory (its `last.safetensors`) or a checkpoint file; the run
-    /// directory defaults to the resumed one, else `output.dir`.
-    public init(config: JobConfig, configFile: String? = nil, directory: URL? = nil, resume: URL? = nil) throws {
+    /// directory defaults to the resumed one, else `output.dir`. With a `group` of several
+    /// processes, every one trains and only rank 0 writes the run directory; each reads `resume`
+    /// (so across machines the run directory is on a shared file system).
+    public init(config: JobConfig, configFile: String? = nil, directory: URL? = nil, resume: URL? = nil,
+                group: (any ProcessGroup)? = nil) throws {
         let base = configFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
         var checkpoint = resume
         var isDir: ObjCBool = false
@@ -55,15 +58,17 @@ public final class TrainingRun {
         self.directory = dir.standardizedFileURL
         self.configFile = configFile
         let data = try TrainingData.load(config.data, relativeTo: base)
-        trainer = try Trainer(config: config, data: data, relativeTo: base)
-        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        AtomicFile.removeLeftovers(in: self.directory)          // a killed earlier attempt's half-written files
+        trainer = try Trainer(config: config, data: data, relativeTo: base, group: group)
+        if trainer.isPrimary {
+            try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+            AtomicFile.removeLeftovers(in: self.directory)          // a killed earlier attempt's half-written files
+        }
         if let checkpoint {
             guard FileManager.default.fileExists(atPath: checkpoint.path) else { throw CheckpointError.unreadable(path: checkpoint.path, reason: "no such file") }
             try trainer.resume(from: checkpoint)
             history = Self.readHistory(directory: self.directory).filter { $0.epoch <= trainer.epoch }
         }
-        try AtomicFile.write(Data(try YAMLEncoder().encode(config).utf8), to: file("config.yaml"))
+        if trainer.isPrimary { try AtomicFile.write(Data(try YAMLEncoder().encode(config).utf8), to: file("config.yaml")) }
     }
 
     func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
@@ -75,13 +80,18 @@ public final class TrainingRun {
         let bestMetric = BestMetric(rawValue: config.output.saveBestBy) ?? .top1
         trainer.shouldStop = { [stopFlag] in stopFlag.isSet }
         /// Every event goes to `events`; those a reader of the run needs also to `log.jsonl`.
+        let primary = trainer.isPrimary
         func emit(_ event: RunEvent, logged: Bool = true) {
-            if logged { append(event.line(time: Date())) }
+            if logged && primary { append(event.line(time: Date())) }
             events(event)
         }
         emit(.started(preset: trainer.preset.name, videos: trainer.data.train.count, classes: trainer.data.classNames.count,
                       directory: directory.path, fromEpoch: trainer.epoch, step: trainer.step))
         for note in trainer.notes { emit(.note(note)) }
+        if let group = trainer.group, group.size > 1 {
+            emit(.note("distributed: \(group.size) processes × data.batch_size \(config.data.batchSize) = a global batch of "
+                       + "\(group.size * config.data.batchSize)" + (config.train.accumulate > 1 ? " (× \(config.train.accumulate) accumulated)" : "")))
+        }
         let averageEpoch = history.isEmpty ? nil : history.map(\.seconds).reduce(0, +) / Double(history.count)
         trainer.onStep = { [self] progress in
             var progress = progress
@@ -97,7 +107,7 @@ public final class TrainingRun {
                 throw error
             }
             guard stats.complete else {
-                try trainer.save(to: file(CheckpointLocator.resumeName))
+                if primary { try trainer.save(to: file(CheckpointLocator.resumeName)) }
                 emit(interrupted())
                 return
             }
@@ -108,7 +118,7 @@ public final class TrainingRun {
             var evaluation: EvaluationResult?
             if trainer.data.val != nil && (stats.epoch % config.eval.interval == 0 || last) {
                 emit(.evaluating(epoch: stats.epoch), logged: false)
-                evaluation = try trainer.evaluate()
+                evaluation = try trainer.evaluate()          // in a distributed run, rank 0's alone
                 if let m = evaluation?.metrics {
                     (record.valTop1, record.valTop5, record.valMeanClassAccuracy) = (m.top1, m.top5, m.meanClassAccuracy)
                     record.best = trainer.record(score: bestMetric.value(m))
@@ -118,16 +128,22 @@ public final class TrainingRun {
             // far; so the epoch's best link and its record go to disk before it becomes `last`. A
             // run killed in between redoes the epoch, and the same result replaces them.
             let checkpoint = file(String(format: "epoch_%04d.safetensors", stats.epoch))
-            try trainer.save(to: checkpoint)
-            if record.best { try AtomicFile.link(checkpoint, as: file("best.safetensors")) }
             history.append(record)
-            try writeReports()
-            if last, let evaluation { try evaluation.write(to: file("eval")) }
+            if primary {
+                try trainer.save(to: checkpoint)
+                if record.best { try AtomicFile.link(checkpoint, as: file("best.safetensors")) }
+                try writeReports()
+                if last, let evaluation { try evaluation.write(to: file("eval")) }
+            }
             emit(.epoch(record))
-            try AtomicFile.link(checkpoint, as: file("last.safetensors"))
-            try pruneCheckpoints(keep: config.output.keepLast)
+            if primary {
+                try AtomicFile.link(checkpoint, as: file("last.safetensors"))
+                try pruneCheckpoints(keep: config.output.keepLast)
+            }
             emit(.checkpoint(checkpoint.path), logged: false)
-            if stopFlag.isSet && !last {
+            // Every process asks, so that all of them stop at the same epoch.
+            let stop = try trainer.stopRequested()
+            if stop && !last {
                 emit(interrupted())
                 return
             }

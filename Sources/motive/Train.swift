@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Distributed
 import Foundation
 import Support
 import Training
@@ -8,7 +9,11 @@ import Training
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model from a job config into a run directory (checkpoints, log.jsonl, metrics.csv, curves.svg, eval/).",
-        discussion: "Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves last.safetensors and exits 0; --resume RUN_DIR continues exactly.")
+        discussion: """
+            Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves last.safetensors and exits 0; --resume RUN_DIR continues exactly.
+            Under mpirun (mpirun -np N motive train JOB.yaml) it trains on N processes: data.batch_size is per process, rank 0 \
+            writes the run directory, and SIGUSR1 to mpirun stops every rank after the current step (docs/training.md).
+            """)
 
     @Argument(help: "The job config (YAML).") var file: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=0.05 (repeatable).") var overrides: [String] = []
@@ -16,20 +21,37 @@ struct Train: ParsableCommand {
     @Option(help: "Continue a run: its directory (uses last.safetensors) or a checkpoint file.") var resume: String?
 
     func run() throws {
+        // Under mpirun this process is one rank of a distributed run; otherwise the group is nil.
+        let group = try MPILaunch.join()
+        do {
+            try train(group: group)
+            group?.finish()
+        } catch {
+            guard let group, group.size > 1 else { throw error }
+            // One rank's failure ends every rank (MPI_Abort), and mpirun exits non-zero.
+            FileHandle.standardError.write(Data("motive train: rank \(group.rank) of \(group.size): \(error)\n".utf8))
+            group.abort(code: 1)
+        }
+    }
+
+    func train(group: MPIProcessGroup?) throws {
         let config = try ConfigLoader.load(file, overrides: overrides)
+        group?.timeout = config.distributed.timeout
         let run = try TrainingRun(config: config, configFile: file, directory: out.map { URL(fileURLWithPath: $0) },
-                                  resume: resume.map { URL(fileURLWithPath: $0) })
+                                  resume: resume.map { URL(fileURLWithPath: $0) }, group: group)
         let flag = run.stopFlag
-        // The first SIGINT/SIGTERM asks the run to stop after the current step; a second one exits
-        // at once (the last checkpoint on disk is whole either way).
-        let signals = StopSignals { count in
+        // The first signal asks the run to stop after the current step; a second one exits at
+        // once (the last checkpoint on disk is whole either way).
+        let signals = StopSignals(signals: group == nil ? [SIGINT, SIGTERM] : MPILaunch.stopSignals) { count in
             if count > 1 { Foundation.exit(130) }
             flag.set()
             FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))
         }
         defer { signals.cancel() }
+        // Rank 0 speaks for a distributed run; the others only report their errors.
         let display = TrainingDisplay()
-        try run.run { display.show($0) }
+        let primary = run.trainer.isPrimary
+        try run.run { event in if primary { display.show(event) } }
     }
 }
 

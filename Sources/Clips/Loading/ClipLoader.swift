@@ -19,6 +19,7 @@ public struct LoadFailure: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let reason: String
     public var description: String { "\(path): \(reason)" }
+    public init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
 }
 
 /// Data loading that overlaps decoding with compute.
@@ -37,7 +38,22 @@ public final class ClipLoader: Sendable {
         public var dropLast = false
         public var seed: UInt64 = 0
         public var retries = 0
+        /// Read only this process's share of each epoch (training on several processes).
+        public var shard: Shard?
         public init() {}
+    }
+
+    /// One process's share of an epoch, as PyTorch's `DistributedSampler` deals it: the epoch's
+    /// order (the same on every process) is padded with its own beginning to a multiple of
+    /// `count`, and process `index` takes positions index, index + count, … So every process has
+    /// as many videos, and each video keeps the random draws it would have in one process.
+    public struct Shard: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        public init(index: Int, count: Int) {
+            precondition(count >= 1 && (0..<count).contains(index), "ClipLoader.Shard: index \(index) of \(count)")
+            (self.index, self.count) = (index, count)
+        }
     }
 
     public let list: AnnotationList
@@ -58,8 +74,14 @@ public final class ClipLoader: Sendable {
         self.onFailure = onFailure
     }
 
+    /// Videos this process reads per epoch.
+    public var videosPerEpoch: Int {
+        guard let shard = options.shard else { return list.count }
+        return (list.count + shard.count - 1) / shard.count
+    }
+
     public var batchesPerEpoch: Int {
-        options.dropLast ? list.count / options.batchSize : (list.count + options.batchSize - 1) / options.batchSize
+        options.dropLast ? videosPerEpoch / options.batchSize : (videosPerEpoch + options.batchSize - 1) / options.batchSize
     }
 
     /// The video order of `epoch`.
@@ -75,6 +97,15 @@ public final class ClipLoader: Sendable {
     /// The batches of one epoch, decoded ahead on the workers.
     /// `skipping` leaves out the epoch's first batches without decoding them (a resumed epoch).
     public func epoch(_ epoch: Int, skipping: Int = 0) -> BatchStream { BatchStream(loader: self, epoch: epoch, skipping: skipping) }
+
+    /// What this process reads in `epoch`, in order: each video's list index, and its position
+    /// in the whole epoch (which seeds its random draws).
+    func share(epoch: Int) -> (indices: [Int], positions: [Int]) {
+        let order = order(epoch: epoch)
+        guard let shard = options.shard, !order.isEmpty else { return (order, Array(order.indices)) }
+        let positions = Array(stride(from: shard.index, to: videosPerEpoch * shard.count, by: shard.count))
+        return (positions.map { order[$0 % order.count] }, positions)
+    }
 
     /// Loads one video with its own generator; retries per the options.
     func loadItem(_ position: Int, epoch: Int, index: Int) -> Result<Tensor, LoadFailure> {
@@ -112,7 +143,8 @@ public final class BatchStream: Sequence, IteratorProtocol {
         batchCount = loader.batchesPerEpoch
         nextBatch = Swift.min(Swift.max(skipping, 0), batchCount)
         scheduledBatches = nextBatch
-        work = WorkQueue(loader: loader, epoch: epoch, order: loader.order(epoch: epoch))
+        let share = loader.share(epoch: epoch)
+        work = WorkQueue(loader: loader, epoch: epoch, order: share.indices, seeds: share.positions)
     }
 
     deinit { work.stop() }
@@ -148,7 +180,9 @@ public final class BatchStream: Sequence, IteratorProtocol {
                 }
             }
             // A batch of only bad videos is skipped, never fatal; its failures go with the next one.
-            if !clips.isEmpty {
+            // A shard returns it empty (clips of shape [0]) instead: every process of a
+            // distributed run must take the same number of steps.
+            if !clips.isEmpty || loader.options.shard != nil {
                 if nextBatch == batchCount { work.stop() }
                 let decodeSeconds = carriedSeconds + seconds
                 carriedSeconds = 0
@@ -171,6 +205,8 @@ private final class WorkQueue: @unchecked Sendable {
     let loader: ClipLoader
     let epoch: Int
     let order: [Int]
+    /// Each position's place in the whole epoch, which seeds its draws.
+    let seeds: [Int]
     private let condition = NSCondition()
     private var slots: [Result<Tensor, LoadFailure>?]
     /// Seconds each position took to load.
@@ -179,10 +215,11 @@ private final class WorkQueue: @unchecked Sendable {
     private var cursor = 0
     private var stopped = false
 
-    init(loader: ClipLoader, epoch: Int, order: [Int]) {
+    init(loader: ClipLoader, epoch: Int, order: [Int], seeds: [Int]) {
         self.loader = loader
         self.epoch = epoch
         self.order = order
+        self.seeds = seeds
         slots = Array(repeating: nil, count: order.count)
         seconds = Array(repeating: 0, count: order.count)
     }
@@ -229,7 +266,7 @@ private final class WorkQueue: @unchecked Sendable {
             cursor += 1
             condition.unlock()
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = loader.loadItem(position, epoch: epoch, index: order[position])
+            let result = loader.loadItem(seeds[position], epoch: epoch, index: order[position])
             let took = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             condition.lock()
             slots[position] = result

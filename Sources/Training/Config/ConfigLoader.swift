@@ -171,6 +171,7 @@ public enum ConfigLoader {
         "train": keys(TrainSection.CodingKeys.self),
         "eval": keys(EvalSection.CodingKeys.self),
         "output": keys(OutputSection.CodingKeys.self),
+        "distributed": keys(DistributedSection.CodingKeys.self),
     ])
 
     /// Throws for the first key (in file order) that the schema does not know.
@@ -316,6 +317,8 @@ public enum ConfigLoader {
                         "schedule.milestones", c.schedule.milestones, "increasing epochs for the multistep policy")
         }
         try require(c.train.accumulate >= 1, "train.accumulate", c.train.accumulate, "≥ 1")
+        if let n = c.distributed.processes { try require(n >= 1, "distributed.processes", n, "≥ 1") }
+        try require(c.distributed.timeout > 0, "distributed.timeout", c.distributed.timeout, "> 0 seconds")
         try require(c.train.labelSmoothing >= 0 && c.train.labelSmoothing < 1, "train.label_smoothing", c.train.labelSmoothing, "in [0, 1)")
         try require(c.train.mixupAlpha >= 0 && c.train.cutmixAlpha >= 0, "train.mixup_alpha", c.train.mixupAlpha, "≥ 0")
         if let n = c.train.clipNorm { try require(n > 0, "train.clip_norm", n, "a positive number") }

@@ -12,8 +12,9 @@ public struct JobConfig: Codable, Sendable, Equatable {
     public var train = TrainSection()
     public var eval = EvalSection()
     public var output = OutputSection()
+    public var distributed = DistributedSection()
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case model, data, optimizer, schedule, train, eval, output }
+    enum CodingKeys: String, CodingKey, CaseIterable { case model, data, optimizer, schedule, train, eval, output, distributed }
 
     public init(model: ModelSection, data: DataSection) {
         self.model = model
@@ -29,6 +30,7 @@ public struct JobConfig: Codable, Sendable, Equatable {
         train = try c.decodeIfPresent(TrainSection.self, forKey: .train) ?? .init()
         eval = try c.decodeIfPresent(EvalSection.self, forKey: .eval) ?? .init()
         output = try c.decodeIfPresent(OutputSection.self, forKey: .output) ?? .init()
+        distributed = try c.decodeIfPresent(DistributedSection.self, forKey: .distributed) ?? .init()
     }
 }
 
@@ -209,5 +211,25 @@ public struct OutputSection: Codable, Sendable, Equatable {
         keepLast = try c.decodeIfPresent(Int.self, forKey: .keepLast) ?? 3
         saveBestBy = try c.decodeIfPresent(String.self, forKey: .saveBestBy) ?? "top1"
         modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
+    }
+}
+
+/// Training on several processes (`mpirun -np N motive train`); see docs/training.md.
+public struct DistributedSection: Codable, Sendable, Equatable {
+    /// The processes the job trains on. Under `mpirun` it must equal `-np`; outside it, a value
+    /// above 1 is refused with the command to run.
+    public var processes: Int?
+    /// Seconds a collective (a gradient average, a broadcast) waits for every process before the
+    /// run stops with an error that names the processes that did not come.
+    public var timeout: Double = 300
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case processes, timeout }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        processes = try c.decodeIfPresent(Int.self, forKey: .processes)
+        timeout = try c.decodeIfPresent(Double.self, forKey: .timeout) ?? DistributedSection().timeout
     }
 }
