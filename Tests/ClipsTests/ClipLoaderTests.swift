@@ -65,6 +65,50 @@ import Video
         #expect(next.flatMap(\.paths) != a.flatMap(\.paths))
     }
 
+    /// Three processes' shards of 7 entries: 3 videos each (the order padded with its own
+    /// beginning), together the whole epoch, every video with the clip it has in one process,
+    /// and an all-failed batch returned empty rather than skipped.
+    @Test func shardsDealTheEpochAsOneProcessReadsIt() throws {
+        let (root, list) = try Self.makeDataset()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let whole = try loader(list, root: root, workers: 2)
+        var clips: [String: [Float]] = [:]
+        for batch in whole.epoch(3) {
+            for (i, path) in batch.paths.enumerated() {
+                let n = batch.clips.count / batch.labels.count
+                clips[path] = Array(batch.clips.scalars[(i * n)..<((i + 1) * n)])
+            }
+        }
+        let order = whole.order(epoch: 3)
+        var dealt: [[Int]] = []
+        for index in 0..<3 {
+            var options = whole.options
+            options.shard = ClipLoader.Shard(index: index, count: 3)
+            options.batchSize = 1
+            let shard = ClipLoader(list: list, root: DataRoot(path: root), recipe: whole.recipe, options: options)
+            #expect(shard.videosPerEpoch == 3 && shard.batchesPerEpoch == 3)
+            let share = shard.share(epoch: 3)
+            #expect(share.positions == [index, index + 3, index + 6])
+            dealt.append(share.indices)
+            let batches = Array(shard.epoch(3))
+            #expect(batches.count == 3, "a shard returns every batch, empty ones included")
+            for batch in batches {
+                if batch.labels.isEmpty {
+                    #expect(batch.failed.map(\.path) == ["broken.mp4"] && batch.clips.count == 0)
+                    continue
+                }
+                let path = batch.paths[0]
+                // Position 6 is padding (the epoch's first video again), so it draws anew.
+                if share.positions[batches.firstIndex { $0.paths.first == path }!] < 7 {
+                    #expect(batch.clips.scalars == clips[path], "\(path) in shard \(index)")
+                }
+            }
+        }
+        #expect(dealt.flatMap { $0 }.count == 9)
+        #expect(Set(dealt.flatMap { $0 }) == Set(0..<7))
+        #expect(dealt[0][2] == order[6] && dealt[1][2] == order[0] && dealt[2][2] == order[1])
+    }
+
     @Test func samplesCarryTheRightFrames() throws {
         let (root, list) = try Self.makeDataset()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -45,6 +45,21 @@ import Testing
         #expect(c.output.dir == "runs/x")
     }
 
+    @Test func distributedKeysDecodeAndAreChecked() throws {
+        let c = try ConfigLoader.parse(Self.minimal + "\ndistributed: {processes: 4, timeout: 60}")
+        #expect(c.distributed.processes == 4 && c.distributed.timeout == 60)
+        #expect(try ConfigLoader.parse(Self.minimal).distributed.timeout == 300)
+        for (yaml, key) in [("distributed: {processes: 0}", "distributed.processes"), ("distributed: {timeout: 0}", "distributed.timeout"),
+                            ("distributed: {procesess: 2}", "distributed.procesess")] {
+            #expect { try ConfigLoader.parse(Self.minimal + "\n" + yaml) } throws: { "\($0)".contains(key) }
+        }
+        // The fingerprint that processes compare: equal for equal configs, not for another lr.
+        var other = c
+        other.optimizer.lr = 0.5
+        #expect(DistributedTraining.fingerprint(c) == DistributedTraining.fingerprint(try ConfigLoader.parse(Self.minimal + "\ndistributed: {processes: 4, timeout: 60}")))
+        #expect(DistributedTraining.fingerprint(c) != DistributedTraining.fingerprint(other))
+    }
+
     @Test func baseFilesMergeAndOverridesWin() throws {
         let dir = folder()
         defer { try? FileManager.default.removeItem(at: dir) }
