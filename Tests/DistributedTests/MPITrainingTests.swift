@@ -163,35 +163,34 @@ import Glibc
         #expect(info.epoch >= 1 && info.epoch < 500)
     }
 
-    @Test func aKilledRankEndsTheRun() throws {
+    /// Starts a long 2-process run, waits for its first epoch, and signals rank 1 with `sig`.
+    /// Returns what mpirun said and how long it took to end after the signal.
+    func signalRank1(_ sig: Int32, extra: String = "") throws -> (status: Int32, output: String, seconds: Double) {
         let folder = scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let job = try job(in: folder, epochs: 500)
+        let job = try job(in: folder, epochs: 500, extra: extra)
         let run = folder.appendingPathComponent("run")
         let running = try Tool.start(try Tool.mpirun(), mpirun([try Tool.motive().path, "train", job.path, "--out", run.path]))
         #expect(Tool.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: run.appendingPathComponent("epoch_0001.safetensors").path) })
         let rank1 = try #require(Tool.rank(1, under: running.pid), "no rank 1 among mpirun's children")
-        let killedAt = Date()
-        kill(rank1, SIGKILL)
+        let signalled = Date()
+        kill(rank1, sig)
+        defer { kill(rank1, SIGKILL) }
         let ended = running.finish(within: 60)
-        #expect(Date().timeIntervalSince(killedAt) < 60, "mpirun took \(Date().timeIntervalSince(killedAt)) s")
+        return (ended.status, ended.output, Date().timeIntervalSince(signalled))
+    }
+
+    @Test func aKilledRankEndsTheRun() throws {
+        let ended = try signalRank1(SIGKILL)
+        #expect(ended.seconds < 60, "mpirun took \(ended.seconds) s")
         #expect(ended.status != 0)
         #expect(ended.output.contains("rank 1"), "mpirun should name rank 1: \(ended.output)")
     }
 
     @Test func aStuckRankIsNamedAfterTheTimeout() throws {
-        let folder = scratch()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let job = try job(in: folder, epochs: 500, extra: "distributed: {timeout: 3}")
-        let run = folder.appendingPathComponent("run")
-        let running = try Tool.start(try Tool.mpirun(), mpirun([try Tool.motive().path, "train", job.path, "--out", run.path]))
-        #expect(Tool.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: run.appendingPathComponent("epoch_0001.safetensors").path) })
-        let rank1 = try #require(Tool.rank(1, under: running.pid), "no rank 1 among mpirun's children")
-        let stoppedAt = Date()
-        kill(rank1, SIGSTOP)                                   // alive, but never reaches the next collective
-        defer { kill(rank1, SIGKILL) }
-        let ended = running.finish(within: 60)
-        #expect(Date().timeIntervalSince(stoppedAt) < 45, "took \(Date().timeIntervalSince(stoppedAt)) s to end")
+        // A stopped process is alive, but never reaches the next collective.
+        let ended = try signalRank1(SIGSTOP, extra: "distributed: {timeout: 3}")
+        #expect(ended.seconds < 45, "took \(ended.seconds) s to end")
         #expect(ended.status != 0)
         #expect(ended.output.contains("rank 0: rank 1 did not reach"), "\(ended.output)")
     }
