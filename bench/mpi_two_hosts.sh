@@ -18,7 +18,7 @@
 # the first is skipped in the medians), BATCH (4, per process), VIDEOS (16 per class, 10
 # classes, a fifth held out), SIZE (64: the crop's side; the videos are 5/4 of it), REPEATS (20
 # timed allreduces), FULL (tsn_r50 r2plus1d_18: presets whose gradient's allreduce alone is also
-# timed), KEEP (1 keeps the work folder), WORK (default: a new folder under TMPDIR).
+# timed; empty for none), KEEP (1 keeps the work folder), WORK (default: a new folder under TMPDIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +28,7 @@ EPOCHS=${EPOCHS:-4}
 BATCH=${BATCH:-4}
 VIDEOS=${VIDEOS:-16}
 REPEATS=${REPEATS:-20}
-FULL=${FULL:-tsn_r50 r2plus1d_18}
+FULL=${FULL-tsn_r50 r2plus1d_18}
 SIZE=${SIZE:-64}
 KEEP=${KEEP:-0}
 [ "$(id -u)" = 0 ] || { echo "FAIL: network namespaces need root" >&2; exit 2; }
@@ -66,6 +66,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+awk '$1 > 0.5 { print "warning: the load average is " $1 " before the bench starts; another job shares the cores, so the figures will be noisy" }' /proc/loadavg
 echo "model $MODEL, batch $BATCH per process, $EPOCHS epochs (medians skip the first)"
 
 # --- Two hosts ---------------------------------------------------------------------------------
