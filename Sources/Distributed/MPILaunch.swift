@@ -17,11 +17,6 @@ public enum MPILaunch {
         max(1, Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1)
     }
 
-    /// Signals that ask a distributed run to stop after the current step: SIGINT and SIGTERM as
-    /// for one process, and SIGUSR1, which `mpirun` passes on to every process at once (it
-    /// passes SIGTERM on only after `odls_base_sigkill_timeout` seconds, then kills).
-    public static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGUSR1]
-
     /// Joins the job when `mpirun` started this process, and gives each of its processes on
     /// this machine an equal share of the cores (kernel workers × processes ≤ cores). Returns
     /// nil outside `mpirun`: training then runs as one process, exactly as without MPI.

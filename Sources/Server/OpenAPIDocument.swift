@@ -504,5 +504,6 @@ components:
         attempts: {type: integer}
         cancel_requested: {type: boolean}
         error: {type: string}
+        processes: {type: integer, description: "Processes a training job runs on (distributed.processes, under mpirun; 1 without)"}
 """#
 }

@@ -11,6 +11,8 @@ import NN
 public protocol ProcessGroup: AnyObject, Sendable {
     var rank: Int { get }
     var size: Int { get }
+    /// Seconds a collective waits for every process (the job's `distributed.timeout`).
+    var timeout: Double { get set }
     /// Sums every buffer over the processes, in place, on every process. All of them are sent
     /// before the first is waited for, so that buckets travel while later ones are packed.
     func sum(_ buffers: [UnsafeMutableBufferPointer<Float>], what: String) throws
@@ -52,6 +54,11 @@ extension ProcessGroup {
 public enum DistributedTraining {
     /// Gradients travel in buckets of about this many bytes.
     public static let bucketBytes = 16 << 20
+
+    /// Signals that ask a distributed run to stop after the current step: SIGINT and SIGTERM as
+    /// for one process, and SIGUSR1, which `mpirun` passes on to every process at once (it
+    /// passes SIGTERM on only after `odls_base_sigkill_timeout` seconds, then kills).
+    public static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGUSR1]
 
     /// A 64-bit FNV-1a hash of the config as it resolved (keys sorted), compared across processes
     /// at start so that processes given different configs are refused.

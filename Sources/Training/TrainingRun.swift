@@ -58,6 +58,7 @@ public final class TrainingRun {
         self.directory = dir.standardizedFileURL
         self.configFile = configFile
         let data = try TrainingData.load(config.data, relativeTo: base)
+        group?.timeout = config.distributed.timeout
         trainer = try Trainer(config: config, data: data, relativeTo: base, group: group)
         if trainer.isPrimary {
             try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)

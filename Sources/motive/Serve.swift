@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Distributed
 import Foundation
 import Logging
 import Server
@@ -102,7 +103,11 @@ extension Serve {
         }
 
         func run() throws {
-            let status = TrainingJobProcess.run(jobFolder: URL(fileURLWithPath: jobFolder))
+            // The server starts a job of several processes under mpirun: this is then one rank.
+            let group = try MPILaunch.join()
+            let status = TrainingJobProcess.run(jobFolder: URL(fileURLWithPath: jobFolder), group: group)
+            if let group, group.size > 1, status != 0 { group.abort(code: status) }   // one rank's failure ends them all
+            group?.finish()
             if status != 0 { throw ExitCode(status) }
         }
     }

@@ -36,13 +36,12 @@ struct Train: ParsableCommand {
 
     func train(group: MPIProcessGroup?) throws {
         let config = try ConfigLoader.load(file, overrides: overrides)
-        group?.timeout = config.distributed.timeout
         let run = try TrainingRun(config: config, configFile: file, directory: out.map { URL(fileURLWithPath: $0) },
                                   resume: resume.map { URL(fileURLWithPath: $0) }, group: group)
         let flag = run.stopFlag
         // The first signal asks the run to stop after the current step; a second one exits at
         // once (the last checkpoint on disk is whole either way).
-        let signals = StopSignals(signals: group == nil ? [SIGINT, SIGTERM] : MPILaunch.stopSignals) { count in
+        let signals = StopSignals(signals: group == nil ? [SIGINT, SIGTERM] : DistributedTraining.stopSignals) { count in
             if count > 1 { Foundation.exit(130) }
             flag.set()
             FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))

@@ -94,11 +94,13 @@ public struct JobView: Codable, Sendable, Equatable {
     public var attempts: Int
     public var cancelRequested: Bool
     public var error: String?
+    /// The processes a training job runs on (`distributed.processes`; 1 without).
+    public var processes: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, state, modelName = "model_name", preset, models, submittedAt = "submitted_at", startedAt = "started_at"
         case finishedAt = "finished_at", epoch, epochs, step, progress, benchProgress = "bench_progress", lastEpoch = "last_epoch", etaSeconds = "eta_s"
-        case attempts, cancelRequested = "cancel_requested", error
+        case attempts, cancelRequested = "cancel_requested", error, processes
     }
 
     init(_ record: JobRecord, progress: StepProgress?, benchProgress: BenchProgress? = nil) {
@@ -123,5 +125,6 @@ public struct JobView: Codable, Sendable, Equatable {
         attempts = record.attempts
         cancelRequested = record.cancelRequested
         error = record.error
+        processes = record.config.map { $0.distributed.processes ?? 1 }
     }
 }

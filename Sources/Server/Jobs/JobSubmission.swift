@@ -84,6 +84,13 @@ struct JobSubmission: Sendable {
         config.model.pretrained = try config.model.pretrained.map { path throws(APIError) in try data.resolveExisting(path, key: "model.pretrained") }
         config.model.inflateFrom = try config.model.inflateFrom.map { path throws(APIError) in try data.resolveExisting(path, key: "model.inflate_from") }
         if config.output.dir.hasPrefix("/") { _ = try state.resolveAnywhere(config.output.dir, key: "output.dir") }
+        config.distributed.hostfile = try config.distributed.hostfile.map { path throws(APIError) in
+            try data.resolveExisting(path, key: "distributed.hostfile")
+        }
+        if let processes = config.distributed.processes, processes > 1, MPIRunCommand.locate() == nil {
+            throw .badRequest("distributed.processes: \(processes) needs Open MPI's mpirun on the server, and it has none (make deps installs openmpi-bin)",
+                              code: "invalid_config")
+        }
         config.data.confinement = data.confinement
         do {
             let lists = try TrainingData.load(config.data)

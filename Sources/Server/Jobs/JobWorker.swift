@@ -87,8 +87,22 @@ final class JobWorker: Service, Sendable {
         let errorLog = folder.appendingPathComponent("stderr.log")
         guard let launcher else { return .failed("this server was started without a way to run training processes") }
         let process = Process()
-        process.executableURL = launcher.executable
-        process.arguments = launcher.arguments + [folder.path]
+        let processes = job.config?.distributed.processes ?? 1
+        if processes > 1 {
+            // One rank per process, each running the same job command; rank 0 reports the events.
+            guard let mpirun = MPIRunCommand.locate() else { return .failed("distributed.processes: \(processes) needs mpirun, and the server has none") }
+            process.executableURL = mpirun
+            process.arguments = MPIRunCommand.arguments(processes: processes, hostfile: job.config?.distributed.hostfile)
+                + [launcher.executable.path] + launcher.arguments + [folder.path]
+            // A child inherits the starting thread's blocked signals, and mpirun, unlike the job
+            // process, only sees signals that are not blocked: this thread is the job's own.
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+        } else {
+            process.executableURL = launcher.executable
+            process.arguments = launcher.arguments + [folder.path]
+        }
         process.standardInput = FileHandle.nullDevice
         let events = Pipe()
         process.standardOutput = events
@@ -101,7 +115,8 @@ final class JobWorker: Service, Sendable {
         } catch {
             return .failed("cannot start the training process \(launcher.executable.path): \(error)")
         }
-        let stopper = ChildProcessStopper(process)
+        // mpirun passes SIGUSR1 to every rank at once (SIGTERM only after a delay, then kills).
+        let stopper = ChildProcessStopper(process, signal: processes > 1 ? SIGUSR1 : SIGTERM)
         defer { stopper.exited() }
         board.attach(stopper, to: job.id)
         var finished: String?, failure: String?, interrupted = false, benchFinished = false
@@ -169,18 +184,19 @@ final class JobWorker: Service, Sendable {
     }
 }
 
-/// Stops a training process: SIGTERM, which makes it checkpoint after its current step and
-/// exit. Sent again every second until it exits: a signal that arrives while the process is
-/// still starting, before it listens for it, is lost (the server ignores SIGTERM itself, and
-/// children inherit that).
+/// Stops a training process: SIGTERM (SIGUSR1 for `mpirun`), which makes it checkpoint after
+/// its current step and exit. Sent again every second until it exits: a signal that arrives
+/// while the process is still starting, before it listens for it, is lost (the server ignores
+/// SIGTERM itself, and children inherit that).
 final class ChildProcessStopper: JobStopper, @unchecked Sendable {
     private let process: Process
+    private let signal: Int32
     private let lock = NSLock()
     private var timer: (any DispatchSourceTimer)?
     private var done = false
     private var requested = false
 
-    init(_ process: Process) { self.process = process }
+    init(_ process: Process, signal: Int32 = SIGTERM) { (self.process, self.signal) = (process, signal) }
 
     /// Whether `stop()` has been called.
     var stopRequested: Bool { lock.withLock { requested } }
@@ -192,7 +208,8 @@ final class ChildProcessStopper: JobStopper, @unchecked Sendable {
             let pid = process.processIdentifier
             let timer = DispatchSource.makeTimerSource(queue: .global())
             timer.schedule(deadline: .now(), repeating: 1)
-            timer.setEventHandler { kill(pid, SIGTERM) }
+            let signal = self.signal
+            timer.setEventHandler { kill(pid, signal) }
             timer.resume()
             self.timer = timer
         }

@@ -21,18 +21,29 @@ import Glibc
 public enum TrainingJobProcess {
     /// Trains and returns the exit status: 0 when finished or stopped (SIGTERM, SIGINT, or the
     /// server gone), 1 on an error (reported as a `failed` event).
-    public static func run(jobFolder: URL) -> Int32 {
+    ///
+    /// With a `group` (the server started the job under `mpirun`), every rank trains and rank 0
+    /// alone writes the run directory, reports events and checks the model; SIGUSR1 also stops.
+    /// The other ranks' errors go to standard error, and the caller ends the job on them.
+    public static func run(jobFolder: URL, group: (any ProcessGroup)? = nil) -> Int32 {
         // With the server gone, writes to the pipe fail (and must not kill the process with
         // SIGPIPE): the run notices its parent is gone and saves a checkpoint.
         signal(SIGPIPE, SIG_IGN)
+        let primary = (group?.rank ?? 0) == 0
         let output = FileHandle.standardOutput
-        func emit(_ event: RunEvent) { try? output.write(contentsOf: event.line()) }
+        func emit(_ event: RunEvent) {
+            if primary {
+                try? output.write(contentsOf: event.line())
+            } else if case .failed(let message) = event {
+                FileHandle.standardError.write(Data("rank \(group?.rank ?? 0): \(message)\n".utf8))
+            }
+        }
         // Listen for stop requests before anything slow, so that none is missed.
-        let triggers = StopRequests()
+        let triggers = StopRequests(signals: group == nil ? [SIGINT, SIGTERM] : DistributedTraining.stopSignals)
         defer { triggers.cancel() }
         // A process left over from a server that was killed may still be saving its checkpoint:
         // wait for it, so that two processes never train in one run directory.
-        let lock = open(jobFolder.appendingPathComponent("run.lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let lock = primary ? open(jobFolder.appendingPathComponent("run.lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) : -1
         if lock >= 0 { flock(lock, LOCK_EX) }
         defer { if lock >= 0 { close(lock) } }
         do {
@@ -51,7 +62,7 @@ public enum TrainingJobProcess {
             guard var config = record.config else { throw JobRecordError.noWork(record.id) }
             config.data.confinement = record.dataRoot
             let resumable = CheckpointLocator.resumable(in: directory) != nil
-            let run = try TrainingRun(config: config, directory: directory, resume: resumable ? directory : nil)
+            let run = try TrainingRun(config: config, directory: directory, resume: resumable ? directory : nil, group: group)
             if triggers.forward(to: run.stopFlag) {
                 emit(.interrupted(epoch: run.trainer.epoch + 1, batch: 0, resume: ""))    // stopped before the first step
                 return 0
@@ -61,7 +72,7 @@ public enum TrainingJobProcess {
                 emit(event)
                 if case .finished(let last, let best) = event { checkpoint = URL(fileURLWithPath: best ?? last) }
             }
-            guard let checkpoint else { return 0 }            // interrupted: already reported
+            guard let checkpoint, primary else { return 0 }            // interrupted: already reported
             try smokeTest(checkpoint, data: config.data, scratch: jobFolder)
             let relative = checkpoint.standardizedFileURL.path.replacingOccurrences(of: jobFolder.standardizedFileURL.path + "/", with: "")
             emit(.ready(checkpoint: relative))
@@ -131,9 +142,9 @@ final class StopRequests: Sendable {
     private let state = State()
     private let signals: StopSignals
 
-    init() {
+    init(signals list: [Int32] = [SIGINT, SIGTERM]) {
         let state = state
-        signals = StopSignals(watchParent: true) { _ in
+        signals = StopSignals(watchParent: true, signals: list) { _ in
             state.value.withLock { value in
                 value.requested = true
                 value.target?.set()

@@ -217,19 +217,23 @@ public struct OutputSection: Codable, Sendable, Equatable {
 /// Training on several processes (`mpirun -np N motive train`); see docs/training.md.
 public struct DistributedSection: Codable, Sendable, Equatable {
     /// The processes the job trains on. Under `mpirun` it must equal `-np`; outside it, a value
-    /// above 1 is refused with the command to run.
+    /// above 1 is refused with the command to run. The daemon starts such a job with `mpirun`.
     public var processes: Int?
+    /// An Open MPI hostfile naming the machines (`host slots=N` lines), for a job the daemon runs:
+    /// it passes the file to `mpirun --hostfile`. Without one the processes share the daemon's machine.
+    public var hostfile: String?
     /// Seconds a collective (a gradient average, a broadcast) waits for every process before the
     /// run stops with an error that names the processes that did not come.
     public var timeout: Double = 300
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case processes, timeout }
+    enum CodingKeys: String, CodingKey, CaseIterable { case processes, hostfile, timeout }
 
     public init() {}
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         processes = try c.decodeIfPresent(Int.self, forKey: .processes)
+        hostfile = try c.decodeIfPresent(String.self, forKey: .hostfile)
         timeout = try c.decodeIfPresent(Double.self, forKey: .timeout) ?? DistributedSection().timeout
     }
 }
