@@ -20,6 +20,8 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor?
     public let runningVar: Tensor?
     public let numBatchesTracked: Tensor?
+    /// Set for training on several processes with `train.sync_bn`: batch statistics over all of them.
+    public var sync: (any BatchStatisticsSync)?
 
     public init(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true) {
@@ -55,7 +57,7 @@ public final class BatchNorm: Layer {
         let useBatchStats = isTraining || runningMean == nil
         // [N, C, *S] → [N, C, *S]
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                         training: useBatchStats, momentum: factor, eps: eps)
+                         training: useBatchStats, momentum: factor, eps: eps, sync: isTraining ? sync : nil)
     }
 
     /// In evaluation mode with running statistics the norm is the per-channel affine map

@@ -132,6 +132,27 @@ public enum DistributedTraining {
     }
 }
 
+/// `train.sync_bn`: the model's batch norms sum their statistics through the group. A failed
+/// collective (a timeout) cannot be thrown from inside a forward pass: it is kept, the later
+/// calls of the step return at once, and the trainer throws it after the step.
+final class GroupStatisticsSync: BatchStatisticsSync, @unchecked Sendable {
+    let group: any ProcessGroup
+    private(set) var failure: (any Error)?
+    /// What the trainer is doing, for the timeout's message.
+    var what = "training"
+
+    init(group: any ProcessGroup) { self.group = group }
+
+    func sum(_ values: UnsafeMutableBufferPointer<Double>) {
+        guard failure == nil else { return }
+        do { try group.sum(values, what: "the synchronised batch-norm statistics of \(what)") } catch { failure = error }
+    }
+
+    func check() throws {
+        if let failure { throw failure }
+    }
+}
+
 /// Why a distributed run cannot go on.
 public enum DistributedError: Error, CustomStringConvertible, Equatable {
     /// A collective waited longer than the timeout. `late` names the processes known not to have

@@ -112,6 +112,8 @@ public final class Trainer {
     private var samplesSinceStep = 0
     /// Whether the processes agreed, at the last gradient average, to stop.
     private var agreedStop = false
+    /// With `train.sync_bn` in a distributed run: what the batch norms sum through.
+    private var statisticsSync: GroupStatisticsSync?
 
     /// True for the process that writes the run's files: the only one, or rank 0.
     public var isPrimary: Bool { (group?.rank ?? 0) == 0 }
@@ -187,6 +189,11 @@ public final class Trainer {
             guard differing.isEmpty else { throw DistributedError.configMismatch(ranks: differing) }
             try group.broadcast(model.stateDict().map(\.1), what: "rank 0's initial weights")
             replicas?.synchronize()
+            if config.train.syncBN {
+                let sync = GroupStatisticsSync(group: group)
+                for case let bn as BatchNorm in model.namedModules().map(\.1) { bn.sync = sync }
+                statisticsSync = sync
+            }
         }
     }
 
@@ -288,6 +295,7 @@ public final class Trainer {
             try model.check(input: input)                       // a typed error, not a failed engine check
             var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
             let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
+            statisticsSync?.what = "step \(step)"
             if let replicas {
                 (logits, loss) = replicas.step(input, seed: seed(forStep: step, salt: 0)) { y, range in
                     targets.loss(y, range, smoothing: smoothing) * scale
@@ -301,6 +309,7 @@ public final class Trainer {
                 }
             }
             }
+            try statisticsSync?.check()
             samplesSinceStep += loaded.labels.count
             let batchLoss = Double(loss) * Double(accumulate)
             guard batchLoss.isFinite else { throw TrainingError.diverged(epoch: epoch, step: step, loss: batchLoss) }
@@ -401,10 +410,12 @@ public final class Trainer {
         model.train()
         var seen = 0
         // A stream of its own (epoch number offset), so training's order is untouched.
-        for loaded in loader.epoch(1_000_000 + epoch) where seen < batches {
+        for loaded in loader.epoch(1_000_000 + epoch) where seen < batches && !loaded.labels.isEmpty {
             let input = try Self.modelInput(loaded.clips)
             try model.check(input: input)                       // a typed error, not a failed engine check
+            statisticsSync?.what = "precise batch norm, batch \(seen + 1)"
             _ = GradMode.noGrad { GlobalRandom.withSeed(seed(forStep: seen, salt: 0x42_4E)) { model(input) } }
+            try statisticsSync?.check()
             seen += 1
         }
         for (bn, m) in zip(norms, momenta) { bn.momentum = m }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Engine
 
@@ -28,6 +29,86 @@ import Testing
         gradCheck([t, w, b], "batchNorm train") { batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true) }
         let rm = randomTensor([2], seed: 84), rv = randomTensor([2], seed: 85, low: 0.5, high: 2)
         gradCheck([t, w, b], "batchNorm eval") { batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false) }
+    }
+
+    /// One process's synchronised batch norm (its sums summed with nobody's) is the plain one:
+    /// outputs, running statistics and every gradient; and its own gradients pass a finite-difference check.
+    @Test func syncedBatchNormAloneIsThePlainOne() {
+        final class Alone: BatchStatisticsSync, @unchecked Sendable { func sum(_ values: UnsafeMutableBufferPointer<Double>) {} }
+        let x = randomTensor([3, 4, 2, 5], seed: 91), w = randomTensor([4], seed: 92), b = randomTensor([4], seed: 93)
+        var results: [[[Float]]] = []
+        for sync in [nil, Alone()] as [(any BatchStatisticsSync)?] {
+            for t in [x, w, b] { t.requiresGrad = true; t.grad = nil }
+            let rm = Tensor.zeros([4]), rv = Tensor.ones([4])
+            let y = batchNorm(x, runningMean: rm, runningVar: rv, weight: w, bias: b, training: true, momentum: 0.1, sync: sync)
+            (y * randomTensor(y.shape, seed: 94)).sum().backward()
+            results.append([y.scalars, rm.scalars, rv.scalars, x.grad!.scalars, w.grad!.scalars, b.grad!.scalars])
+        }
+        for (i, name) in ["y", "running mean", "running var", "dx", "dγ", "dβ"].enumerated() {
+            expectClose(results[1][i], results[0][i], abs: 1e-5, rel: 1e-5, name)
+        }
+        gradCheck([randomTensor([3, 2, 2, 3], seed: 81), w.sliced(axis: 0, start: 0, end: 2).detached(), b.sliced(axis: 0, start: 0, end: 2).detached()],
+                  "synced batchNorm") {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true, sync: Alone())
+        }
+    }
+
+    /// Two "processes" (threads) each normalising half a batch with synchronised statistics
+    /// compute what one process computes on the whole batch: their outputs and input gradients
+    /// are its rows, and their dγ, dβ add up to its.
+    @Test func syncedBatchNormOverTwoHalvesIsTheWholeBatch() {
+        /// Sums two callers' buffers, each call waiting for the other's.
+        final class Pair: BatchStatisticsSync, @unchecked Sendable {
+            let condition = NSCondition()
+            var waiting: UnsafeMutableBufferPointer<Double>?
+            var generation = 0
+            func sum(_ values: UnsafeMutableBufferPointer<Double>) {
+                condition.lock()
+                defer { condition.unlock() }
+                if let other = waiting {
+                    for i in values.indices { let t = values[i] + other[i]; values[i] = t; other[i] = t }
+                    waiting = nil
+                    generation += 1
+                    condition.broadcast()
+                } else {
+                    waiting = values
+                    let mine = generation
+                    while generation == mine { condition.wait() }
+                }
+            }
+        }
+        let x = randomTensor([4, 3, 2, 5], seed: 95), w = randomTensor([3], seed: 96), b = randomTensor([3], seed: 97)
+        let r = randomTensor([4, 3, 2, 5], seed: 98)
+        for t in [x, w, b] { t.requiresGrad = true }
+        let rm = Tensor.zeros([3]), rv = Tensor.ones([3])
+        let whole = batchNorm(x, runningMean: rm, runningVar: rv, weight: w, bias: b, training: true, momentum: 0.1)
+        (whole * r).sum().backward()
+
+        let pair = Pair()
+        var halves: [[[Float]]] = [[], []]
+        let runningMeans = [Tensor.zeros([3]), Tensor.zeros([3])], runningVars = [Tensor.ones([3]), Tensor.ones([3])]
+        halves.withUnsafeMutableBufferPointer { out in
+            let box = UnsafeSendable(out)
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                Parallel.serially {
+                    let part = x.detached().sliced(axis: 0, start: 2 * k, end: 2 * k + 2).detached()
+                    let wk = w.detached(), bk = b.detached()
+                    for t in [part, wk, bk] { t.requiresGrad = true }
+                    let y = batchNorm(part, runningMean: runningMeans[k], runningVar: runningVars[k], weight: wk, bias: bk,
+                                      training: true, momentum: 0.1, sync: pair)
+                    (y * r.sliced(axis: 0, start: 2 * k, end: 2 * k + 2)).sum().backward()
+                    box.value[k] = [y.scalars, part.grad!.scalars, wk.grad!.scalars, bk.grad!.scalars]
+                }
+            }
+        }
+        expectClose(halves[0][0] + halves[1][0], whole.scalars, abs: 1e-5, rel: 1e-4, "y")
+        expectClose(halves[0][1] + halves[1][1], x.grad!.scalars, abs: 1e-5, rel: 1e-4, "dx")
+        expectClose(zip(halves[0][2], halves[1][2]).map { $0 + $1 }, w.grad!.scalars, abs: 1e-5, rel: 1e-4, "dγ")
+        expectClose(zip(halves[0][3], halves[1][3]).map { $0 + $1 }, b.grad!.scalars, abs: 1e-5, rel: 1e-4, "dβ")
+        for k in 0..<2 {
+            expectClose(runningMeans[k].scalars, rm.scalars, abs: 1e-6, rel: 1e-5, "running mean \(k)")
+            expectClose(runningVars[k].scalars, rv.scalars, abs: 1e-6, rel: 1e-5, "running var \(k)")
+        }
     }
 
     @Test func layerNormValuesAndGradients() {

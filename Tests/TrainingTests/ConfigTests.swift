@@ -49,8 +49,10 @@ import Testing
         let c = try ConfigLoader.parse(Self.minimal + "\ndistributed: {processes: 4, timeout: 60}")
         #expect(c.distributed.processes == 4 && c.distributed.timeout == 60)
         #expect(try ConfigLoader.parse(Self.minimal).distributed.timeout == 300)
+        #expect(try ConfigLoader.parse(Self.minimal + "\ntrain: {sync_bn: true}").train.syncBN)
         for (yaml, key) in [("distributed: {processes: 0}", "distributed.processes"), ("distributed: {timeout: 0}", "distributed.timeout"),
-                            ("distributed: {procesess: 2}", "distributed.procesess")] {
+                            ("distributed: {procesess: 2}", "distributed.procesess"),
+                            ("train: {sync_bn: true, compute: data_parallel}", "train.sync_bn")] {
             #expect { try ConfigLoader.parse(Self.minimal + "\n" + yaml) } throws: { "\($0)".contains(key) }
         }
         // The fingerprint that processes compare: equal for equal configs, not for another lr.

@@ -6,12 +6,29 @@ import Foundation
 ///   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ·σ⁻¹/M · (M·dy − Σ dy − x̂·Σ dy·x̂)   (batch statistics)
 ///   dx = γ·σ⁻¹ · dy                                                      (fixed statistics)
 
+/// Sums per-channel batch-norm sums over the processes of a distributed run, in place, so that
+/// every process normalises with the statistics of the global batch (SyncBatchNorm). Every
+/// process calls it the same number of times, in the same order.
+public protocol BatchStatisticsSync: AnyObject, Sendable {
+    func sum(_ values: UnsafeMutableBufferPointer<Double>)
+}
+
 /// x [N, C, *] normalised per channel C. In training the batch statistics are used and the running
 /// statistics move by `momentum` (unbiased variance), as torch.nn.functional.batch_norm does;
 /// otherwise the running statistics are used.
+///
+/// With `sync`, the batch statistics are those of every process's batch together: the forward
+/// pass sums the per-channel sums and counts (for the mean), then the squared deviations from
+/// that mean (for the variance); the backward pass sums Σdy and Σdy·x̂ for the input gradient.
+/// dγ and dβ stay this process's own sums, which the gradient average then combines.
 public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
-                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
-    Profiler.span(.norm, name: "batchNorm") {
+                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, sync: (any BatchStatisticsSync)? = nil) -> Tensor {
+    if let sync, training || runningMean == nil || runningVar == nil {
+        return syncedBatchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+                               momentum: momentum, eps: eps, sync: sync)
+    }
+    return 
+Profiler.span(.norm, name: "batchNorm") {
         ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
         let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
         for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
@@ -79,6 +96,101 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
                         } else {
                             let k = gamma * inv
                             for j in 0..<s { d[j] = k * q[j] }
+                        }
+                    }
+                }
+            }
+            return [gx] + (weight == nil ? [] : [gw]) + (bias == nil ? [] : [gb])
+        }
+    }
+}
+
+/// Batch norm with batch statistics summed over the processes (`batchNorm(…, sync:)`).
+func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
+                     training: Bool, momentum: Float, eps: Float, sync: any BatchStatisticsSync) -> Tensor {
+    Profiler.span(.norm, name: "batchNorm") {
+        ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
+        let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
+        for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
+            if let t { ensure(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
+        }
+        FLOPs.record("batch_norm", x.count * (weight == nil ? 1 : 2))
+        let px = UnsafePointer(x.data)
+        // [Σx per channel…, count], then [Σ(x − μ)² per channel…]: sums over every process.
+        let totals = UnsafeMutableBufferPointer<Double>.allocate(capacity: c + 1)
+        defer { totals.deallocate() }
+        Parallel.forRanges(c) { range in
+            for ch in range {
+                var sum: Double = 0
+                for i in 0..<n { sum += LaneSums.sum(px + (i * c + ch) * s, s) }
+                totals[ch] = sum
+            }
+        }
+        totals[c] = Double(n * s)
+        sync.sum(totals)
+        let m = totals[c]
+        ensure(m > 1, "batchNorm: training needs more than one value per channel over all processes, got \(m)")
+        let mean = UnsafeMutablePointer<Float>.allocate(capacity: c), invStd = UnsafeMutablePointer<Float>.allocate(capacity: c)
+        let stats = Saved(mean, invStd)
+        for ch in 0..<c { mean[ch] = Float(totals[ch] / m) }
+        Parallel.forRanges(c) { range in
+            for ch in range {
+                var sq: Double = 0
+                for i in 0..<n { sq += LaneSums.squaredDeviation(px + (i * c + ch) * s, s, from: mean[ch]) }
+                totals[ch] = sq
+            }
+        }
+        totals[c] = 0
+        sync.sum(totals)
+        let out = Tensor.empty(x.shape)
+        let po = out.data
+        let pw = weight.map { UnsafePointer($0.data) }, pb = bias.map { UnsafePointer($0.data) }
+        Parallel.forRanges(c) { range in
+            for ch in range {
+                let mu = mean[ch], variance = Float(totals[ch] / m)
+                if training, let rm = runningMean, let rv = runningVar {
+                    rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mu
+                    rv.data[ch] = (1 - momentum) * rv.data[ch] + momentum * Float(totals[ch] / Swift.max(m - 1, 1))
+                }
+                let inv = 1 / (variance + eps).squareRoot()
+                invStd[ch] = inv
+                let scale = (pw?[ch] ?? 1) * inv, shift = (pb?[ch] ?? 0) - mu * scale
+                for i in 0..<n {
+                    let p = px + (i * c + ch) * s, q = po + (i * c + ch) * s
+                    for j in 0..<s { q[j] = p[j] * scale + shift }
+                }
+            }
+        }
+        let inputs = [x] + [weight, bias].compactMap { $0 }
+        return Tensor.result(out, op: "batchNorm", inputs: inputs) { _, g in
+            let gx = x.requiresGrad ? Tensor.empty(x.shape) : nil
+            let gw = weight.flatMap { $0.requiresGrad ? Tensor.empty([c]) : nil }
+            let gb = bias.flatMap { $0.requiresGrad ? Tensor.empty([c]) : nil }
+            let pg = UnsafePointer(g.data), mean = stats.a, invStd = stats.b
+            // [Σdy per channel…, Σdy·(x − μ) per channel…], this process's, then everyone's.
+            let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * c)
+            defer { sums.deallocate() }
+            Parallel.forRanges(c) { range in
+                for ch in range {
+                    var sumG: Double = 0, sumGX: Double = 0
+                    for i in 0..<n {
+                        let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s
+                        sumG += LaneSums.sum(q, s); sumGX += LaneSums.dotDeviation(q, p, s, from: mean[ch])
+                    }
+                    sums[ch] = sumG; sums[c + ch] = sumGX
+                    gw?.data[ch] = Float(sumGX) * invStd[ch]
+                    gb?.data[ch] = Float(sumG)
+                }
+            }
+            sync.sum(sums)
+            if let gx {
+                Parallel.forRanges(c) { range in
+                    for ch in range {
+                        let mu = mean[ch], inv = invStd[ch], gamma = pw?[ch] ?? 1
+                        let sumG = Float(sums[ch]), sumGX = Float(sums[c + ch]) * inv, k = gamma * inv / Float(m)
+                        for i in 0..<n {
+                            let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s, d = gx.data + (i * c + ch) * s
+                            for j in 0..<s { d[j] = k * (Float(m) * q[j] - sumG - (p[j] - mu) * inv * sumGX) }
                         }
                     }
                 }

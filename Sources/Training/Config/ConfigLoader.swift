@@ -318,6 +318,8 @@ public enum ConfigLoader {
         }
         try require(c.train.accumulate >= 1, "train.accumulate", c.train.accumulate, "≥ 1")
         if let n = c.distributed.processes { try require(n >= 1, "distributed.processes", n, "≥ 1") }
+        try require(!(c.train.syncBN && c.train.compute == .dataParallel), "train.sync_bn", true,
+                    "false with train.compute: data_parallel (its replicas normalise on threads of their own)")
         try require(c.distributed.timeout > 0, "distributed.timeout", c.distributed.timeout, "> 0 seconds")
         try require(c.train.labelSmoothing >= 0 && c.train.labelSmoothing < 1, "train.label_smoothing", c.train.labelSmoothing, "in [0, 1)")
         try require(c.train.mixupAlpha >= 0 && c.train.cutmixAlpha >= 0, "train.mixup_alpha", c.train.mixupAlpha, "≥ 0")

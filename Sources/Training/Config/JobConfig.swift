@@ -149,10 +149,13 @@ public struct TrainSection: Codable, Sendable, Equatable {
     public var preciseBNBatches = 0
     /// How a step uses the cores (see `ComputeMode`).
     public var compute: ComputeMode = .intraOp
+    /// In a distributed run, normalise with the batch statistics of every process's batch
+    /// together (SyncBatchNorm), rather than each process's own.
+    public var syncBN = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case accumulate, clipNorm = "clip_norm", labelSmoothing = "label_smoothing", mixupAlpha = "mixup_alpha"
-        case cutmixAlpha = "cutmix_alpha", seed, preciseBNBatches = "precise_bn_batches", compute
+        case cutmixAlpha = "cutmix_alpha", seed, preciseBNBatches = "precise_bn_batches", compute, syncBN = "sync_bn"
     }
 
     public init() {}
@@ -168,6 +171,7 @@ public struct TrainSection: Codable, Sendable, Equatable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         preciseBNBatches = try c.decodeIfPresent(Int.self, forKey: .preciseBNBatches) ?? d.preciseBNBatches
         compute = try c.decodeIfPresent(ComputeMode.self, forKey: .compute) ?? d.compute
+        syncBN = try c.decodeIfPresent(Bool.self, forKey: .syncBN) ?? d.syncBN
     }
 }
 
