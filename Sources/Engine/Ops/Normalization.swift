@@ -31,6 +31,7 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
 Profiler.span(.norm, name: "batchNorm") {
         ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
         let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
+        let planes = ChannelPlanes(n: n, c: c, s: s)
         for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
             if let t { ensure(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
         }
@@ -47,11 +48,8 @@ Profiler.span(.norm, name: "batchNorm") {
             for ch in range {
                 var mu: Float, variance: Float
                 if useBatch {
-                    var sum: Double = 0
-                    for i in 0..<n { sum += LaneSums.sum(px + (i * c + ch) * s, s) }
-                    let mean = sum / Double(m)
-                    var sq: Double = 0
-                    for i in 0..<n { sq += LaneSums.squaredDeviation(px + (i * c + ch) * s, s, from: Float(mean)) }
+                    let mean = planes.sum(px, ch) / Double(m)
+                    let sq = planes.squaredDeviation(px, ch, from: Float(mean))
                     mu = Float(mean); variance = Float(sq / Double(m))
                     if training, let rm = runningMean, let rv = runningVar {
                         rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mu
@@ -62,11 +60,8 @@ Profiler.span(.norm, name: "batchNorm") {
                 }
                 let inv = 1 / (variance + eps).squareRoot()
                 mean[ch] = mu; invStd[ch] = inv
-                let scale = (pw?[ch] ?? 1) * inv, shift = (pb?[ch] ?? 0) - mu * scale
-                for i in 0..<n {
-                    let p = px + (i * c + ch) * s, q = po + (i * c + ch) * s
-                    for j in 0..<s { q[j] = p[j] * scale + shift }
-                }
+                let scale = (pw?[ch] ?? 1) * inv
+                planes.affine(px, into: po, ch, scale: scale, shift: (pb?[ch] ?? 0) - mu * scale)
             }
         }
         let inputs = [x] + [weight, bias].compactMap { $0 }
@@ -78,23 +73,18 @@ Profiler.span(.norm, name: "batchNorm") {
             Parallel.forRanges(c) { range in
                 for ch in range {
                     let mu = mean[ch], inv = invStd[ch]
-                    var sumG: Float = 0, sumGX: Float = 0
-                    for i in 0..<n {
-                        let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s
-                        sumG += Float(LaneSums.sum(q, s)); sumGX += Float(LaneSums.dotDeviation(q, p, s, from: mu))
-                    }
-                    sumGX *= inv
+                    let sums = planes.gradientSums(pg, px, ch, from: mu)
+                    let sumG = Float(sums.g), sumGX = Float(sums.gx) * inv
                     gw?.data[ch] = sumGX
                     gb?.data[ch] = sumG
                     guard let gx else { continue }
                     let gamma = pw?[ch] ?? 1
-                    for i in 0..<n {
-                        let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s, d = gx.data + (i * c + ch) * s
-                        if useBatch {
-                            let k = gamma * inv / Float(m)
-                            for j in 0..<s { d[j] = k * (Float(m) * q[j] - sumG - (p[j] - mu) * inv * sumGX) }
-                        } else {
-                            let k = gamma * inv
+                    if useBatch {
+                        planes.inputGradient(pg, px, into: gx.data, ch, mean: mu, invStd: inv, gamma: gamma, count: Float(m), sumG: sumG, sumGX: sumGX)
+                    } else {
+                        let k = gamma * inv
+                        for i in 0..<n {
+                            let q = pg + (i * c + ch) * s, d = gx.data + (i * c + ch) * s
                             for j in 0..<s { d[j] = k * q[j] }
                         }
                     }
@@ -111,6 +101,7 @@ func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, wei
     Profiler.span(.norm, name: "batchNorm") {
         ensure(x.rank >= 2, "batchNorm: input \(x.shape) must be [N, C, …]")
         let n = x.shape[0], c = x.shape[1], s = x.shape.dropFirst(2).reduce(1, *)
+        let planes = ChannelPlanes(n: n, c: c, s: s)
         for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar), ("weight", weight), ("bias", bias)] {
             if let t { ensure(t.count == c, "batchNorm: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)") }
         }
@@ -121,9 +112,7 @@ func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, wei
         defer { totals.deallocate() }
         Parallel.forRanges(c) { range in
             for ch in range {
-                var sum: Double = 0
-                for i in 0..<n { sum += LaneSums.sum(px + (i * c + ch) * s, s) }
-                totals[ch] = sum
+                totals[ch] = planes.sum(px, ch)
             }
         }
         totals[c] = Double(n * s)
@@ -135,9 +124,7 @@ func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, wei
         for ch in 0..<c { mean[ch] = Float(totals[ch] / m) }
         Parallel.forRanges(c) { range in
             for ch in range {
-                var sq: Double = 0
-                for i in 0..<n { sq += LaneSums.squaredDeviation(px + (i * c + ch) * s, s, from: mean[ch]) }
-                totals[ch] = sq
+                totals[ch] = planes.squaredDeviation(px, ch, from: mean[ch])
             }
         }
         totals[c] = 0
@@ -154,11 +141,8 @@ func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, wei
                 }
                 let inv = 1 / (variance + eps).squareRoot()
                 invStd[ch] = inv
-                let scale = (pw?[ch] ?? 1) * inv, shift = (pb?[ch] ?? 0) - mu * scale
-                for i in 0..<n {
-                    let p = px + (i * c + ch) * s, q = po + (i * c + ch) * s
-                    for j in 0..<s { q[j] = p[j] * scale + shift }
-                }
+                let scale = (pw?[ch] ?? 1) * inv
+                planes.affine(px, into: po, ch, scale: scale, shift: (pb?[ch] ?? 0) - mu * scale)
             }
         }
         let inputs = [x] + [weight, bias].compactMap { $0 }
@@ -172,26 +156,18 @@ func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, wei
             defer { sums.deallocate() }
             Parallel.forRanges(c) { range in
                 for ch in range {
-                    var sumG: Double = 0, sumGX: Double = 0
-                    for i in 0..<n {
-                        let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s
-                        sumG += LaneSums.sum(q, s); sumGX += LaneSums.dotDeviation(q, p, s, from: mean[ch])
-                    }
-                    sums[ch] = sumG; sums[c + ch] = sumGX
-                    gw?.data[ch] = Float(sumGX) * invStd[ch]
-                    gb?.data[ch] = Float(sumG)
+                    let local = planes.gradientSums(pg, px, ch, from: mean[ch])
+                    sums[ch] = local.g; sums[c + ch] = local.gx
+                    gw?.data[ch] = Float(local.gx) * invStd[ch]
+                    gb?.data[ch] = Float(local.g)
                 }
             }
             sync.sum(sums)
             if let gx {
                 Parallel.forRanges(c) { range in
                     for ch in range {
-                        let mu = mean[ch], inv = invStd[ch], gamma = pw?[ch] ?? 1
-                        let sumG = Float(sums[ch]), sumGX = Float(sums[c + ch]) * inv, k = gamma * inv / Float(m)
-                        for i in 0..<n {
-                            let p = px + (i * c + ch) * s, q = pg + (i * c + ch) * s, d = gx.data + (i * c + ch) * s
-                            for j in 0..<s { d[j] = k * (Float(m) * q[j] - sumG - (p[j] - mu) * inv * sumGX) }
-                        }
+                        planes.inputGradient(pg, px, into: gx.data, ch, mean: mean[ch], invStd: invStd[ch], gamma: pw?[ch] ?? 1,
+                                             count: Float(m), sumG: Float(sums[ch]), sumGX: Float(sums[c + ch]) * invStd[ch])
                     }
                 }
             }
@@ -276,6 +252,49 @@ private func parameterGradients(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Fl
 }
 
 /// Two per-row or per-channel statistics kept for a backward pass; freed with the graph.
+/// The N planes of S values that one channel of an [N, C, S] tensor holds, and batch norm's
+/// per-channel passes over them.
+struct ChannelPlanes {
+    let n: Int, c: Int, s: Int
+
+    func sum(_ x: UnsafePointer<Float>, _ ch: Int) -> Double {
+        (0..<n).reduce(0) { $0 + LaneSums.sum(x + ($1 * c + ch) * s, s) }
+    }
+
+    func squaredDeviation(_ x: UnsafePointer<Float>, _ ch: Int, from mean: Float) -> Double {
+        (0..<n).reduce(0) { $0 + LaneSums.squaredDeviation(x + ($1 * c + ch) * s, s, from: mean) }
+    }
+
+    /// y = x·scale + shift over the channel.
+    func affine(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ ch: Int, scale: Float, shift: Float) {
+        for i in 0..<n {
+            let p = x + (i * c + ch) * s, q = y + (i * c + ch) * s
+            for j in 0..<s { q[j] = p[j] * scale + shift }
+        }
+    }
+
+    /// Σdy and Σdy·(x − mean) over the channel.
+    func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ ch: Int, from mean: Float) -> (g: Double, gx: Double) {
+        var sumG: Double = 0, sumGX: Double = 0
+        for i in 0..<n {
+            let p = x + (i * c + ch) * s, q = g + (i * c + ch) * s
+            sumG += LaneSums.sum(q, s); sumGX += LaneSums.dotDeviation(q, p, s, from: mean)
+        }
+        return (sumG, sumGX)
+    }
+
+    /// dx = γ·σ⁻¹/M · (M·dy − Σdy − x̂·Σdy·x̂) with batch statistics over M values; `sumGX` is
+    /// Σdy·x̂ (already times σ⁻¹).
+    func inputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, _ ch: Int,
+                       mean: Float, invStd: Float, gamma: Float, count: Float, sumG: Float, sumGX: Float) {
+        let k = gamma * invStd / count
+        for i in 0..<n {
+            let p = x + (i * c + ch) * s, q = g + (i * c + ch) * s, d = dx + (i * c + ch) * s
+            for j in 0..<s { d[j] = k * (count * q[j] - sumG - (p[j] - mean) * invStd * sumGX) }
+        }
+    }
+}
+
 final class Saved: @unchecked Sendable {
     let a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>
     init(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>) { self.a = a; self.b = b }
