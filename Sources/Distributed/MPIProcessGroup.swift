@@ -46,8 +46,12 @@ public final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         for send in sends { send.value.deallocate() }
     }
 
-    /// Ends MPI cleanly: waits for the others, then MPI_Finalize.
+    /// Ends MPI cleanly: waits for the others, then MPI_Finalize. A stop request that comes now
+    /// (the daemon repeats its SIGUSR1 until mpirun exits, and mpirun passes each on) must not
+    /// kill a process that has stopped and only waits for the others: the run's handlers are
+    /// gone by now, so the stop signals are ignored from here.
     public func finish() {
+        for sig in DistributedTraining.stopSignals { signal(sig, SIG_IGN) }
         try? wait(label: "the end of the run") { request in motive_mpi_ibarrier(&request) }
         drainSends(force: true)
         _ = motive_mpi_finalize()

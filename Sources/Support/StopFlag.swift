@@ -20,12 +20,17 @@ public final class StopFlag: Sendable {
 public final class StopSignals: @unchecked Sendable {
     private let sources: [any DispatchSourceProtocol]
     private let signals: [Int32]
+    private let restoreDefaults: Bool
 
     /// Calls `onSignal(count)` on a background queue for every one of `signals` (SIGINT and
     /// SIGTERM unless told), `count` being how many have come so far; with `watchParent`, the
-    /// parent's exit counts as one.
-    public init(watchParent: Bool = false, signals: [Int32] = [SIGINT, SIGTERM], _ onSignal: @escaping @Sendable (Int) -> Void) {
+    /// parent's exit counts as one. Without `restoreDefaults`, `cancel` leaves the signals
+    /// ignored (a process of a distributed run that has stopped still gets the requests that
+    /// mpirun passes on, and must live until the others end).
+    public init(watchParent: Bool = false, signals: [Int32] = [SIGINT, SIGTERM], restoreDefaults: Bool = true,
+                _ onSignal: @escaping @Sendable (Int) -> Void) {
         self.signals = signals
+        self.restoreDefaults = restoreDefaults
         let count = Locked(0)
         let fire: @Sendable () -> Void = {
             let n = count.withLock { value -> Int in
@@ -59,6 +64,6 @@ public final class StopSignals: @unchecked Sendable {
 
     public func cancel() {
         for source in sources { source.cancel() }
-        for sig in signals { signal(sig, SIG_DFL) }
+        if restoreDefaults { for sig in signals { signal(sig, SIG_DFL) } }
     }
 }

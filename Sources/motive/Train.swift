@@ -41,7 +41,8 @@ struct Train: ParsableCommand {
         let flag = run.stopFlag
         // The first signal asks the run to stop after the current step; a second one exits at
         // once (the last checkpoint on disk is whole either way).
-        let signals = StopSignals(signals: group == nil ? [SIGINT, SIGTERM] : DistributedTraining.stopSignals) { count in
+        let signals = StopSignals(signals: group == nil ? [SIGINT, SIGTERM] : DistributedTraining.stopSignals,
+                                  restoreDefaults: group == nil) { count in
             if count > 1 { Foundation.exit(130) }
             flag.set()
             FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))

@@ -39,7 +39,7 @@ public enum TrainingJobProcess {
             }
         }
         // Listen for stop requests before anything slow, so that none is missed.
-        let triggers = StopRequests(signals: group == nil ? [SIGINT, SIGTERM] : DistributedTraining.stopSignals)
+        let triggers = StopRequests(distributed: group != nil)
         defer { triggers.cancel() }
         // A process left over from a server that was killed may still be saving its checkpoint:
         // wait for it, so that two processes never train in one run directory.
@@ -142,9 +142,11 @@ final class StopRequests: Sendable {
     private let state = State()
     private let signals: StopSignals
 
-    init(signals list: [Int32] = [SIGINT, SIGTERM]) {
+    /// In a distributed run SIGUSR1 also stops, and the signals stay ignored after `cancel`.
+    init(distributed: Bool = false) {
         let state = state
-        signals = StopSignals(watchParent: true, signals: list) { _ in
+        signals = StopSignals(watchParent: true, signals: distributed ? DistributedTraining.stopSignals : [SIGINT, SIGTERM],
+                              restoreDefaults: !distributed) { _ in
             state.value.withLock { value in
                 value.requested = true
                 value.target?.set()
