@@ -119,7 +119,7 @@ import Glibc
     /// as one process of batch 4 does, and end with its weights; without it they differ.
     ///
     /// One optimizer step (four videos): at a global batch of 4, this network amplifies rounding
-    /// differences about a hundredfold per step (measured: 2e-6 after one step, 6e-4 after two,
+    /// differences several hundredfold per step (measured: 2e-6 after one step, 6e-4 after two,
     /// 0.3 after four, where each process's own statistics differ by 1.7 at once).
     @Test func syncBatchNormMatchesOneProcessWithTheWholeBatch() throws {
         let folder = scratch()
