@@ -60,6 +60,49 @@ paths:
           description: Too many uploads being received (too_many_uploads, --max-uploads) or predictions waiting or running (overloaded, --max-concurrent)
           headers: {Retry-After: {schema: {type: integer}}}
           content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+  /predictions/{model}:
+    post:
+      summary: Label a video, as TorchServe's inference API does
+      description: |
+        TorchServe's prediction route over the same path as POST /v1/predict (same limits,
+        views and top_k). The body is the raw video; a body without a Content-Type is taken as
+        one (`curl -T video.mp4` sends a PUT without it), and multipart/form-data with the field
+        `video` works too. The answer is TorchServe's default classification output: one JSON
+        object, label to probability, best first. Errors keep Motive's error body. Needs the
+        bearer token under --auth all.
+      security: [{bearer: []}, {}]
+      parameters:
+        - {name: model, in: path, required: true, schema: {type: string}}
+        - {name: top_k, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 5}}
+        - {name: views, in: query, schema: {type: string, example: 3x1}}
+      requestBody:
+        required: true
+        content:
+          video/*: {schema: {type: string, format: binary}}
+          application/octet-stream: {schema: {type: string, format: binary}}
+      responses:
+        "200":
+          description: Label to probability, best first
+          content: {application/json: {schema: {type: object, additionalProperties: {type: number}}, example: {zoom_in: 0.9999, static: 0.00002}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Error"}
+    put:
+      summary: The same as POST (curl -T)
+      security: [{bearer: []}, {}]
+      parameters:
+        - {name: model, in: path, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/octet-stream: {schema: {type: string, format: binary}}
+      responses:
+        "200": {description: Label to probability, best first, content: {application/json: {schema: {type: object, additionalProperties: {type: number}}}}}
+        "404": {$ref: "#/components/responses/Error"}
   /v1/models:
     get:
       summary: List the served models
@@ -341,6 +384,13 @@ paths:
         open; sent with a Content-Security-Policy that allows only its own inline code and this origin.
       responses:
         "200": {description: The page, content: {text/html: {schema: {type: string}}}}
+  /ping:
+    get:
+      summary: Liveness, as TorchServe answers it
+      responses:
+        "200":
+          description: Alive
+          content: {application/json: {schema: {type: object, properties: {status: {type: string, const: Healthy}}}}}
   /healthz:
     get:
       summary: Liveness

@@ -63,14 +63,14 @@ public struct ServerOptions: Sendable {
 public enum AuthScope: String, Sendable, CaseIterable {
     /// Every `/v1/jobs…` and `/v1/streams…` route, reads included, and `POST /v1/models/rescan`.
     case jobs
-    /// The job routes, predictions and `/v1/models…`.
+    /// The job routes, predictions (TorchServe's `/predictions/…` too) and `/v1/models…`.
     case all
 
     /// Whether a request to `path` needs the token under this scope.
     public func guards(path: String) -> Bool {
         func under(_ prefix: String) -> Bool { path == prefix || path.hasPrefix(prefix + "/") }
         if under("/v1/jobs") || under("/v1/streams") || path == "/v1/models/rescan" { return true }
-        return self == .all && (under("/v1/predict") || under("/v1/models"))
+        return self == .all && (under("/v1/predict") || under("/predictions") || under("/v1/models"))
     }
 }
 

@@ -65,6 +65,40 @@ import Zoo
         }
     }
 
+    /// TorchServe's inference API: `POST` or `PUT /predictions/{model}` with the raw video (a
+    /// PUT without a content type, as `curl -T` sends it) answers {label: probability}, best
+    /// first, with what `/v1/predict` says; `GET /ping` answers {"status": "Healthy"}.
+    @Test func torchServeShapes() async throws {
+        try await server.makeApplication().test(.router) { client in
+            let ours = try await post(client, "?top_k=2").json["labels"].array
+            for (method, type) in [(HTTPRequest.Method.post, "video/mp4" as String?), (.put, nil)] {
+                var headers: HTTPFields = [:]
+                if let type { headers[.contentType] = type }
+                let answer = try await client.execute(uri: "/predictions/default?top_k=2", method: method, headers: headers,
+                                                      body: Fixture.bytes(Fixture.video()))
+                #expect(answer.status == .ok, "\(method): \(answer.text)")
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [String: Double], "\(answer.text)")
+                #expect(object.count == 2)
+                for label in ours {
+                    let name = try #require(label["label"].string)
+                    #expect(abs((object[name] ?? -1) - (label["score"].double ?? 0)) < 1e-12, "\(name)")
+                }
+                // Best first, as the text is written.
+                let first = try #require(ours.first?["label"].string)
+                #expect(answer.text.hasPrefix("{\"\(first)\""), "\(answer.text)")
+            }
+            let five = try await client.execute(uri: "/predictions/default", method: .post, headers: [.contentType: "video/mp4"],
+                                                body: Fixture.bytes(Fixture.video()))
+            #expect((try JSONSerialization.jsonObject(with: Data(five.text.utf8)) as? [String: Double])?.count == 2,
+                    "top_k defaults to 5, capped by the 2 classes: \(five.text)")
+            let missing = try await client.execute(uri: "/predictions/nope", method: .post, headers: [.contentType: "video/mp4"],
+                                                   body: Fixture.bytes(Fixture.video()))
+            #expect(missing.status == .notFound && missing.errorCode == "model_not_found")
+            let ping = try await client.execute(uri: "/ping", method: .get)
+            #expect(ping.status == .ok && ping.json["status"].string == "Healthy")
+        }
+    }
+
     @Test func unknownModelIs404() async throws {
         try await server.makeApplication().test(.router) { client in
             let response = try await post(client, "?model=nope")

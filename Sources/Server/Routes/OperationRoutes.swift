@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// `GET /healthz`, `GET /metrics` and `GET /openapi.yaml`.
+/// `GET /healthz`, `GET /metrics`, `GET /openapi.yaml`, and TorchServe's `GET /ping`.
 struct OperationRoutes: Sendable {
     let models: ModelRegistry
     let board: JobBoard
@@ -20,6 +20,11 @@ struct OperationRoutes: Sendable {
             return try .json(Health(status: "ok", models: models.all.count, jobsQueued: jobs.count { $0.state == .queued },
                                     jobsRunning: jobs.count { $0.state == .running },
                                     uptimeSeconds: (Date().timeIntervalSince(started) * 10).rounded() / 10))
+        }
+        // TorchServe's health check, for clients and probes written for it.
+        table.on(.get, "/ping") { _, _ in
+            struct Ping: Encodable { let status: String }
+            return try .json(Ping(status: "Healthy"))
         }
         table.on(.get, "/metrics") { _, _ in
             .text(metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8")

@@ -1,9 +1,12 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Inference
 import Training
 
-/// `POST /v1/predict`.
+/// `POST /v1/predict`, and TorchServe's inference API over the same path: `POST` (or `PUT`)
+/// `/predictions/{model}` with the video as the body answers `{label: probability}` for the top
+/// k, best first, as TorchServe's default classification handler does.
 struct PredictRoutes: Sendable {
     let models: ModelRegistry
     let pool: InferencePool
@@ -18,6 +21,26 @@ struct PredictRoutes: Sendable {
 
     func register(on table: RouteTable) {
         table.on(.post, "/v1/predict") { request, context in try await predict(request, context: context) }
+        // `curl -T video.mp4` (TorchServe's own example) sends a PUT with no content type.
+        for method in [HTTPRequest.Method.post, .put] {
+            table.on(method, "/predictions/{model}") { request, context in
+                let name = try context.parameters.require("model")
+                let (_, labels) = try await label(request, context: context, model: name, rawWhenUntyped: true)
+                return Self.torchServeAnswer(labels.labels)
+            }
+        }
+    }
+
+    /// `{"zoom_in": 0.99, "static": 0.0002, …}` in the order given: a JSON object, best label first.
+    static func torchServeAnswer(_ labels: [LabelScore]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let fields = labels.compactMap { label -> String? in
+            guard let key = try? encoder.encode(label.label), let value = try? encoder.encode(label.score) else { return nil }
+            return String(decoding: key, as: UTF8.self) + ": " + String(decoding: value, as: UTF8.self)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: "{" + fields.joined(separator: ", ") + "}")))
     }
 
     struct Answer: Encodable {
@@ -41,14 +64,29 @@ struct PredictRoutes: Sendable {
 
     func predict(_ request: Request, context: ServerContext) async throws -> Response {
         let start = ContinuousClock.now
+        let query = request.uri.queryParameters
+        let (model, result) = try await label(request, context: context, model: query["model"].map(String.init), rawWhenUntyped: false)
+        let total = ContinuousClock.now - start
+        let timing = Answer.Timing(decode: Self.ms(result.decodeSeconds), infer: Self.ms(result.inferSeconds),
+                                   timeline: result.timelineSeconds.map(Self.ms),
+                                   total: Self.ms(Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18))
+        return try .json(Answer(requestID: context.requestID, model: model.summary.name, labels: result.labels,
+                                views: result.views, timingMs: timing, timeline: result.timeline))
+    }
+
+    /// Receives the upload and labels it through the one predict path, with the query's
+    /// `views`, `top_k`, `window` and `stride`. `rawWhenUntyped`: a body without a content type
+    /// is the video itself.
+    func label(_ request: Request, context: ServerContext, model name: String?, rawWhenUntyped: Bool) async throws -> (ServedModel, Prediction) {
         var bodyRead = false
         do {
             let query = request.uri.queryParameters
-            let model = try await models.resolve(query["model"].map(String.init))
+            let model = try await models.resolve(name)
             let predictor = try model.predictor(views: query["views"].map(String.init))
             let labelRequest = try Self.labelRequest(query["top_k"].map(String.init), window: query["window"].map(String.init),
                                                      stride: query["stride"].map(String.init))
-            let format = try UploadFormat.of(contentType: request.headers[.contentType])
+            let contentType = request.headers[.contentType]
+            let format = try contentType == nil && rawWhenUntyped ? .raw : UploadFormat.of(contentType: contentType)
             // An upload holds only an upload place while it arrives; it joins inference once complete,
             // so slow senders cannot keep predictions out.
             let received = try await uploads.withAdmission {
@@ -66,12 +104,7 @@ struct PredictRoutes: Sendable {
             metrics.recordPredictionStage("decode", duration: .seconds(result.decodeSeconds))
             metrics.recordPredictionStage("infer", duration: .seconds(result.inferSeconds))
             if let t = result.timelineSeconds { metrics.recordPredictionStage("timeline", duration: .seconds(t)) }
-            let total = ContinuousClock.now - start
-            let timing = Answer.Timing(decode: Self.ms(result.decodeSeconds), infer: Self.ms(result.inferSeconds),
-                                       timeline: result.timelineSeconds.map(Self.ms),
-                                       total: Self.ms(Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18))
-            return try .json(Answer(requestID: context.requestID, model: model.summary.name, labels: result.labels,
-                                    views: result.views, timingMs: timing, timeline: result.timeline))
+            return (model, result)
         } catch var error as APIError where !bodyRead && request.hasBody {
             // Refused before reading the upload: do not read the rest of it either.
             error.closesConnection = true
