@@ -37,6 +37,18 @@ import Yams
                 #expect(text.contains(line), "missing: \(line)")
             }
             #expect(text.contains(#"motive_model_load_duration_seconds{model="default"}"#))
+            // The process, read from /proc at the scrape.
+            func value(_ name: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+            }
+            #expect(text.contains("# TYPE process_cpu_seconds_total counter"))
+            let rss = try #require(value("process_resident_memory_bytes"), "\(text)")
+            #expect(rss > 10e6 && rss < 64e9, "resident bytes: \(rss)")
+            let cpu = try #require(value("process_cpu_seconds_total"))
+            #expect(cpu > 0, "CPU seconds: \(cpu)")
+            // Standard input, output and error at least (other tests open and close files beside it).
+            let fds = try #require(value("process_open_fds"))
+            #expect(fds >= 3, "open fds: \(fds)")
         }
     }
 

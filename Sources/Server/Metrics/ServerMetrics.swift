@@ -73,6 +73,6 @@ public final class ServerMetrics: Sendable {
                                        buckets: Self.latencyBuckets).record(.milliseconds(Int64(latencyMs.rounded())))
     }
 
-    /// The Prometheus text exposition of every metric.
-    public func exposition() -> String { registry.emitToString() }
+    /// The Prometheus text exposition of every metric, and of the process (`process_…`).
+    public func exposition() -> String { registry.emitToString() + ProcessStatistics.exposition() }
 }
