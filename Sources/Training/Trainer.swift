@@ -291,23 +291,23 @@ public final class Trainer {
             // A distributed shard's batch whose videos all failed arrives empty: no forward pass,
             // but the process still takes part in the step.
             if !loaded.labels.isEmpty {
-            let input = try Self.modelInput(loaded.clips)
-            try model.check(input: input)                       // a typed error, not a failed engine check
-            var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
-            let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
-            statisticsSync?.what = "step \(step)"
-            if let replicas {
-                (logits, loss) = replicas.step(input, seed: seed(forStep: step, salt: 0)) { y, range in
-                    targets.loss(y, range, smoothing: smoothing) * scale
+                let input = try Self.modelInput(loaded.clips)
+                try model.check(input: input)                       // a typed error, not a failed engine check
+                var rng = Xoshiro(seed: seed(forStep: step, salt: 0x4D49_5855))
+                let targets = mixer.mix(input, labels: loaded.labels, using: &rng)
+                statisticsSync?.what = "step \(step)"
+                if let replicas {
+                    (logits, loss) = replicas.step(input, seed: seed(forStep: step, salt: 0)) { y, range in
+                        targets.loss(y, range, smoothing: smoothing) * scale
+                    }
+                } else {
+                    (logits, loss) = GlobalRandom.withSeed(seed(forStep: step, salt: 0)) {
+                        let y = model(input)
+                        let l = targets.loss(y, 0..<loaded.labels.count, smoothing: smoothing)
+                        if l.item.isFinite { (l * scale).backward() }
+                        return (y.detached(), l.item * scale)
+                    }
                 }
-            } else {
-                (logits, loss) = GlobalRandom.withSeed(seed(forStep: step, salt: 0)) {
-                    let y = model(input)
-                    let l = targets.loss(y, 0..<loaded.labels.count, smoothing: smoothing)
-                    if l.item.isFinite { (l * scale).backward() }
-                    return (y.detached(), l.item * scale)
-                }
-            }
             }
             try statisticsSync?.check()
             samplesSinceStep += loaded.labels.count
@@ -341,12 +341,13 @@ public final class Trainer {
                                  clipsPerSecond: Double(seen * (group?.size ?? 1)) / max(elapsed, 1e-9),
                                  epochETA: elapsed / Double(batch - batchInEpoch) * Double(steps - batch)))
             if batch < steps && batch % accumulate == 0 && (distributed == nil ? shouldStop() : agreedStop) {
-                return try finish(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen, seconds: elapsed,
-                                             failed: failed, learningRate: lr, complete: false), batch: batch)
+                return finish(try figures(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen, seconds: elapsed,
+                                                     failed: failed, learningRate: lr, complete: false)), batch: batch)
             }
         }
-        let total = try distributed?.sum([Double(seen)], what: "the video count of epoch \(epoch + 1)")[0] ?? Double(seen)
-        if total == 0 && batchInEpoch < steps {
+        let stats = try figures(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen,
+                                           seconds: Date().timeIntervalSince(start), failed: failed, learningRate: lr))
+        if stats.clips == 0 && batchInEpoch < steps {
             throw TrainingError.noUsableVideos(epoch: epoch, example: lastFailure.withLock { $0 }.map(\.description) ?? "no reason given")
         }
         if config.train.preciseBNBatches > 0 { try recalibrateBatchNorm(batches: config.train.preciseBNBatches) }
@@ -355,8 +356,7 @@ public final class Trainer {
             // saved is rank 0's, on every process.
             try group.broadcast(model.namedBuffers().map(\.1), what: "rank 0's batch-norm statistics after epoch \(epoch + 1)")
         }
-        return try finish(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen,
-                                     seconds: Date().timeIntervalSince(start), failed: failed, learningRate: lr), batch: 0)
+        return finish(stats, batch: 0)
     }
 
     /// Whether the run should stop at an epoch's end: this process's request, or, in a
@@ -366,9 +366,9 @@ public final class Trainer {
         return try group.sum([shouldStop() ? 1 : 0], what: "the stop check after epoch \(epoch)")[0] > 0
     }
 
-    /// `stats` comes with sums (the loss over samples, the correct count); the epoch's figures
-    /// are their means over every process's samples.
-    private func finish(_ sums: EpochStats, batch: Int) throws -> EpochStats {
+    /// The epoch's figures from its sums (`loss` over samples, `top1` the correct count): their
+    /// means over every process's samples, and every process's clips and failures.
+    private func figures(_ sums: EpochStats) throws -> EpochStats {
         var stats = sums
         var totals = [sums.loss, sums.top1, Double(sums.clips), Double(sums.failed)]
         if let group = distributed { totals = try group.sum(totals, what: "the figures of epoch \(sums.epoch)") }
@@ -376,6 +376,10 @@ public final class Trainer {
         stats.top1 = totals[1] / max(totals[2], 1)
         stats.clips = Int(totals[2])
         stats.failed = Int(totals[3])
+        return stats
+    }
+
+    private func finish(_ stats: EpochStats, batch: Int) -> EpochStats {
         if stats.complete { epoch += 1 }
         batchInEpoch = batch
         return stats
