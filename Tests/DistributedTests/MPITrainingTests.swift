@@ -182,8 +182,9 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: folder) }
         let job = try job(in: folder, epochs: 500)
         let run = folder.appendingPathComponent("run")
-        // mpirun passes SIGTERM on after odls_base_sigkill_timeout seconds (5 here), and kills that long after.
-        let running = try Tool.start(try Tool.mpirun(), mpirun([try Tool.motive().path, "train", job.path, "--out", run.path]))
+        // mpirun passes SIGTERM on after odls_base_sigkill_timeout seconds, and kills that long after:
+        // 15 s, for a step and a save on a machine whose cores the other suites share (5 s was short once).
+        let running = try Tool.start(try Tool.mpirun(), mpirun([try Tool.motive().path, "train", job.path, "--out", run.path], killAfter: 15))
         let firstEpoch = run.appendingPathComponent("epoch_0001.safetensors")
         #expect(Tool.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: firstEpoch.path) || !running.isRunning })
         kill(running.pid, SIGTERM)
