@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -45,6 +46,9 @@ let package = Package(
         .target(name: "CPUFeatures"),
         .target(name: "Support"),
         .target(name: "Specs"),
+        // Message types generated from ONNX's and TensorBoard's .proto files (generate.sh, run by hand).
+        .target(name: "Protos", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["generate.sh"]),
         .target(name: "Engine", dependencies: ["COpenBLAS", "Support", "CPUFeatures"]),
         .target(name: "TensorIO", dependencies: ["Engine", "Support", "ZIPFoundation"]),
         .target(name: "NN", dependencies: ["Engine", "TensorIO"]),
