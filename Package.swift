@@ -44,7 +44,9 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev", "libavdevice-dev"])]),
         .target(name: "CPUFeatures"),
-        .target(name: "Support"),
+        // BuildInfoPlugin stamps the git commit into Support (BuildInfo.commit) at every build.
+        .target(name: "Support", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "Specs"),
         // Message types generated from ONNX's and TensorBoard's .proto files (generate.sh, run by hand).
         .target(name: "Protos", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],

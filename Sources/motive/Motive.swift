@@ -2,6 +2,7 @@ import ArgumentParser
 import CPUFeatures
 import Engine
 import Foundation
+import Support
 import Video
 
 @main
@@ -9,6 +10,7 @@ struct Motive: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "motive",
         abstract: "Motive: video action recognition in Swift.",
+        version: BuildInfo.description,
         subcommands: [Probe.self, Sample.self, Frames.self, DatasetCommand.self, Models.self, Flops.self, Predict.self,
                       ConfigCommand.self, Train.self, Eval.self, BenchCommand.self, Export.self, Convert.self, FlowCommand.self, TwoStreamCommand.self, Serve.self])
 

@@ -59,7 +59,7 @@ import Yams
         for path in [".build", ".build-asan/x", ".git", "runs", "data/synth", "state", "motive-state", "bench/2025-01-01T00-00/table.md"] {
             #expect(ignore.ignores(path), "\(path) is sent to the Docker daemon")
         }
-        for path in ["Package.swift", "Sources/Server/MotiveServer.swift", "Models/default/model.safetensors"] {
+        for path in ["Package.swift", "Plugins/BuildInfoPlugin/plugin.swift", "Sources/Server/MotiveServer.swift", "Models/default/model.safetensors"] {
             #expect(!ignore.ignores(path), "\(path) is left out")
         }
     }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOConcurrencyHelpers
 import Server
+import Support
 import Testing
 import Yams
 
@@ -49,6 +50,20 @@ import Yams
             // Standard input, output and error at least (other tests open and close files beside it).
             let fds = try #require(value("process_open_fds"))
             #expect(fds >= 3, "open fds: \(fds)")
+        }
+    }
+
+    /// The build's version and commit, as a metric whose value is 1.
+    @Test func metricsCarryTheBuild() async throws {
+        let server = try Fixture.server(Fixture.options())
+        try await server.makeApplication().test(.router) { client in
+            let text = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(text.contains("# TYPE motive_build_info gauge"))
+            let line = #"motive_build_info{version="\#(BuildInfo.version)",commit="\#(BuildInfo.commit)"} 1"#
+            #expect(text.split(separator: "\n").contains { $0 == line }, "\(text)")
+            // Stamped by the build: a commit of this checkout, or "unknown" outside git.
+            #expect(BuildInfo.commit == "unknown" || BuildInfo.commit.count == 12 && BuildInfo.commit.allSatisfy(\.isHexDigit))
+            #expect(!BuildInfo.version.isEmpty)
         }
     }
 

@@ -1,4 +1,5 @@
 import Prometheus
+import Support
 
 /// The server's Prometheus metrics, in one registry per server (so tests can run several).
 public final class ServerMetrics: Sendable {
@@ -73,6 +74,16 @@ public final class ServerMetrics: Sendable {
                                        buckets: Self.latencyBuckets).record(.milliseconds(Int64(latencyMs.rounded())))
     }
 
-    /// The Prometheus text exposition of every metric, and of the process (`process_…`).
-    public func exposition() -> String { registry.emitToString() + ProcessStatistics.exposition() }
+    /// The Prometheus text exposition of every metric, of the build (`motive_build_info`) and of
+    /// the process (`process_…`).
+    public func exposition() -> String { registry.emitToString() + Self.buildInfo + ProcessStatistics.exposition() }
+
+    /// The build as a metric whose labels carry the facts and whose value is always 1, as
+    /// Prometheus exporters write theirs (`go_build_info`): a query joins on it to group by version.
+    static let buildInfo = """
+        # HELP motive_build_info Motive's version and the git commit it was built from.
+        # TYPE motive_build_info gauge
+        motive_build_info{version="\(BuildInfo.version)",commit="\(BuildInfo.commit)"} 1
+
+        """
 }
