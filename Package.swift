@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Zoo", dependencies: ["Engine", "NN", "TensorIO", "Specs"]),
         .target(name: "Inference", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Specs", "Support"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Specs", "Support",
-                                                 "Inference", "Yams"]),
+                                                 "Inference", "Protos", "Yams", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Support"]),
         .target(name: "Benchmark", dependencies: ["Engine", "NN", "Zoo", "Inference", "Support"]),
         .target(name: "Server", dependencies: [

@@ -18,12 +18,15 @@ public struct StepProgress: Codable, Sendable, Equatable {
     public var etaSeconds: Double?
     /// Seconds left in this epoch at the current speed (not written: the run's ETA covers it).
     public var epochETA: Double = 0
+    /// This batch's own loss, on this process; nil for a batch with no clips (not written:
+    /// TensorBoard's `batch/loss` curve shows it).
+    public var batchLoss: Double?
 
     public init(epoch: Int, epochs: Int, batch: Int, batches: Int, step: Int, loss: Double, top1: Double, learningRate: Double,
-                clipsPerSecond: Double, etaSeconds: Double? = nil, epochETA: Double = 0) {
+                clipsPerSecond: Double, etaSeconds: Double? = nil, epochETA: Double = 0, batchLoss: Double? = nil) {
         (self.epoch, self.epochs, self.batch, self.batches, self.step) = (epoch, epochs, batch, batches, step)
         (self.loss, self.top1, self.learningRate, self.clipsPerSecond) = (loss, top1, learningRate, clipsPerSecond)
-        (self.etaSeconds, self.epochETA) = (etaSeconds, epochETA)
+        (self.etaSeconds, self.epochETA, self.batchLoss) = (etaSeconds, epochETA, batchLoss)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -339,7 +339,8 @@ public final class Trainer {
             onStep?(StepProgress(epoch: epoch + 1, epochs: config.schedule.epochs, batch: batch, batches: steps, step: step,
                                  loss: lossSum / Double(max(seen, 1)), top1: Double(correct) / Double(max(seen, 1)), learningRate: lr,
                                  clipsPerSecond: Double(seen * (group?.size ?? 1)) / max(elapsed, 1e-9),
-                                 epochETA: elapsed / Double(batch - batchInEpoch) * Double(steps - batch)))
+                                 epochETA: elapsed / Double(batch - batchInEpoch) * Double(steps - batch),
+                                 batchLoss: loaded.labels.isEmpty ? nil : batchLoss))
             if batch < steps && batch % accumulate == 0 && (distributed == nil ? shouldStop() : agreedStop) {
                 return finish(try figures(EpochStats(epoch: epoch + 1, loss: lossSum, top1: Double(correct), clips: seen, seconds: elapsed,
                                                      failed: failed, learningRate: lr, complete: false)), batch: batch)

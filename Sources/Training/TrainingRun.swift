@@ -32,6 +32,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 ///     epoch_NNNN.safetensors  the last `output.keep_last` epochs; last.safetensors and
 ///     best.safetensors      (by `output.save_best_by` on the validation list) link to them
 ///     eval/                 the final evaluation: metrics.json, confusion.csv/.svg, predictions.json
+///     tb/                   TensorBoard event files: per-epoch train/ and val/ scalars, per-batch batch/ ones
 public final class TrainingRun {
     public let trainer: Trainer
     public let directory: URL
@@ -88,6 +89,19 @@ public final class TrainingRun {
         }
         emit(.started(preset: trainer.preset.name, videos: trainer.data.train.count, classes: trainer.data.classNames.count,
                       directory: directory.path, fromEpoch: trainer.epoch, step: trainer.step))
+        // TensorBoard's events, rank 0's like every file of the run: a write that fails is
+        // reported once and ends the events, never the training.
+        var tensorBoard: TensorBoardWriter?
+        func toTensorBoard(_ scalars: [(tag: String, value: Double)], step: Int) {
+            guard let writer = tensorBoard else { return }
+            do { try writer.scalars(scalars, step: step) } catch {
+                tensorBoard = nil
+                emit(.note("TensorBoard: \(error); training goes on without events"))
+            }
+        }
+        if primary {
+            do { tensorBoard = try TensorBoardWriter(directory: file("tb")) } catch { emit(.note("TensorBoard: \(error); training goes on without events")) }
+        }
         for note in trainer.notes { emit(.note(note)) }
         if let group = trainer.group, group.size > 1 {
             emit(.note("distributed: \(group.size) processes × data.batch_size \(config.data.batchSize) = a global batch of "
@@ -99,6 +113,7 @@ public final class TrainingRun {
             let perEpoch = averageEpoch ?? progress.epochETA / Double(max(progress.batches - progress.batch, 1)) * Double(progress.batches)
             progress.etaSeconds = progress.epochETA + Double(epochs - progress.epoch) * perEpoch
             emit(.step(progress), logged: progress.batch % logEvery == 0 || progress.batch == progress.batches)
+            toTensorBoard(progress.tensorBoardScalars, step: progress.step)
         }
         defer { trainer.onStep = nil }
         while trainer.epoch < epochs {
@@ -135,6 +150,7 @@ public final class TrainingRun {
                 if record.best { try AtomicFile.link(checkpoint, as: file("best.safetensors")) }
                 try writeReports()
                 if last, let evaluation { try evaluation.write(to: file("eval")) }
+                toTensorBoard(record.tensorBoardScalars, step: record.epoch)
             }
             emit(.epoch(record))
             if primary {
