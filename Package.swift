@@ -6,6 +6,8 @@
 // transforms, datasets), Synth (generated datasets); Flow (TV-L1 optical flow); Clips, Zoo →
 // Inference (checkpoints, the one predict path, evaluation) → Training (job configs, the trainer)
 // → Distributed (training over MPI: CMPI) and Benchmark (accuracy against FLOPs against measured speed) → Server (the daemon) → motive (CLI).
+// Protos (message types generated from ONNX's and TensorBoard's .proto files) → Training (TensorBoard event files) and
+// ONNX (export: Inference, Protos → ONNX → motive).
 import PackageDescription
 
 let package = Package(
@@ -62,6 +64,9 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Specs", "Support"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Specs", "Support",
                                                  "Inference", "Protos", "Yams", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // ONNX export: traces a zoo model's forward pass and writes it as an ONNX graph.
+        .target(name: "ONNX", dependencies: ["Engine", "NN", "Zoo", "Clips", "Inference", "Support", "Protos",
+                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Support"]),
         .target(name: "Benchmark", dependencies: ["Engine", "NN", "Zoo", "Inference", "Support"]),
         .target(name: "Server", dependencies: [
@@ -80,7 +85,7 @@ let package = Package(
         ]),
         .executableTarget(name: "motive", dependencies: [
             "CPUFeatures", "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
-            "Distributed", "Benchmark", "Server", "Yams",
+            "Distributed", "Benchmark", "Server", "ONNX", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -98,7 +103,7 @@ let package = Package(
         .testTarget(name: "ClipsTests", dependencies: ["Clips", "Support"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthTests", dependencies: ["Synth"]),
         .testTarget(name: "FlowTests", dependencies: ["Flow"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ZooTests", dependencies: ["Zoo"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ZooTests", dependencies: ["Zoo", "ONNX", "Protos", "Inference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Clips", "Zoo"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "Synth"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Training", "Inference", "Synth", "TensorIO"]),

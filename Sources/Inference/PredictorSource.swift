@@ -14,6 +14,34 @@ public enum PredictorSource: Sendable {
     case twoStream(rgb: String, flow: String, fusion: TwoStream.Fusion)
 }
 
+extension PredictorSource {
+    /// What a user names as a model: an existing path is a checkpoint, a run or a model folder;
+    /// anything else is a preset name, filled from `weights` when given.
+    public static func named(_ model: String, weights: String? = nil, layout: CheckpointLayout = .motive, classes: Int? = nil,
+                             strict: Bool = true) throws(PredictorSourceError) -> PredictorSource {
+        if FileManager.default.fileExists(atPath: model) {
+            guard weights == nil else { throw .weightsWithCheckpoint(model) }
+            return .checkpoint(model)
+        }
+        return .preset(name: model, weights: weights, layout: layout, classes: classes, strict: strict)
+    }
+}
+
+public enum PredictorSourceError: Error, CustomStringConvertible, Equatable {
+    case weightsWithCheckpoint(String)
+
+    public var description: String {
+        switch self {
+        case .weightsWithCheckpoint(let path): "--weights goes with a preset name; \(path) is already a checkpoint"
+        }
+    }
+}
+
+extension Predictor {
+    /// The seed of an untrained preset's weights.
+    public static let untrainedSeed: UInt64 = 0x5EED
+}
+
 /// What a caller overrides of a model's own test settings.
 public struct ViewOverrides: Sendable {
     public var views: (clips: Int, crops: Int)?
@@ -38,7 +66,8 @@ extension Predictor {
             let preset = try ModelZoo.preset(named: name)
             if let classes { try ModelPreset.checkClasses(classes) }
             guard let weights else {
-                let model = preset.build(classes: classes)
+                // Seeded, so that an untrained preset has the same weights in every process (ONNX parity fixtures).
+                let model = GlobalRandom.withSeed(Self.untrainedSeed) { preset.build(classes: classes) }
                 let info = CheckpointInfo(preset: preset.name, classNames: Self.placeholderNames(classifierRows(model.stateDict()) ?? preset.defaultClasses),
                                           input: preset.input)
                 return (Predictor(model: model, info: info, overrides), ["\(name) has no weights; its predictions are those of random weights"])

@@ -57,9 +57,10 @@ public final class Conv: Layer {
 extension Conv {
     /// conv → `norm` (→ + `residual`) (→ ReLU). Under `GradMode.noGrad`, with a norm that uses its
     /// running statistics (evaluation mode), the norm is folded into the weights and the rest runs
-    /// in the convolution's output pass (`convInference`); otherwise the ops run one by one.
+    /// in the convolution's output pass (`convInference`); otherwise, and while a trace records,
+    /// the ops run one by one.
     public func forward(_ x: Tensor, norm: BatchNorm?, residual: Tensor? = nil, relu: Bool = false) -> Tensor {
-        if !GradMode.isEnabled, norm?.isFoldable ?? true {
+        if !GradMode.isEnabled, !Trace.isRecording, norm?.isFoldable ?? true {
             let folded = norm?.foldedScaleShift
             // [N, Cin, *S] → [N, Cout, *S′]
             return convInference(x, weight: weight, bias: bias, scale: folded?.scale, shift: folded?.shift, residual: residual,

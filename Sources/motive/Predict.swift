@@ -82,14 +82,8 @@ struct Predict: ParsableCommand {
     }
 
     func makePredictor() throws -> Predictor {
-        let source: PredictorSource
-        if FileManager.default.fileExists(atPath: model) {
-            guard weights == nil else { throw CLIError("--weights goes with a preset name; \(model) is already a checkpoint") }
-            source = .checkpoint(model)
-        } else {
-            source = .preset(name: model, weights: weights, layout: try from.map { try KeyMaps.layout(named: $0) } ?? .motive,
-                             classes: classes, strict: strict)
-        }
+        let source = try PredictorSource.named(model, weights: weights, layout: try from.map { try KeyMaps.layout(named: $0) } ?? .motive,
+                                               classes: classes, strict: strict)
         let (predictor, notes) = try Predictor.load(source, ViewOverrides(views: views.flatMap(ViewPlan.parseViews), averaging: average))
         for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         return predictor

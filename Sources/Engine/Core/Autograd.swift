@@ -37,6 +37,7 @@ extension Tensor {
     static func result(_ shape: [Int], _ storage: Storage, op: String, inputs: [Tensor],
                        backward rule: @escaping BackwardRule) -> Tensor {
         let out = Tensor(shape: shape, storage: storage)
+        if let trace = Trace.current { trace.noteUntraced(op, out) }
         if GradMode.enabled, inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
             out.node = Node(op: op, inputs: inputs, rule: rule)

@@ -14,18 +14,30 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
+        traced(.binary(.add), [a, b]) { binaryAdd(a, b) }
+    }
+
+    private static func binaryAdd(_ a: Tensor, _ b: Tensor) -> Tensor {
         result(mapBinary(AddK.self, a, b, op: "add"), op: "add", inputs: [a, b]) { _, g in
             [Tensor.unbroadcast(g, toShape: a.shape), Tensor.unbroadcast(g, toShape: b.shape)]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
+        traced(.binary(.sub), [a, b]) { binarySub(a, b) }
+    }
+
+    private static func binarySub(_ a: Tensor, _ b: Tensor) -> Tensor {
         result(mapBinary(SubK.self, a, b, op: "sub"), op: "sub", inputs: [a, b]) { _, g in
             [Tensor.unbroadcast(g, toShape: a.shape), b.requiresGrad ? Tensor.unbroadcast(-g, toShape: b.shape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
+        traced(.binary(.mul), [a, b]) { binaryMul(a, b) }
+    }
+
+    private static func binaryMul(_ a: Tensor, _ b: Tensor) -> Tensor {
         result(mapBinary(MulK.self, a, b, op: "mul"), op: "mul", inputs: [a, b]) { _, g in
             [a.requiresGrad ? Tensor.unbroadcast(g * b, toShape: a.shape) : nil,
              b.requiresGrad ? Tensor.unbroadcast(g * a, toShape: b.shape) : nil]
@@ -33,6 +45,10 @@ extension Tensor {
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
+        traced(.binary(.div), [a, b]) { binaryDiv(a, b) }
+    }
+
+    private static func binaryDiv(_ a: Tensor, _ b: Tensor) -> Tensor {
         result(mapBinary(DivK.self, a, b, op: "div"), op: "div", inputs: [a, b]) { out, g in
             [a.requiresGrad ? Tensor.unbroadcast(g / b, toShape: a.shape) : nil,
              b.requiresGrad ? Tensor.unbroadcast(-(g * out.detached()) / b, toShape: b.shape) : nil]
@@ -40,19 +56,29 @@ extension Tensor {
     }
 
     public static prefix func - (a: Tensor) -> Tensor {
+        traced(.unary(.neg), [a]) { negated(a) }
+    }
+
+    private static func negated(_ a: Tensor) -> Tensor {
         result(mapUnaryTensor(NegK.self, a, op: "neg"), op: "neg", inputs: [a]) { _, g in [-g] }
     }
 
     /// aᵇ elementwise with broadcasting; the gradient for b needs a > 0.
     public func pow(_ b: Tensor) -> Tensor {
         let a = self
-        return Tensor.result(mapBinary(PowK.self, a, b, op: "pow"), op: "pow", inputs: [a, b]) { out, g in
-            [a.requiresGrad ? Tensor.unbroadcast(g * b * a.pow(b - Tensor(scalar: 1)), toShape: a.shape) : nil,
-             b.requiresGrad ? Tensor.unbroadcast(g * out.detached() * a.log(), toShape: b.shape) : nil]
+        return traced(.binary(.pow), [a, b]) {
+            Tensor.result(mapBinary(PowK.self, a, b, op: "pow"), op: "pow", inputs: [a, b]) { out, g in
+                [a.requiresGrad ? Tensor.unbroadcast(g * b * a.pow(b - Tensor(scalar: 1)), toShape: a.shape) : nil,
+                 b.requiresGrad ? Tensor.unbroadcast(g * out.detached() * a.log(), toShape: b.shape) : nil]
+            }
         }
     }
 
     public func pow(_ p: Float) -> Tensor {
+        traced(.powScalar(p), [self]) { powScalar(p) }
+    }
+
+    private func powScalar(_ p: Float) -> Tensor {
         let x = self
         let out = Tensor.empty(shape)
         let px = UnsafePointer(data), po = out.data
@@ -78,6 +104,10 @@ extension Tensor {
 
     /// Copies this tensor broadcast to `shape` (NumPy rules).
     public func expanded(to shape: [Int]) -> Tensor {
+        traced(.expand, [self]) { expandedCopy(to: shape) }
+    }
+
+    private func expandedCopy(to shape: [Int]) -> Tensor {
         Profiler.span(.copy) {
             if shape == self.shape { return self }
             let target = Shape.broadcast(self.shape, shape, op: "expand")

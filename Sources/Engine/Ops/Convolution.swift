@@ -10,6 +10,14 @@
 /// S' = ⌊(S + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1 per spatial dim.
 public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1], padding: [Int] = [0],
                  dilation: [Int] = [1], groups: Int = 1) -> Tensor {
+    let dims = weight.rank - 2
+    func full(_ v: [Int]) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+    return traced(.conv(stride: full(stride), padding: full(padding), dilation: full(dilation), groups: groups), [x, weight, bias]) {
+        convolve(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+}
+
+private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int], groups: Int) -> Tensor {
     let plan = ConvPlan(x: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     let out = Tensor.empty([plan.n, plan.cout] + plan.window.spatialOutput)
     FLOPs.record("conv", plan.multiplyAdds)
@@ -49,6 +57,7 @@ public func convInference(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scal
                           residual: Tensor? = nil, relu: Bool = false, stride: [Int] = [1], padding: [Int] = [0],
                           dilation: [Int] = [1], groups: Int = 1) -> Tensor {
     ensure(!GradMode.isEnabled, "convInference: inference only; run it under GradMode.noGrad")
+    ensure(!Trace.isRecording, "convInference: a traced forward pass runs the convolution, norm and activation op by op")
     let plan = ConvPlan(x: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     let cout = plan.cout
     for (name, t) in [("scale", scale), ("shift", shift)] {

@@ -20,6 +20,13 @@ import Foundation
 ///
 /// FLOPs: the two products Q·Kᵀ and P·V, G·heads·L·L·D each (fvcore counts them as matmuls).
 public func fusedAttention(_ qkv: Tensor, heads: Int, scale: Float? = nil) -> Tensor {
+    let headDim = qkv.rank == 3 ? qkv.shape[2] / 3 / Swift.max(heads, 1) : 1
+    return traced(.fusedAttention(heads: heads, scale: scale ?? 1 / Float(Swift.max(headDim, 1)).squareRoot()), [qkv]) {
+        attentionHeads(qkv, heads: heads, scale: scale)
+    }
+}
+
+private func attentionHeads(_ qkv: Tensor, heads: Int, scale: Float?) -> Tensor {
     Profiler.span(.attention, flops: 4 * qkv.shape[0] * qkv.shape[1] * qkv.shape[1] * qkv.shape[2] / 3,
                   detail: "qkv \(Profiler.shape(qkv.shape)) heads \(heads)") {
         ensure(qkv.rank == 3 && heads >= 1 && qkv.shape[2] % (3 * heads) == 0,

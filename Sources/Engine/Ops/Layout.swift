@@ -12,7 +12,7 @@ extension Tensor {
         ensure(Shape.count(dims) == count, "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if dims == shape { return self }
         let x = self
-        return Tensor.result(dims, storage, op: "reshape", inputs: [x]) { _, g in [g.reshaped(x.shape)] }
+        return traced(.reshape, [x]) { Tensor.result(dims, storage, op: "reshape", inputs: [x]) { _, g in [g.reshaped(x.shape)] } }
     }
 
     /// Merges axes start...end into one.
@@ -40,11 +40,15 @@ extension Tensor {
 
     /// Reorders axes: result axis i is input axis `order[i]`.
     public func permuted(_ order: [Int]) -> Tensor {
+        let perm = order.map { Shape.axis($0, rank: rank, op: "permute") }
+        ensure(perm.count == rank && Set(perm).count == rank,
+               "permute: \(order) is not a permutation of the axes of shape \(shape)")
+        if perm == Array(0..<rank) { return self }
+        return traced(.permute(perm), [self]) { permutedCopy(perm) }
+    }
+
+    private func permutedCopy(_ perm: [Int]) -> Tensor {
         Profiler.span(.copy) {
-            let perm = order.map { Shape.axis($0, rank: rank, op: "permute") }
-            ensure(perm.count == rank && Set(perm).count == rank,
-                         "permute: \(order) is not a permutation of the axes of shape \(shape)")
-            if perm == Array(0..<rank) { return self }
             let x = self
             let inStrides = Shape.strides(shape)
             let outShape = perm.map { shape[$0] }
@@ -73,6 +77,10 @@ extension Tensor {
 
     /// Elements start, start+step, … below end along `axis`.
     public func sliced(axis: Int, start: Int, end: Int, step: Int = 1) -> Tensor {
+        traced(.slice(axis: axis, start: start, end: end, step: step), [self]) { slicedCopy(axis: axis, start: start, end: end, step: step) }
+    }
+
+    private func slicedCopy(axis: Int, start: Int, end: Int, step: Int) -> Tensor {
         Profiler.span(.copy) {
             let a = Shape.axis(axis, rank: rank, op: "slice")
             let n = shape[a]
@@ -112,6 +120,10 @@ extension Tensor {
 
     /// Joins tensors along `axis`; all other dimensions must match.
     public static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
+        traced(.concat(axis: axis), parts) { concatCopy(parts, axis: axis) }
+    }
+
+    private static func concatCopy(_ parts: [Tensor], axis: Int) -> Tensor {
         Profiler.span(.copy) {
             ensure(!parts.isEmpty, "concat: no tensors")
             let ref = parts[0].shape
@@ -165,6 +177,10 @@ extension Tensor {
 
     /// Pads with `value`: `padding[i]` is (before, after) for axis i (missing trailing entries mean none).
     public func padded(_ padding: [(Int, Int)], value: Float = 0) -> Tensor {
+        traced(.pad(padding.map { [$0.0, $0.1] }, value: value), [self]) { paddedCopy(padding, value: value) }
+    }
+
+    private func paddedCopy(_ padding: [(Int, Int)], value: Float) -> Tensor {
         Profiler.span(.copy) {
             ensure(padding.count <= rank && padding.allSatisfy { $0.0 >= 0 && $0.1 >= 0 },
                          "pad: padding \(padding) invalid for shape \(shape)")
@@ -211,6 +227,12 @@ extension Tensor {
 
     /// Picks `indices` along `axis` (repeats allowed); the gradient adds back into the picked rows.
     public func indexSelect(axis: Int, indices: [Int]) -> Tensor {
+        traced(.indexSelect(axis: Shape.axis(axis, rank: rank, op: "index_select"), indices: indices), [self]) {
+            indexSelectCopy(axis: axis, indices: indices)
+        }
+    }
+
+    private func indexSelectCopy(axis: Int, indices: [Int]) -> Tensor {
         Profiler.span(.copy) {
             let a = Shape.axis(axis, rank: rank, op: "index_select")
             let n = shape[a]

@@ -58,6 +58,12 @@ public enum Gemm {
 /// With `transposeA`/`transposeB` the operand is read as its transpose without a copy.
 /// b may be 2-D (shared by every batch); otherwise the batch dims of a and b must be equal.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    traced(.matmul(transposeA: transposeA, transposeB: transposeB), [a, b]) {
+        batchedProduct(a, b, transposeA: transposeA, transposeB: transposeB)
+    }
+}
+
+private func batchedProduct(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Tensor {
     Profiler.span(.gemm, flops: matmulMACs(a, b, transposeA) * 2,
                   detail: "\(Profiler.shape(a.shape))\(transposeA ? "ᵀ" : "") · \(Profiler.shape(b.shape))\(transposeB ? "ᵀ" : "")") {
         ensure(a.rank >= 2 && b.rank >= 2, "matmul: need rank ≥ 2, got shapes \(a.shape) and \(b.shape)")
@@ -111,6 +117,10 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 
 /// x [..., in] · weightᵀ [out, in] + bias [out] → [..., out], as torch.nn.functional.linear.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    traced(.linear(gelu: false), [x, weight, bias]) { affine(x, weight: weight, bias: bias) }
+}
+
+private func affine(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     ensure(weight.rank == 2 && x.rank >= 1 && x.shape.last == weight.shape[1],
                  "linear: input \(x.shape) does not match weight \(weight.shape)")
     let flat = x.rank == 1 ? x.reshaped([1, -1]) : x
@@ -128,6 +138,10 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 /// the GELU runs in place on the product, so no second [..., out] tensor is alive beside the
 /// first (TimeSformer-base: 19 MB per block). With one, it is `linear(…).gelu()`.
 public func linearGELU(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    traced(.linear(gelu: true), [x, weight, bias]) { affineGELU(x, weight: weight, bias: bias) }
+}
+
+private func affineGELU(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     if GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad == true) {
         return linear(x, weight: weight, bias: bias).gelu()
     }

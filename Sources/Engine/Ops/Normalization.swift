@@ -23,6 +23,16 @@ public protocol BatchStatisticsSync: AnyObject, Sendable {
 /// dγ and dβ stay this process's own sums, which the gradient average then combines.
 public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, sync: (any BatchStatisticsSync)? = nil) -> Tensor {
+    let op: TracedOp = !training && sync == nil && runningMean != nil && runningVar != nil
+        ? .batchNorm(eps: eps, hasWeight: weight != nil, hasBias: bias != nil) : .unsupported("batchNorm with batch statistics")
+    return traced(op, [x, runningMean, runningVar, weight, bias]) {
+        normalizedChannels(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+                           momentum: momentum, eps: eps, sync: sync)
+    }
+}
+
+private func normalizedChannels(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
+                                training: Bool, momentum: Float, eps: Float, sync: (any BatchStatisticsSync)?) -> Tensor {
     if let sync, training || runningMean == nil || runningVar == nil {
         return syncedBatchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
                                momentum: momentum, eps: eps, sync: sync)
@@ -178,6 +188,12 @@ func syncedBatchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, wei
 
 /// x [..., *normalizedShape] normalised over its trailing `normalizedShape` elements.
 public func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+    traced(.layerNorm(axes: normalizedShape.count, eps: eps, hasWeight: weight != nil, hasBias: bias != nil), [x, weight, bias]) {
+        normalizedRows(x, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+private func normalizedRows(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
     Profiler.span(.norm, name: "layerNorm") {
         ensure(normalizedShape.count <= x.rank && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
                      "layerNorm: normalized shape \(normalizedShape) is not the tail of input \(x.shape)")

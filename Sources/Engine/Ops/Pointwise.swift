@@ -5,8 +5,10 @@ import Foundation
 extension Tensor {
     private func unary<K: UnaryKernel, G: BinaryKernel>(_ op: String, _ k: K.Type, grad: G.Type, fromOutput: Bool) -> Tensor {
         let x = self
-        return Tensor.result(mapUnaryTensor(k, x, op: op), op: op, inputs: [x]) { out, g in
-            [mapBinary(G.self, g, fromOutput ? out : x, op: op)]
+        return traced(TracedOp.Unary(rawValue: op).map { .unary($0) } ?? .unsupported(op), [x]) {
+            Tensor.result(mapUnaryTensor(k, x, op: op), op: op, inputs: [x]) { out, g in
+                [mapBinary(G.self, g, fromOutput ? out : x, op: op)]
+            }
         }
     }
 
@@ -24,7 +26,7 @@ extension Tensor {
     public func gelu(approximate: GELUApproximation = .none) -> Tensor {
         switch approximate {
         case .none: return unary("gelu", GeluK.self, grad: GeluGradK.self, fromOutput: false)
-        case .tanh: return unary("gelu_tanh", GeluTanhK.self, grad: GeluTanhGradK.self, fromOutput: false)
+        case .tanh: return unary("geluTanh", GeluTanhK.self, grad: GeluTanhGradK.self, fromOutput: false)
         }
     }
 }
@@ -115,11 +117,13 @@ extension Tensor {
     /// Only allowed where no graph is being recorded for it.
     @discardableResult
     public func reluInPlace() -> Tensor {
-        Profiler.span(.elementwise) {
-            ensure(!(GradMode.isEnabled && requiresGrad),
-                         "reluInPlace: tensor of shape \(shape) takes part in a graph; use relu() or run under GradMode.noGrad")
-            mapUnary(ReluK.self, data, data, count)
-            return self
+        traced(.unary(.relu), [self]) {
+            Profiler.span(.elementwise) {
+                ensure(!(GradMode.isEnabled && requiresGrad),
+                       "reluInPlace: tensor of shape \(shape) takes part in a graph; use relu() or run under GradMode.noGrad")
+                mapUnary(ReluK.self, data, data, count)
+                return self
+            }
         }
     }
 }

@@ -4,7 +4,12 @@
 /// x [N, C, *S] → [N, C, *S'], the maximum of each window. Padding counts as −∞.
 public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], dilation: [Int]? = nil,
                     ceilMode: Bool = false) -> Tensor {
-    maxPool(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, scanForArgmax: false)
+    let dims = x.rank - 2
+    func full(_ v: [Int]) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+    return traced(.maxPool(kernel: full(kernel), stride: full(stride), padding: full(padding), dilation: full(dilation ?? [1]),
+                           ceilMode: ceilMode), [x]) {
+        maxPool(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, scanForArgmax: false)
+    }
 }
 
 /// `scanForArgmax` takes the plain scan for the argmax even where the separable maxima and a
@@ -232,6 +237,15 @@ final class ArgmaxBuffer: @unchecked Sendable {
 /// padded positions (but not the overhang that ceil mode adds), as PyTorch does.
 public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], ceilMode: Bool = false,
                     countIncludePad: Bool = true) -> Tensor {
+    let dims = x.rank - 2
+    func full(_ v: [Int]) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+    return traced(.avgPool(kernel: full(kernel), stride: full(stride), padding: full(padding), ceilMode: ceilMode,
+                           countIncludePad: countIncludePad), [x]) {
+        windowAverage(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
+    }
+}
+
+private func windowAverage(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], ceilMode: Bool, countIncludePad: Bool) -> Tensor {
     Profiler.span(.pooling, name: "avgPool") {
         ensure(x.rank >= 3, "avgPool: input \(x.shape) must be [N, C, 1–3 spatial dims]")
         let w = Window(op: "avgPool", spatial: Array(x.shape.dropFirst(2)), kernel: kernel, stride: stride,
@@ -249,6 +263,10 @@ public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = 
 
 /// x [N, C, *S] → [N, C, *outputSize]: window i of each dim spans ⌊i·S/out⌋ ..< ⌈(i+1)·S/out⌉.
 public func adaptiveAvgPool(_ x: Tensor, outputSize: [Int]) -> Tensor {
+    traced(.adaptiveAvgPool(outputSize: outputSize), [x]) { adaptiveWindowAverage(x, outputSize: outputSize) }
+}
+
+private func adaptiveWindowAverage(_ x: Tensor, outputSize: [Int]) -> Tensor {
     Profiler.span(.pooling, name: "adaptiveAvgPool") {
         ensure(x.rank >= 3 && outputSize.count == x.rank - 2 && outputSize.allSatisfy { $0 >= 1 },
                      "adaptiveAvgPool: output size \(outputSize) does not fit input \(x.shape)")

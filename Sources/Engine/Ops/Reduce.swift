@@ -5,9 +5,11 @@ extension Tensor {
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = Shape.axes(axes ?? Array(0..<rank), rank: rank, op: "sum")
         let x = self
-        let out = reduceBlocks(ax, isMax: false).reshaped(Tensor.reducedShape(shape, ax, keepDims: keepDims))
-        return Tensor.result(out, op: "sum", inputs: [x]) { _, g in
-            [g.reshaped(Tensor.reducedShape(x.shape, ax, keepDims: true)).expanded(to: x.shape)]
+        return traced(.reduce(.sum, axes: ax, keepDims: keepDims), [x]) {
+            let out = reduceBlocks(ax, isMax: false).reshaped(Tensor.reducedShape(shape, ax, keepDims: keepDims))
+            return Tensor.result(out, op: "sum", inputs: [x]) { _, g in
+                [g.reshaped(Tensor.reducedShape(x.shape, ax, keepDims: true)).expanded(to: x.shape)]
+            }
         }
     }
 
@@ -28,11 +30,13 @@ extension Tensor {
         ensure(ax.allSatisfy { shape[$0] > 0 }, "max: cannot reduce an empty axis of shape \(shape)")
         let x = self
         let kept = Tensor.reducedShape(shape, ax, keepDims: true)
-        let out = reduceBlocks(ax, isMax: true).reshaped(Tensor.reducedShape(shape, ax, keepDims: keepDims))
-        return Tensor.result(out, op: "max", inputs: [x]) { out, g in
-            let mask = x.equalMask(out.detached().reshaped(kept))
-            let ties = mask.sum(axes: ax, keepDims: true)
-            return [mask * (g.reshaped(kept) / ties)]
+        return traced(.reduce(.max, axes: ax, keepDims: keepDims), [x]) {
+            let out = reduceBlocks(ax, isMax: true).reshaped(Tensor.reducedShape(shape, ax, keepDims: keepDims))
+            return Tensor.result(out, op: "max", inputs: [x]) { out, g in
+                let mask = x.equalMask(out.detached().reshaped(kept))
+                let ties = mask.sum(axes: ax, keepDims: true)
+                return [mask * (g.reshaped(kept) / ties)]
+            }
         }
     }
 

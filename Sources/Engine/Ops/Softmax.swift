@@ -7,6 +7,12 @@ extension Tensor {
     public func logSoftmax(axis: Int) -> Tensor { softmaxFamily(axis: axis, log: true) }
 
     private func softmaxFamily(axis: Int, log: Bool) -> Tensor {
+        traced(.softmax(axis: Shape.axis(axis, rank: rank, op: log ? "logSoftmax" : "softmax"), log: log), [self]) {
+            softmaxRows(axis: axis, log: log)
+        }
+    }
+
+    private func softmaxRows(axis: Int, log: Bool) -> Tensor {
         Profiler.span(.elementwise, name: log ? "logSoftmax" : "softmax") {
             let op = log ? "logSoftmax" : "softmax"
             let a = Shape.axis(axis, rank: rank, op: op)

@@ -8,6 +8,12 @@
 /// With `pastOnly` (online TSM), the first 1/`foldDiv` of the channels take the previous frame's
 /// values and no channel looks ahead.
 public func temporalShift(_ x: Tensor, segments t: Int, foldDiv: Int = 8, pastOnly: Bool = false) -> Tensor {
+    traced(.temporalShift(segments: t, foldDiv: foldDiv, pastOnly: pastOnly), [x]) {
+        shiftedFrames(x, segments: t, foldDiv: foldDiv, pastOnly: pastOnly)
+    }
+}
+
+private func shiftedFrames(_ x: Tensor, segments t: Int, foldDiv: Int, pastOnly: Bool) -> Tensor {
     Profiler.span(.copy) {
         ensure(x.rank >= 2 && t >= 1 && x.shape[0] % t == 0 && foldDiv >= 1,
                      "temporalShift: input \(x.shape) does not fold into clips of \(t) segments (foldDiv \(foldDiv))")
