@@ -9,13 +9,19 @@ otherwise pick bfloat16); `--openvino-bf16` adds its bfloat16 timing. Prints one
     {"model", "input", "onnxruntime_infer_s", "openvino_infer_s", "onnxruntime_max_abs_diff", "openvino_max_abs_diff"}
 where the differences are the largest logit differences against PyTorch.
 
+With `--exporter motive` the graph is Motive's own export (`motive export NAME --format onnx`,
+untrained seeded weights) instead of torch.onnx.export's, and the differences are OpenVINO's
+against ONNX Runtime: the two exporters' graphs can then be timed side by side.
+
 Not a test: needs torch, torchvision, pytorchvideo, transformers, onnx, onnxruntime and openvino.
     python3 bench/onnx_zoo.py r3d_18 c3d --threads 2
+    python3 bench/onnx_zoo.py r3d_18 --exporter motive [--motive .build/release/motive]
 """
 import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +50,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument("--openvino-bf16", action="store_true", help="also time OpenVINO at its bfloat16 default")
+    parser.add_argument("--exporter", choices=["torch", "motive"], default="torch")
+    parser.add_argument("--motive", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "motive"))
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -56,23 +64,30 @@ def main():
             sys.exit(f"unknown preset {name}")
         shape, classes, build = torch_zoo.PRESETS[name]
         torch.manual_seed(0)
-        model = build(classes).eval()
         x = torch.randn([1] + shape)
-        with torch.inference_mode():
-            reference = model(x).numpy()
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, name + ".onnx")
-            torch.onnx.export(model, (x,), path, opset_version=args.opset, input_names=["clip"], output_names=["logits"],
-                              dynamo=False)
+            if args.exporter == "torch":
+                model = build(classes).eval()
+                with torch.inference_mode():
+                    reference = model(x).numpy()
+                torch.onnx.export(model, (x,), path, opset_version=args.opset, input_names=["clip"], output_names=["logits"],
+                                  dynamo=False)
+            else:
+                subprocess.run([args.motive, "export", name, "--format", "onnx", "--opset", str(args.opset), "--out", path],
+                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                reference = None
             options = ort.SessionOptions()
             options.intra_op_num_threads = args.threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            feed = {"clip": x.numpy()}
+            feed = {session.get_inputs()[0].name: x.numpy()}
             ort_out = session.run(None, feed)[0]
+            if reference is None:
+                reference = ort_out
             ort_s = median_seconds(lambda: session.run(None, feed), args.repeats)
-            row = {"model": name, "input": [1] + shape, "onnxruntime_infer_s": round(ort_s, 4)}
+            row = {"model": name, "exporter": args.exporter, "input": [1] + shape, "onnxruntime_infer_s": round(ort_s, 4)}
             for precision in ["f32"] + (["bf16"] if args.openvino_bf16 else []):
                 compiled = core.compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": args.threads,
                                                              "PERFORMANCE_HINT": "LATENCY",

@@ -33,6 +33,7 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         if let views, ViewPlan.parseViews(views) == nil { throw ValidationError("--views must look like 10x3, got \(views)") }
+        if !ONNXExport.opsets.contains(opset) { throw ValidationError("--opset must be \(ONNXExport.opsets.lowerBound) to \(ONNXExport.opsets.upperBound), got \(opset)") }
         if resolvedFormat == .safetensors, views != nil || weights != nil || classes != nil {
             throw ValidationError("--views, --weights and --classes go with --format onnx")
         }
