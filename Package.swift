@@ -7,7 +7,8 @@
 // Inference (checkpoints, the one predict path, evaluation) → Training (job configs, the trainer)
 // → Distributed (training over MPI: CMPI) and Benchmark (accuracy against FLOPs against measured speed) → Server (the daemon) → motive (CLI).
 // Protos (message types generated from ONNX's and TensorBoard's .proto files) → Training (TensorBoard event files) and
-// ONNX (export: Inference, Protos → ONNX → motive).
+// ONNX (export: Inference, Protos → ONNX → motive). Clips, Video, CGzip (zlib) → Datasets (archives sent over HTTP, their
+// lists and checks) → Server, motive.
 import PackageDescription
 
 let package = Package(
@@ -45,6 +46,8 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev", "libavdevice-dev"])]),
+        // zlib (Debian's zlib1g-dev): gzip for dataset archives.
+        .systemLibrary(name: "CGzip", path: "Sources/CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPUFeatures"),
         // BuildInfoPlugin stamps the git commit into Support (BuildInfo.commit) at every build.
         .target(name: "Support", plugins: ["BuildInfoPlugin"]),
@@ -64,13 +67,15 @@ let package = Package(
         .target(name: "Inference", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Zoo", "Specs", "Support"]),
         .target(name: "Training", dependencies: ["Engine", "NN", "TensorIO", "Video", "Clips", "Flow", "Zoo", "Specs", "Support",
                                                  "Inference", "Protos", "Yams", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Datasets sent over HTTP: archives (tar, tar.gz, zip) unpacked with care, laid out as lists, checked.
+        .target(name: "Datasets", dependencies: ["Clips", "Video", "Support", "CGzip", "ZIPFoundation"]),
         // ONNX export: traces a zoo model's forward pass and writes it as an ONNX graph.
         .target(name: "ONNX", dependencies: ["Engine", "NN", "Zoo", "Clips", "Inference", "Support", "Protos",
                                              .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Support"]),
         .target(name: "Benchmark", dependencies: ["Engine", "NN", "Zoo", "Inference", "Support"]),
         .target(name: "Server", dependencies: [
-            "Engine", "NN", "Video", "Clips", "Zoo", "Specs", "Support", "Inference", "Training", "Benchmark",
+            "Engine", "NN", "Video", "Clips", "Zoo", "Specs", "Support", "Inference", "Training", "Benchmark", "Datasets",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
@@ -85,7 +90,7 @@ let package = Package(
         ]),
         .executableTarget(name: "motive", dependencies: [
             "CPUFeatures", "Engine", "TensorIO", "NN", "Video", "Clips", "Flow", "Synth", "Zoo", "Specs", "Support", "Inference", "Training",
-            "Distributed", "Benchmark", "Server", "ONNX", "Yams",
+            "Distributed", "Benchmark", "Server", "ONNX", "Datasets", "Yams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -107,6 +112,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Clips", "Zoo"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "Synth"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Training", "Inference", "Synth", "TensorIO"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Clips", "Video", "Synth", "Support"]),
         .testTarget(name: "BenchmarkTests", dependencies: ["Benchmark", "Inference", "Training", "Synth", "Zoo"]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Yams",
