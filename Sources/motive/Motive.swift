@@ -20,7 +20,16 @@ struct Motive: ParsableCommand {
         // Errors reach the user as typed errors; FFmpeg's own chatter (encoder statistics) is noise.
         FFmpegLogLevel.quiet.apply()
         do {
-            var command = try parseAsRoot()
+            // `motive serve`'s options may come from the environment (MOTIVE_PORT…): they join the
+            // command line, and a bad one is reported with the variable it came from.
+            let commandLine = try Serve.commandLine(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+            var command: any ParsableCommand
+            do {
+                command = try parseAsRoot(commandLine.arguments)
+            } catch where exitCode(for: error) != .success {
+                guard let source = EnvironmentArguments.source(blamedBy: message(for: error), in: commandLine) else { throw error }
+                throw CLIError("\(source.variable)=\(source.value): \(message(for: error))")
+            }
             try command.run()
         } catch {
             exit(withError: error)

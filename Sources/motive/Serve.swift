@@ -4,38 +4,48 @@ import Distributed
 import Foundation
 import Logging
 import Server
+import Support
 
 /// `motive serve`: the HTTP daemon (predictions, training jobs, the models they make).
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve predictions and training jobs over HTTP (GET /openapi.yaml describes the API).",
         discussion: """
-        Prints "listening on HOST:PORT" once it accepts connections; logs go to stderr as JSON lines. SIGTERM or SIGINT \
+        Prints "listening on HOST:PORT" once it accepts connections; logs go to stderr (--log-format). SIGTERM or SIGINT \
         stops accepting, finishes the requests in flight, checkpoints the running job (it resumes on the next start) and exits 0.
+
+        Every option can also be set from the environment, as the variable named after it: MOTIVE_, then the option \
+        in capitals with - as _ (MOTIVE_MAX_UPLOADS=8). An option on the command line wins over its variable. A flag's \
+        variable is 1, true or yes, or 0, false or no; --allow-stream-source's holds patterns separated by commas.
         """,
         subcommands: [RunJob.self])
 
-    @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on (0: any free port).") var port = 8080
-    @Option(help: "A folder of models: each subfolder holding a checkpoint is a model named after it.") var models: String?
-    @Flag(help: "Also write each succeeded job's model into the --models folder (NAME/model.safetensors), for replicas sharing it.")
+    @Option(help: env("host", "Address to listen on.")) var host = "127.0.0.1"
+    @Option(help: env("port", "Port to listen on (0: any free port).")) var port = 8080
+    @Option(help: env("models", "A folder of models: each subfolder holding a checkpoint is a model named after it.")) var models: String?
+    @Flag(help: env("publish-models", "Also write each succeeded job's model into the --models folder (NAME/model.safetensors), for replicas sharing it."))
     var publishModels = false
-    @Option(help: "Job records, run directories and the upload spool.") var stateDir = "motive-state"
-    @Option(help: "Data paths of submitted jobs are read from and confined to this folder.") var dataRoot = "."
-    @Option(help: "Bearer token for the routes --auth names (default: the environment's MOTIVE_TOKEN; none: open).") var token: String?
-    @Option(help: "Routes the token guards: jobs (every /v1/jobs route) or all (also predictions and models).") var auth = AuthScope.jobs
-    @Option(name: .customLong("max-upload-mb"), help: "Largest video upload, in MB.") var maxUploadMB = 200
-    @Option(help: "Uploads received at once; past it, 503 with Retry-After.") var maxUploads = 32
-    @Option(help: "Predictions waiting for or running inference at once (uploads complete); past it, 503 with Retry-After.") var maxConcurrent = 16
-    @Option(help: "Seconds a request body may take, plus one second per --min-upload-rate KB received; past it, 408.") var requestTimeout: Double = 30
-    @Option(help: "Slowest upload accepted once --request-timeout is spent, in KB/s.") var minUploadRate = 32
-    @Option(help: "Seconds a connection may take to send a request's headers (also the keep-alive idle time).") var headerTimeout: Double = 20
-    @Option(help: "Threads that decode and run models (default: half the cores).") var inferenceThreads: Int?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: env("state-dir", "Job records, run directories and the upload spool.")) var stateDir = "motive-state"
+    @Option(help: env("data-root", "Data paths of submitted jobs are read from and confined to this folder.")) var dataRoot = "."
+    @Option(help: env("token", "Bearer token for the routes --auth names (default: none, and every route is open).")) var token: String?
+    @Option(help: env("auth", "Routes the token guards: jobs (every /v1/jobs route) or all (also predictions and models).")) var auth = AuthScope.jobs
+    @Option(name: .customLong("max-upload-mb"), help: env("max-upload-mb", "Largest video upload, in MB.")) var maxUploadMB = 200
+    @Option(help: env("max-uploads", "Uploads received at once; past it, 503 with Retry-After.")) var maxUploads = 32
+    @Option(help: env("max-concurrent", "Predictions waiting for or running inference at once (uploads complete); past it, 503 with Retry-After."))
+    var maxConcurrent = 16
+    @Option(help: env("request-timeout", "Seconds a request body may take, plus one second per --min-upload-rate KB received; past it, 408."))
+    var requestTimeout: Double = 30
+    @Option(help: env("min-upload-rate", "Slowest upload accepted once --request-timeout is spent, in KB/s.")) var minUploadRate = 32
+    @Option(help: env("header-timeout", "Seconds a connection may take to send a request's headers (also the keep-alive idle time)."))
+    var headerTimeout: Double = 20
+    @Option(help: env("inference-threads", "Threads that decode and run models (default: half the cores).")) var inferenceThreads: Int?
+    @Option(help: env("log-level", "Log level: trace, debug, info, notice, warning, error or critical.")) var logLevel = "info"
+    @Option(help: env("log-format", "Log lines: json (one object per line) or text (default: text when stderr is a terminal, else json)."))
+    var logFormat: LogFormat?
     @Option(name: .customLong("allow-stream-source"),
-            help: "A glob over host:port (or a device path) that POST /v1/streams may open, e.g. '127.0.0.1:*' or '/dev/video*'; repeat for more (default: none).")
+            help: env("allow-stream-source", "A glob over host:port (or a device path) that POST /v1/streams may open, e.g. '127.0.0.1:*' or '/dev/video*'; repeat for more (default: none)."))
     var allowStreamSources: [String] = []
-    @Option(help: "Live streams labelled at once; past it, 503.") var maxStreams = 4
+    @Option(help: env("max-streams", "Live streams labelled at once; past it, 503.")) var maxStreams = 4
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -52,14 +62,13 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        (logFormat ?? .standardErrorDefault).bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         var options = ServerOptions(stateDirectory: URL(fileURLWithPath: stateDir), dataRoot: URL(fileURLWithPath: dataRoot))
         options.host = host
         options.port = port
         options.modelsDirectory = models.map { URL(fileURLWithPath: $0) }
         options.publishJobModels = publishModels
-        options.token = token ?? ProcessInfo.processInfo.environment["MOTIVE_TOKEN"]
+        options.token = token
         options.maxUploadBytes = maxUploadMB << 20
         options.auth = auth
         options.maxConcurrentUploads = maxUploads
@@ -88,6 +97,7 @@ struct Serve: ParsableCommand {
 }
 
 extension AuthScope: ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
 
 extension Serve {
     /// `motive serve run-job JOB_FOLDER`: the training process of one job, started by the server.
@@ -117,4 +127,35 @@ extension Serve {
 final class ServeOutcome: @unchecked Sendable {
     let done = DispatchSemaphore(value: 0)
     var error: (any Error)?
+}
+
+extension Serve {
+    /// The options `motive serve` also reads from the environment: every one it has. `env(_:_:)`
+    /// names each option's variable in its help, and refuses a name missing here.
+    static let environment: [EnvironmentOption] = [
+        .init("host"), .init("port"), .init("models"), .init("publish-models", .flag), .init("state-dir"), .init("data-root"),
+        .init("token"), .init("auth"), .init("max-upload-mb"), .init("max-uploads"), .init("max-concurrent"),
+        .init("request-timeout"), .init("min-upload-rate"), .init("header-timeout"), .init("inference-threads"),
+        .init("log-level"), .init("log-format"), .init("allow-stream-source", .list), .init("max-streams"),
+    ]
+
+    /// The command line with `motive serve`'s environment added: only for the daemon itself (not
+    /// `serve run-job`, whose processes inherit the daemon's environment), and not for `--help`.
+    static func commandLine(_ arguments: [String], environment: [String: String]) throws -> EnvironmentArguments.Applied {
+        let unchanged = EnvironmentArguments.Applied(arguments: arguments, sources: [])
+        guard arguments.first == configuration.commandName ?? "serve",
+              arguments.dropFirst().first != RunJob.configuration.commandName,
+              !arguments.contains(where: { ["-h", "--help", "help"].contains($0) }) else { return unchanged }
+        var applied = try EnvironmentArguments.apply(Self.environment, to: Array(arguments.dropFirst()), environment: environment)
+        applied.arguments.insert(arguments[0], at: 0)
+        return applied
+    }
+}
+
+/// An option's help with the variable that also sets it: "… (env: MOTIVE_PORT)".
+private func env(_ name: String, _ text: String) -> ArgumentHelp {
+    guard let option = Serve.environment.first(where: { $0.name == name }) else {
+        preconditionFailure("--\(name) is missing from Serve.environment")
+    }
+    return ArgumentHelp("\(text) (env: \(option.variable()))")
 }

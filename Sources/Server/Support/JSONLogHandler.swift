@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
-/// swift-log lines as JSON objects, one per line: `time`, `level`, `label`, `message` and the
-/// metadata (`request_id` on every line of a request, `job` on a job's).
+/// swift-log lines as JSON objects, one per line: `time` (ISO 8601 in UTC, to the millisecond),
+/// `level`, `label`, `message` and the metadata as further keys (`request_id` on every line of a
+/// request, `job` on a job's). `--log-format json` (`LogFormat`) chooses it.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -48,6 +49,6 @@ public struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon))
+        Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
