@@ -161,6 +161,7 @@ import Testing
             if case .finished = event { finished = true }
         }
         #expect(notes.count == 1 && finished)
+        #expect(notes.first?.hasPrefix("TensorBoard: cannot write \(dir.appendingPathComponent("tb").path): ") == true, "\(notes)")
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("metrics.csv").path))
     }
 }

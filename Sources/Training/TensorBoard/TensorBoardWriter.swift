@@ -2,10 +2,14 @@ import Foundation
 import Protos
 import SwiftProtobuf
 
+/// An event file or its folder that could not be written, with the system's reason.
 public struct TensorBoardFileError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public var description: String { "cannot create the TensorBoard event file \(path): \(reason)" }
+    public var description: String { "cannot write \(path): \(reason)" }
+
+    init(path: String, _ error: any Error) { (self.path, reason) = (path, (error as NSError).localizedDescription) }
+    init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
 }
 
 /// Appends scalar summaries to a new TensorBoard event file in `directory`,
@@ -18,7 +22,9 @@ public final class TensorBoardWriter {
     private let handle: FileHandle
 
     public init(directory: URL, now: Date = Date()) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw TensorBoardFileError(path: directory.path, error)
+        }
         let host = ProcessInfo.processInfo.hostName.replacingOccurrences(of: "/", with: "_")
         let base = "events.out.tfevents.\(Int(now.timeIntervalSince1970)).\(host).\(getpid())"
         // Exclusive creation: a process that starts two writers in one second (a resume in the
@@ -60,7 +66,8 @@ public final class TensorBoardWriter {
     }
 
     private func write(_ event: Tensorboard_Event) throws {
-        try handle.write(contentsOf: TFRecord.frame(try event.serializedData()))
+        let record = TFRecord.frame(try event.serializedData())
+        do { try handle.write(contentsOf: record) } catch { throw TensorBoardFileError(path: url.path, error) }
     }
 }
 
