@@ -38,7 +38,13 @@ final class JobBoard: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wakeups = stream
         let (records, highest, unreadable) = store.loadAll()
-        for path in unreadable { logger.error("job record unreadable, skipped", metadata: ["file": .string(path)]) }
+        for (file, reason) in unreadable {
+            logger.error("job record unreadable, skipped", metadata: ["file": .string(file), "error": .string(reason)])
+        }
+        for record in records where record.schemaVersion > JobRecord.currentSchemaVersion {
+            logger.warning("job record written by a newer Motive; read as far as this one knows", metadata: [
+                "job": .string(record.id), "schema_version": .stringConvertible(record.schemaVersion)])
+        }
         var loaded: [String: JobRecord] = [:]
         for var record in records {
             if record.state == .running {

@@ -24,7 +24,19 @@ public enum JobWork: Sendable, Equatable {
 
 /// A job as stored in the state folder (`jobs/<id>/job.json`): everything needed to list it
 /// and to run or resume it after a restart.
+///
+/// Records outlive the Motive that wrote them, so reading is tolerant: a field an older Motive
+/// did not write takes its default, a field a newer one added is ignored, and a `last_epoch` of
+/// another shape is dropped (it only informs). Only what a job cannot run without is required:
+/// `id`, `sequence`, `state`, `submitted_at`, and `config` or `bench`.
 public struct JobRecord: Codable, Sendable, Equatable {
+    /// The format `job.json` is written in (`schema_version`). Records written before the field
+    /// existed have none and read as 1. Raise it when a field changes meaning, and read the old
+    /// meaning in `init(from:)`; a record of Tests/Fixtures/job-record-vN.json keeps each readable.
+    public static let currentSchemaVersion = 1
+
+    /// The format this record was read in; a record is always written in the current one.
+    public var schemaVersion = JobRecord.currentSchemaVersion
     public var id: String
     /// Submission order; the queue runs the lowest first.
     public var sequence: Int
@@ -63,9 +75,57 @@ public struct JobRecord: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version"
         case id, sequence, state, config, bench, modelName = "model_name", submittedAt = "submitted_at", startedAt = "started_at"
         case finishedAt = "finished_at", attempts, cancelRequested = "cancel_requested", error, epoch, step
         case lastEpoch = "last_epoch", checkpoint, dataRoot = "data_root"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 1
+        id = try c.decode(String.self, forKey: .id)
+        sequence = try c.decode(Int.self, forKey: .sequence)
+        state = try c.decode(JobState.self, forKey: .state)
+        config = try c.decodeIfPresent(JobConfig.self, forKey: .config)
+        bench = try c.decodeIfPresent(BenchSpec.self, forKey: .bench)
+        guard config != nil || bench != nil else {
+            throw DecodingError.keyNotFound(CodingKeys.config, .init(codingPath: c.codingPath, debugDescription: "neither config nor bench"))
+        }
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName) ?? (bench == nil ? "job-\(id)" : "")
+        submittedAt = try c.decode(Date.self, forKey: .submittedAt)
+        startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
+        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? 0
+        cancelRequested = try c.decodeIfPresent(Bool.self, forKey: .cancelRequested) ?? false
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        epoch = try c.decodeIfPresent(Int.self, forKey: .epoch) ?? 0
+        step = try c.decodeIfPresent(Int.self, forKey: .step) ?? 0
+        lastEpoch = try? c.decodeIfPresent(EpochRecord.self, forKey: .lastEpoch)
+        checkpoint = try c.decodeIfPresent(String.self, forKey: .checkpoint)
+        dataRoot = try c.decodeIfPresent(ConfinedPath.self, forKey: .dataRoot)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.currentSchemaVersion, forKey: .schemaVersion)
+        try c.encode(id, forKey: .id)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(config, forKey: .config)
+        try c.encodeIfPresent(bench, forKey: .bench)
+        try c.encode(modelName, forKey: .modelName)
+        try c.encode(submittedAt, forKey: .submittedAt)
+        try c.encodeIfPresent(startedAt, forKey: .startedAt)
+        try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(cancelRequested, forKey: .cancelRequested)
+        try c.encodeIfPresent(error, forKey: .error)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(step, forKey: .step)
+        try c.encodeIfPresent(lastEpoch, forKey: .lastEpoch)
+        try c.encodeIfPresent(checkpoint, forKey: .checkpoint)
+        try c.encodeIfPresent(dataRoot, forKey: .dataRoot)
     }
 }
 

@@ -40,18 +40,18 @@ struct JobStore: Sendable {
     }
 
     /// Every stored record, and the highest job number in use (records or folders).
-    func loadAll() -> (records: [JobRecord], highestNumber: Int, unreadable: [String]) {
+    func loadAll() -> (records: [JobRecord], highestNumber: Int, unreadable: [(file: String, reason: String)]) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        var records: [JobRecord] = [], unreadable: [String] = []
+        var records: [JobRecord] = [], unreadable: [(file: String, reason: String)] = []
         var highest = 0
         for name in names where !name.hasPrefix(".") {
             if let n = Int(name) { highest = max(highest, n) }
             let file = folder(of: name).appendingPathComponent("job.json")
             guard let data = FileManager.default.contents(atPath: file.path) else { continue }   // created, never recorded
-            if let record = try? Self.decoder.decode(JobRecord.self, from: data) {
-                records.append(record)
-            } else {
-                unreadable.append(file.path)
+            do {
+                records.append(try Self.decoder.decode(JobRecord.self, from: data))
+            } catch {
+                unreadable.append((file.path, "\(error)"))
             }
         }
         return (records.sorted { $0.sequence < $1.sequence }, highest, unreadable)
