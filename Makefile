@@ -1,6 +1,8 @@
 # Motive — build, test and run. `make deps` installs what the build needs on Debian.
 SHELL := /bin/bash
 SWIFT ?= swift
+# The oldest Swift the dependencies build with; `make deps` checks it first (scripts/check-swift.sh).
+SWIFT_MINIMUM := 6.2
 # libavdevice-dev: capture devices (V4L2) for live streams; ffmpeg: the stream tests serve video over TCP, HTTP and
 # pipes with it; chromium: the web page's browser test (headless, driven over the DevTools protocol);
 # libopenmpi-dev, openmpi-bin: training over MPI (`mpirun -np N motive train`) and its tests; nginx: the
@@ -32,6 +34,7 @@ endif
 .PHONY: deps build release test test-replicas test-asan test-tsan bench bench-zoo synth synth-flow train-quickstart default-model serve clean
 
 deps:
+	@bash scripts/check-swift.sh "$(SWIFT)" $(SWIFT_MINIMUM)
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
