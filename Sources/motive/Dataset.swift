@@ -9,7 +9,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
         abstract: "Make or import datasets.",
-        subcommands: [Synthesize.self, Import.self])
+        subcommands: [Synthesize.self, Import.self, DatasetCheckCommand.self])
 }
 
 /// `motive dataset synth`: the synthetic motion dataset.
