@@ -1,5 +1,6 @@
 import ArgumentParser
 import Clips
+import Datasets
 import Foundation
 import Support
 import Synth
@@ -94,12 +95,7 @@ struct Import: ParsableCommand {
             throw CLIError("unknown dataset \(dataset): expected ucf101, hmdb51, kinetics, ssv2 or folders")
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        func write(_ text: String, _ name: String) throws {
-            try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: out).appendingPathComponent(name))
-        }
-        try write(trainList.text, "train.txt")
-        try write(valList.text, "val.txt")
-        try write(trainList.classes.joined(separator: "\n") + "\n", "classes.txt")
+        try DatasetLayout.writeLists(train: trainList, val: valList, into: URL(fileURLWithPath: out))
         print("wrote \(trainList.count) train and \(valList.count) val entries of \(trainList.classes.count) classes to \(out)")
     }
 }
