@@ -10,7 +10,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
         abstract: "Make or import datasets.",
-        subcommands: [Synthesize.self, Import.self, DatasetCheckCommand.self])
+        subcommands: [Synthesize.self, Import.self, DatasetCheckCommand.self, Pack.self])
 }
 
 /// `motive dataset synth`: the synthetic motion dataset.
