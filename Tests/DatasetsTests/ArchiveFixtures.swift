@@ -118,6 +118,94 @@ enum ArchiveFixtures {
         bytes.withUnsafeBytes { UInt32(crc32(0, $0.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt($0.count))) }
     }
 
+    /// A tar.gz of `count` empty members named f0000000, f0000001, …, made without running
+    /// deflate over count × 512 bytes: one fixed-Huffman block in which each header after the
+    /// first is a copy of the one before (distance 512) with its name digits and checksum as literals.
+    static func manyMemberTarGz(count: Int) -> [UInt8] {
+        var bits = DeflateBits()
+        bits.put(1, 1); bits.put(1, 2)   // the final block, fixed Huffman codes
+        var header = tarHeader("f0000000")
+        let baseSum = header.indices.reduce(0) { (148..<156).contains($1) || (1...7).contains($1) ? $0 : $0 + Int(header[$1]) } + 8 * 32
+        var crc = crc32(0, nil, 0)
+        for n in 0..<count {
+            var digits = n, sum = baseSum
+            for d in stride(from: 7, through: 1, by: -1) {
+                header[d] = UInt8(ascii: "0") + UInt8(digits % 10)
+                sum += Int(header[d])
+                digits /= 10
+            }
+            for i in 0..<6 { header[153 - i] = UInt8(ascii: "0") + UInt8(sum >> (3 * i) & 7) }
+            header[154] = 0; header[155] = 32
+            header.withUnsafeBytes { crc = crc32(crc, $0.baseAddress!.assumingMemoryBound(to: Bytef.self), 512) }
+            if n == 0 {
+                for b in header { bits.literal(b) }
+            } else {
+                for b in header[0..<8] { bits.literal(b) }
+                bits.copy512(140)
+                for b in header[148..<156] { bits.literal(b) }
+                bits.copy512(258); bits.copy512(98)
+            }
+        }
+        for b in tarEnd { bits.literal(b) }
+        crc = crc32(crc, tarEnd, uInt(tarEnd.count))
+        bits.code(0, 7)   // end of block
+        let size = UInt32(truncatingIfNeeded: count * 512 + tarEnd.count)
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3] + bits.finish() + le32(UInt32(truncatingIfNeeded: crc)) + le32(size)
+    }
+
+    /// Deflate's bit stream: values least significant bit first, Huffman codes most significant first.
+    struct DeflateBits {
+        private var bytes: [UInt8] = []
+        private var pending: UInt64 = 0, count = 0
+        /// Fixed-Huffman literal codes, already reversed: (bits, length).
+        private static let literals: [(UInt32, Int)] = (0..<256).map { (b: Int) -> (UInt32, Int) in
+            let length = b < 144 ? 8 : 9
+            let code: UInt32 = b < 144 ? UInt32(0x30 + b) : UInt32(0x190 + b - 144)
+            return (reversed(code, length), length)
+        }
+
+        mutating func put(_ value: UInt32, _ length: Int) {
+            pending |= UInt64(value) << count
+            count += length
+            while count >= 8 {
+                bytes.append(UInt8(truncatingIfNeeded: pending))
+                pending >>= 8
+                count -= 8
+            }
+        }
+
+        mutating func code(_ code: UInt32, _ length: Int) { put(Self.reversed(code, length), length) }
+
+        mutating func literal(_ b: UInt8) {
+            let (bits, length) = Self.literals[Int(b)]
+            put(bits, length)
+        }
+
+        /// A match of `length` (3…258) at distance 512 (distance code 17, base 385, 7 extra bits).
+        mutating func copy512(_ length: Int) {
+            let bases = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
+            let extra = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
+            let i = bases.lastIndex { $0 <= length }!
+            let symbol = 257 + i
+            if symbol < 280 { code(UInt32(symbol - 256), 7) } else { code(UInt32(0xc0 + symbol - 280), 8) }
+            put(UInt32(length - bases[i]), extra[i])
+            code(17, 5)
+            put(512 - 385, 7)
+        }
+
+        mutating func finish() -> [UInt8] {
+            if count > 0 { bytes.append(UInt8(truncatingIfNeeded: pending)) }
+            return bytes
+        }
+
+        private static func reversed(_ code: UInt32, _ length: Int) -> UInt32 {
+            var out: UInt32 = 0
+            for i in 0..<length { out |= ((code >> UInt32(i)) & 1) << UInt32(length - 1 - i) }
+            return out
+        }
+    }
+
     // MARK: zip
 
     struct ZipEntry {
