@@ -109,7 +109,7 @@ struct Predict: ParsableCommand {
         let labeller = try StreamLabeller(predictor: predictor, mode: mode, topK: topK)
         let source = try LiveSource(LiveInput(stream), options: options)
         let signals = StopSignals { count in
-            if count > 1 { Foundation.exit(130) }
+            if count > 1 { _exit(130) }    // not exit(): its handlers would run beside the decoding threads
             source.stop()
         }
         defer { signals.cancel() }

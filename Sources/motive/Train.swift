@@ -40,10 +40,16 @@ struct Train: ParsableCommand {
                                   resume: resume.map { URL(fileURLWithPath: $0) }, group: group)
         let flag = run.stopFlag
         // The first signal asks the run to stop after the current step; a second one exits at
-        // once (the last checkpoint on disk is whole either way).
+        // once (the last checkpoint on disk is whole either way), with _exit: exit() would run the
+        // process's exit handlers beside the training threads, which corrupts the heap. Under
+        // mpirun a rank ignores repeats: mpirun sends SIGTERM again as it ends the job, and kills
+        // the ranks itself once its timeout passes.
         let signals = StopSignals(signals: group == nil ? [SIGINT, SIGTERM] : DistributedTraining.stopSignals,
                                   restoreDefaults: group == nil) { count in
-            if count > 1 { Foundation.exit(130) }
+            if count > 1 {
+                if group == nil { _exit(130) }
+                return
+            }
             flag.set()
             FileHandle.standardError.write(Data("\nstopping after this step (signal again to quit without saving)…\n".utf8))
         }
