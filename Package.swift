@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Clips", "Video", "Synth", "Support"]),
         .testTarget(name: "BenchmarkTests", dependencies: ["Benchmark", "Inference", "Training", "Synth", "Zoo"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Yams",
+            "Server", "Inference", "Training", "Synth", "Video", "Zoo", "Datasets", "Yams",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

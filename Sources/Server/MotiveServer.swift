@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -28,6 +29,7 @@ public final class MotiveServer: Sendable {
     private let submission: JobSubmission
     private let streamPolicy: StreamSourcePolicy
     private let spool: UploadSpool
+    let datasets: DatasetStore
 
     public init(options: ServerOptions, logger: Logger) throws {
         self.options = options
@@ -37,13 +39,20 @@ public final class MotiveServer: Sendable {
             throw ServerStartError.stateDirectory(path: options.stateDirectory.path, reason: "\(error)")
         }
         lock = try StateLock(stateDirectory: options.stateDirectory)
-        submission = JobSubmission(data: try PathSandbox(root: options.dataRoot, name: "the data root"),
-                                   state: try PathSandbox(root: options.stateDirectory, name: "the state directory"))
-        streamPolicy = StreamSourcePolicy(patterns: options.allowStreamSources, dataRoot: submission.data)
+        let dataSandbox = try PathSandbox(root: options.dataRoot, name: "the data root")
+        streamPolicy = StreamSourcePolicy(patterns: options.allowStreamSources, dataRoot: dataSandbox)
         streams = StreamBoard(limit: options.maxStreams, metrics: metrics, logger: logger)
         spool = try UploadSpool(directory: options.stateDirectory.appendingPathComponent("uploads"))
         models = ModelRegistry(metrics: metrics, folder: options.modelsDirectory, logger: logger)
         board = JobBoard(store: try JobStore(stateDirectory: options.stateDirectory), metrics: metrics, logger: logger)
+        do {
+            datasets = try DatasetStore(dataRoot: URL(fileURLWithPath: dataSandbox.root), stateDirectory: options.stateDirectory,
+                                        limits: ArchiveLimits(maxFiles: options.maxDatasetFiles, maxBytes: options.maxDatasetBytes), board: board)
+        } catch {
+            throw ServerStartError.stateDirectory(path: options.dataRoot.appendingPathComponent("datasets").path, reason: "\(error)")
+        }
+        submission = JobSubmission(data: dataSandbox, state: try PathSandbox(root: options.stateDirectory, name: "the state directory"),
+                                   datasets: datasets)
         pool = InferencePool(threads: options.inferenceThreads)
         models.rescan()
         loadJobModels()
@@ -80,6 +89,9 @@ public final class MotiveServer: Sendable {
                       metrics: metrics, retryAfter: options.retryAfterSeconds).register(on: table)
         ModelRoutes(models: models).register(on: table)
         JobRoutes(board: board, models: models, submission: submission).register(on: table)
+        DatasetRoutes(store: datasets, board: board, spool: spool,
+                      receiver: UploadReceiver(limit: Int(clamping: options.maxDatasetBytes), timeout: options.requestTimeout,
+                                               minRate: options.minUploadBytesPerSecond)).register(on: table)
         OperationRoutes(models: models, board: board, metrics: metrics).register(on: table)
         StreamRoutes(board: streams, models: models, policy: streamPolicy, tokenConfigured: BearerToken(options.token) != nil,
                      retryAfter: options.retryAfterSeconds).register(on: table)

@@ -190,6 +190,72 @@ paths:
               schema:
                 type: object
                 properties: {jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}
+  /v1/datasets:
+    get:
+      summary: The uploaded datasets
+      security: [{bearer: []}, {}]
+      responses:
+        "401": {$ref: "#/components/responses/Error"}
+        "200":
+          description: Every dataset, by name
+          content:
+            application/json:
+              schema: {type: object, properties: {datasets: {type: array, items: {$ref: "#/components/schemas/Dataset"}}}}
+  /v1/datasets/{name}:
+    put:
+      summary: Upload a dataset (tar, tar.gz or zip), then check it in the background
+      description: |
+        The body is the archive, streamed (never held in memory). It holds videos or rawframe
+        folders and, as `format` says: lists (train.txt, optional val.txt and classes.txt, in
+        `motive train`'s formats), a folder per class (`folders`, optionally split into train/
+        and val/), or official split files (`ucf101`, `hmdb51`, `kinetics`, `ssv2`). It is
+        unpacked into a fresh folder under the data root's datasets/, refusing `..`, absolute
+        and non-UTF-8 names, links, device files and FIFOs, more than --max-dataset-files
+        members and more than --max-dataset-gb once unpacked; any refusal leaves nothing
+        behind. A check job (kind check) then probes every video; the dataset is `checking`
+        until it ends `ready` (perhaps with warnings) or `invalid`.
+      security: [{bearer: []}, {}]
+      parameters:
+        - {$ref: "#/components/parameters/DatasetName"}
+        - {name: format, in: query, schema: {type: string, enum: [lists, folders, ucf101, hmdb51, kinetics, ssv2], default: lists}}
+        - {name: split, in: query, schema: {type: integer, minimum: 1, maximum: 3, default: 1}}
+      requestBody:
+        required: true
+        content:
+          application/gzip: {schema: {type: string, format: binary}}
+          application/x-tar: {schema: {type: string, format: binary}}
+          application/zip: {schema: {type: string, format: binary}}
+      responses:
+        "202":
+          description: Unpacked; its check is queued
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {name: {type: string}, state: {type: string, enum: [checking]}, check_job: {type: string}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+    get:
+      summary: One dataset, with its check's class table, counts, duration and unreadable files
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/DatasetName"}]
+      responses:
+        "401": {$ref: "#/components/responses/Error"}
+        "200": {description: The dataset, content: {application/json: {schema: {$ref: "#/components/schemas/Dataset"}}}}
+        "404": {$ref: "#/components/responses/Error"}
+    delete:
+      summary: Delete a dataset and its files (409 while a queued or running job uses it)
+      security: [{bearer: []}, {}]
+      parameters: [{$ref: "#/components/parameters/DatasetName"}]
+      responses:
+        "200": {description: Deleted, content: {application/json: {schema: {type: object, properties: {name: {type: string}, deleted: {type: boolean}}}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
   /v1/jobs/{id}:
     get:
       summary: One job
@@ -428,11 +494,37 @@ components:
   parameters:
     JobID: {name: id, in: path, required: true, schema: {type: string}}
     StreamID: {name: id, in: path, required: true, schema: {type: string}}
+    DatasetName: {name: name, in: path, required: true, schema: {type: string, pattern: "^[a-z0-9][a-z0-9_-]{0,63}$"}}
   responses:
     Error:
       description: An error
       content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
   schemas:
+    Dataset:
+      type: object
+      properties:
+        name: {type: string}
+        state: {type: string, enum: [checking, ready, invalid]}
+        format: {type: string}
+        created_at: {type: string, format: date-time}
+        files: {type: integer}
+        bytes: {type: integer}
+        check_job: {type: string}
+        error: {type: string}
+        report:
+          type: object
+          properties:
+            state: {type: string, enum: [ready, invalid]}
+            classes:
+              type: array
+              items: {type: object, properties: {name: {type: string}, train: {type: integer}, val: {type: integer}, seconds: {type: number}}}
+            videos: {type: integer}
+            readable: {type: integer}
+            unreadable: {type: array, items: {type: object, properties: {path: {type: string}, error: {type: string}}}}
+            total_seconds: {type: number}
+            frames: {type: integer}
+            resolutions: {type: object, additionalProperties: {type: integer}}
+            warnings: {type: array, items: {type: string}}
     Error:
       type: object
       required: [error]
@@ -515,7 +607,7 @@ components:
       type: object
       properties:
         id: {type: string}
-        kind: {type: string, enum: [train, bench]}
+        kind: {type: string, enum: [train, bench, check]}
         state: {$ref: "#/components/schemas/JobState"}
         model_name: {type: string, description: A training job's}
         preset: {type: string, description: A training job's}
@@ -555,5 +647,6 @@ components:
         cancel_requested: {type: boolean}
         error: {type: string}
         processes: {type: integer, description: "Processes a training job runs on (distributed.processes, under mpirun; 1 without)"}
+        dataset: {type: string, description: "The uploaded dataset a check job checks, or a training job trains on (data.dataset)"}
 """#
 }

@@ -40,6 +40,11 @@ public struct ServerOptions: Sendable {
     public var allowStreamSources: [String] = []
     /// Streams labelled at once; past it, 503.
     public var maxStreams = 4
+    /// An uploaded dataset's most members (files and folders) once unpacked.
+    public var maxDatasetFiles = 200_000
+    /// An uploaded dataset's largest size once unpacked, whatever the archive's headers claim;
+    /// also the largest archive accepted.
+    public var maxDatasetBytes: Int64 = 20 << 30
     /// Seconds a client is told to wait after a 503.
     public var retryAfterSeconds = 1
     /// How a job's training process is started: the command-line tool provides it (its own
@@ -61,7 +66,7 @@ public struct ServerOptions: Sendable {
 
 /// The routes a token guards. `/healthz`, `/metrics` and `/openapi.yaml` are always open.
 public enum AuthScope: String, Sendable, CaseIterable {
-    /// Every `/v1/jobs…` and `/v1/streams…` route, reads included, and `POST /v1/models/rescan`.
+    /// Every `/v1/jobs…`, `/v1/datasets…` and `/v1/streams…` route, reads included, and `POST /v1/models/rescan`.
     case jobs
     /// The job routes, predictions (TorchServe's `/predictions/…` too) and `/v1/models…`.
     case all
@@ -69,7 +74,7 @@ public enum AuthScope: String, Sendable, CaseIterable {
     /// Whether a request to `path` needs the token under this scope.
     public func guards(path: String) -> Bool {
         func under(_ prefix: String) -> Bool { path == prefix || path.hasPrefix(prefix + "/") }
-        if under("/v1/jobs") || under("/v1/streams") || path == "/v1/models/rescan" { return true }
+        if under("/v1/jobs") || under("/v1/streams") || under("/v1/datasets") || path == "/v1/models/rescan" { return true }
         return self == .all && (under("/v1/predict") || under("/predictions") || under("/v1/models"))
     }
 }

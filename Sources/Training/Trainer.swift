@@ -26,22 +26,23 @@ public struct TrainingData: Sendable {
             guard let real = confinement.check(written(path)) else { throw TrainingError.outsideDataRoot(path) }
             return real
         }
-        let trainURL = try url(c.trainList)
+        guard let trainList = c.trainList else { throw TrainingError.unresolvedDataset(c.dataset ?? "") }
+        let trainURL = try url(trainList)
         // A link named classes.txt counts as one even when it dangles: whether its target exists
         // outside the root must not show.
-        let listFolder = written(c.trainList).deletingLastPathComponent()
+        let listFolder = written(trainList).deletingLastPathComponent()
         let classesPath = listFolder.appendingPathComponent("classes.txt").path
         let classesLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: classesPath)) != nil
         let classes = FileManager.default.fileExists(atPath: classesPath) || classesLink
             ? try AnnotationList.readClassNames(url(classesPath)) : []
         let train = try AnnotationList.readList(trainURL, classes: classes)
-        guard !train.items.isEmpty else { throw TrainingError.emptyTrainList(c.trainList) }
+        guard !train.items.isEmpty else { throw TrainingError.emptyTrainList(trainList) }
         let val = try c.valList.map { try AnnotationList.readList(url($0), classes: classes) }
         let root = DataRoot(try c.root.map { try url($0) } ?? listFolder, confinedTo: c.confinement)
         if let confinement = c.confinement {
             // Every entry up front, so a job is refused before it runs; the loader checks again
             // (and a frame folder's files) when it opens them.
-            for (list, items) in [(c.trainList, train.items), (c.valList ?? "", val?.items ?? [])] {
+            for (list, items) in [(trainList, train.items), (c.valList ?? "", val?.items ?? [])] {
                 for (i, item) in items.enumerated() where confinement.check(root.url.appendingPathComponent(item.path)) == nil {
                     throw TrainingError.outsideDataRoot("\(list) entry \(i + 1): \(item.path)")
                 }
@@ -516,6 +517,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// server's data root, through a symlink or `..`.
     case outsideDataRoot(String)
     case emptyTrainList(String)
+    /// `data.dataset` names a dataset of the daemon, which only the daemon turns into lists.
+    case unresolvedDataset(String)
 
     public var description: String {
         switch self {
@@ -527,6 +530,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .badFlowOptions(let path, let reason): "\(path) (how the flow was extracted) is unreadable: \(reason)"
         case .outsideDataRoot(let path): "\(path) is outside the data root"
         case .emptyTrainList(let path): "data.train_list \(path) lists no videos"
+        case .unresolvedDataset(let name):
+            "data.dataset: \(name) is a dataset uploaded to the daemon; submit the job to the daemon, or give data.train_list"
         case .noUsableVideos(let epoch, let example):
             "no training video could be loaded in epoch \(epoch + 1); for example \(example)"
         case .severalViews(let views, let frames):

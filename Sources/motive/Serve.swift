@@ -46,6 +46,10 @@ struct Serve: ParsableCommand {
             help: env("allow-stream-source", "A glob over host:port (or a device path) that POST /v1/streams may open, e.g. '127.0.0.1:*' or '/dev/video*'; repeat for more (default: none)."))
     var allowStreamSources: [String] = []
     @Option(help: env("max-streams", "Live streams labelled at once; past it, 503.")) var maxStreams = 4
+    @Option(name: .customLong("max-dataset-files"), help: env("max-dataset-files", "An uploaded dataset's most files and folders once unpacked."))
+    var maxDatasetFiles = 200_000
+    @Option(name: .customLong("max-dataset-gb"), help: env("max-dataset-gb", "An uploaded dataset's largest size once unpacked (and its archive's), in GB."))
+    var maxDatasetGB: Double = 20
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -58,6 +62,8 @@ struct Serve: ParsableCommand {
         guard (1...(1 << 20)).contains(minUploadRate) else { throw ValidationError("--min-upload-rate must be 1…1048576 KB/s") }
         if let inferenceThreads, inferenceThreads < 1 { throw ValidationError("--inference-threads must be ≥ 1") }
         guard (1...64).contains(maxStreams) else { throw ValidationError("--max-streams must be 1…64") }
+        guard maxDatasetFiles >= 1 else { throw ValidationError("--max-dataset-files must be at least 1") }
+        guard maxDatasetGB > 0, maxDatasetGB <= 1_000_000 else { throw ValidationError("--max-dataset-gb must be above 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical") }
     }
 
@@ -79,6 +85,8 @@ struct Serve: ParsableCommand {
         if let inferenceThreads { options.inferenceThreads = inferenceThreads }
         options.allowStreamSources = allowStreamSources
         options.maxStreams = maxStreams
+        options.maxDatasetFiles = maxDatasetFiles
+        options.maxDatasetBytes = Int64(maxDatasetGB * Double(1 << 30))
         options.jobLauncher = RunJob.launcher
         let server = try MotiveServer(options: options, logger: Logger(label: "motive"))
         // The root command is synchronous: serve on Swift's concurrency pool and wait here.
@@ -136,7 +144,7 @@ extension Serve {
         .init("host"), .init("port"), .init("models"), .init("publish-models", .flag), .init("state-dir"), .init("data-root"),
         .init("token"), .init("auth"), .init("max-upload-mb"), .init("max-uploads"), .init("max-concurrent"),
         .init("request-timeout"), .init("min-upload-rate"), .init("header-timeout"), .init("inference-threads"),
-        .init("log-level"), .init("log-format"), .init("allow-stream-source", .list), .init("max-streams"),
+        .init("log-level"), .init("log-format"), .init("allow-stream-source", .list), .init("max-streams"), .init("max-dataset-files"), .init("max-dataset-gb"),
     ]
 
     /// The command line with `motive serve`'s environment added: only for the daemon itself (not

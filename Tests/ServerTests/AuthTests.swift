@@ -33,6 +33,10 @@ import Testing
         Route(method: .get, path: "/v1/streams/nope/events", job: true, open: false),
         Route(method: .get, path: "/v1/streams/nope/ws", job: true, open: false),
         Route(method: .delete, path: "/v1/streams/nope", job: true, open: false),
+        Route(method: .get, path: "/v1/datasets", job: true, open: false),
+        Route(method: .put, path: "/v1/datasets/nope", job: true, open: false),
+        Route(method: .get, path: "/v1/datasets/nope", job: true, open: false),
+        Route(method: .delete, path: "/v1/datasets/nope", job: true, open: false),
         Route(method: .post, path: "/v1/predict", job: false, open: false),
         Route(method: .post, path: "/predictions/default", job: false, open: false),
         Route(method: .put, path: "/predictions/default", job: false, open: false),
@@ -74,13 +78,13 @@ import Testing
 
     /// Which paths each scope guards, streams included before they have routes.
     @Test func scopesByPath() {
-        for path in ["/v1/jobs", "/v1/jobs/3/events", "/v1/streams", "/v1/streams/cam-1", "/v1/models/rescan"] {
+        for path in ["/v1/jobs", "/v1/jobs/3/events", "/v1/streams", "/v1/streams/cam-1", "/v1/models/rescan", "/v1/datasets", "/v1/datasets/ucf"] {
             #expect(AuthScope.jobs.guards(path: path) && AuthScope.all.guards(path: path), "\(path)")
         }
         for path in ["/v1/predict", "/v1/models", "/v1/models/default"] {
             #expect(!AuthScope.jobs.guards(path: path) && AuthScope.all.guards(path: path), "\(path)")
         }
-        for path in ["/healthz", "/ping", "/metrics", "/v1/jobsx", "/v1/streamsx"] {
+        for path in ["/healthz", "/ping", "/metrics", "/v1/jobsx", "/v1/streamsx", "/v1/datasetsx"] {
             #expect(!AuthScope.jobs.guards(path: path) && !AuthScope.all.guards(path: path), "\(path)")
         }
     }

@@ -45,6 +45,10 @@ public struct DatasetReport: Codable, Sendable, Equatable {
     public var resolutions: [String: Int]
     public var warnings: [String]
 
+    enum CodingKeys: String, CodingKey {
+        case state, classes, videos, readable, unreadable, totalSeconds = "total_seconds", frames, resolutions, warnings
+    }
+
     public init(state: State, classes: [ClassRow], videos: Int, readable: Int, unreadable: [Unreadable],
                 totalSeconds: Double, frames: Int, resolutions: [String: Int], warnings: [String]) {
         self.state = state

@@ -1,5 +1,6 @@
 import Benchmark
 import Foundation
+import Support
 import Logging
 import NIOConcurrencyHelpers
 import Inference
@@ -85,7 +86,7 @@ final class JobBoard: Sendable {
     /// Records a new queued job (already checked) and wakes the worker. A model name a training
     /// job asks for must be free: not served (`isServed`, the shipped `default` included) and
     /// not claimed by another training job that is queued, running or succeeded.
-    func submit(_ work: JobWork, submittedYAML: String, isServed: (String) -> Bool) throws -> JobRecord {
+    func submit(_ work: JobWork, submittedYAML: String, dataRoot: ConfinedPath? = nil, isServed: (String) -> Bool) throws -> JobRecord {
         let record: JobRecord = try state.withLockedValue { s in
             if case .train(let config) = work, let name = config.output.modelName {
                 let claim = s.records.values.first {
@@ -106,6 +107,9 @@ final class JobBoard: Sendable {
             case .bench(let spec):
                 record = JobRecord(id: id, sequence: number, state: .queued, work: .bench(spec), modelName: "", submittedAt: Date())
                 record.dataRoot = spec.confinement
+            case .check(let spec):
+                record = JobRecord(id: id, sequence: number, state: .queued, work: .check(spec), modelName: "", submittedAt: Date())
+                record.dataRoot = dataRoot
             }
             try store.saveSubmittedConfig(submittedYAML, id: id)
             try store.save(record)

@@ -1,4 +1,5 @@
 import Benchmark
+import Datasets
 import Foundation
 import Inference
 import Support
@@ -11,15 +12,22 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
     public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
 }
 
-/// What a job does: train a model, or bench models.
+/// What a job does: train a model, bench models, or check an uploaded dataset.
 public enum JobKind: String, Codable, Sendable, CaseIterable {
-    case train, bench
+    case train, bench, check
 }
 
 /// What a submitted job asks for, checked and with its paths made real.
 public enum JobWork: Sendable, Equatable {
     case train(JobConfig)
     case bench(BenchSpec)
+    case check(DatasetCheckSpec)
+}
+
+/// A dataset check job: the uploaded dataset's name and its lists (inside the data root).
+public struct DatasetCheckSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var lists: DatasetLists
 }
 
 /// A job as stored in the state folder (`jobs/<id>/job.json`): everything needed to list it
@@ -28,7 +36,7 @@ public enum JobWork: Sendable, Equatable {
 /// Records outlive the Motive that wrote them, so reading is tolerant: a field an older Motive
 /// did not write takes its default, a field a newer one added is ignored, and a `last_epoch` of
 /// another shape is dropped (it only informs). Only what a job cannot run without is required:
-/// `id`, `sequence`, `state`, `submitted_at`, and `config` or `bench`.
+/// `id`, `sequence`, `state`, `submitted_at`, and `config`, `bench` or `dataset_check`.
 public struct JobRecord: Codable, Sendable, Equatable {
     /// The format `job.json` is written in (`schema_version`). Records written before the field
     /// existed have none and read as 1. Raise it when a field changes meaning, and read the old
@@ -64,13 +72,17 @@ public struct JobRecord: Codable, Sendable, Equatable {
     /// whose real path lies outside it.
     public var dataRoot: ConfinedPath?
 
-    public var kind: JobKind { bench != nil ? .bench : .train }
+    /// A dataset check job's dataset.
+    public var check: DatasetCheckSpec?
+
+    public var kind: JobKind { check != nil ? .check : bench != nil ? .bench : .train }
 
     public init(id: String, sequence: Int, state: JobState, work: JobWork, modelName: String, submittedAt: Date) {
         (self.id, self.sequence, self.state, self.modelName, self.submittedAt) = (id, sequence, state, modelName, submittedAt)
         switch work {
         case .train(let config): self.config = config
         case .bench(let spec): bench = spec
+        case .check(let spec): check = spec
         }
     }
 
@@ -78,7 +90,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
         case schemaVersion = "schema_version"
         case id, sequence, state, config, bench, modelName = "model_name", submittedAt = "submitted_at", startedAt = "started_at"
         case finishedAt = "finished_at", attempts, cancelRequested = "cancel_requested", error, epoch, step
-        case lastEpoch = "last_epoch", checkpoint, dataRoot = "data_root"
+        case lastEpoch = "last_epoch", checkpoint, dataRoot = "data_root", check = "dataset_check"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,10 +101,11 @@ public struct JobRecord: Codable, Sendable, Equatable {
         state = try c.decode(JobState.self, forKey: .state)
         config = try c.decodeIfPresent(JobConfig.self, forKey: .config)
         bench = try c.decodeIfPresent(BenchSpec.self, forKey: .bench)
-        guard config != nil || bench != nil else {
-            throw DecodingError.keyNotFound(CodingKeys.config, .init(codingPath: c.codingPath, debugDescription: "neither config nor bench"))
+        check = try c.decodeIfPresent(DatasetCheckSpec.self, forKey: .check)
+        guard config != nil || bench != nil || check != nil else {
+            throw DecodingError.keyNotFound(CodingKeys.config, .init(codingPath: c.codingPath, debugDescription: "neither config, bench nor dataset_check"))
         }
-        modelName = try c.decodeIfPresent(String.self, forKey: .modelName) ?? (bench == nil ? "job-\(id)" : "")
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName) ?? (config != nil ? "job-\(id)" : "")
         submittedAt = try c.decode(Date.self, forKey: .submittedAt)
         startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
         finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
@@ -114,6 +127,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
         try c.encode(state, forKey: .state)
         try c.encodeIfPresent(config, forKey: .config)
         try c.encodeIfPresent(bench, forKey: .bench)
+        try c.encodeIfPresent(check, forKey: .check)
         try c.encode(modelName, forKey: .modelName)
         try c.encode(submittedAt, forKey: .submittedAt)
         try c.encodeIfPresent(startedAt, forKey: .startedAt)
@@ -156,11 +170,13 @@ public struct JobView: Codable, Sendable, Equatable {
     public var error: String?
     /// The processes a training job runs on (`distributed.processes`; 1 without).
     public var processes: Int?
+    /// The uploaded dataset a check job checks, or a training job trains on.
+    public var dataset: String?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, state, modelName = "model_name", preset, models, submittedAt = "submitted_at", startedAt = "started_at"
         case finishedAt = "finished_at", epoch, epochs, step, progress, benchProgress = "bench_progress", lastEpoch = "last_epoch", etaSeconds = "eta_s"
-        case attempts, cancelRequested = "cancel_requested", error, processes
+        case attempts, cancelRequested = "cancel_requested", error, processes, dataset
     }
 
     init(_ record: JobRecord, progress: StepProgress?, benchProgress: BenchProgress? = nil) {
@@ -186,5 +202,6 @@ public struct JobView: Codable, Sendable, Equatable {
         cancelRequested = record.cancelRequested
         error = record.error
         processes = record.config.map { $0.distributed.processes ?? 1 }
+        dataset = record.check?.name ?? record.config?.data.dataset
     }
 }

@@ -11,6 +11,8 @@ import Zoo
 struct JobSubmission: Sendable {
     let data: PathSandbox
     let state: PathSandbox
+    /// The uploaded datasets that `data.dataset` names.
+    var datasets: DatasetStore? = nil
 
     /// The job to queue, its paths made absolute and real: a training config, or (`kind:
     /// bench`) a bench spec. `servedCheckpoint` gives the checkpoint of a served model's name.
@@ -20,8 +22,10 @@ struct JobSubmission: Sendable {
         switch kind {
         case JobKind.train.rawValue: return .train(try checkTraining(yaml))
         case JobKind.bench.rawValue: return .bench(try checkBench(yaml, servedCheckpoint: servedCheckpoint))
+        case JobKind.check.rawValue:
+            throw .badRequest("kind: check jobs start when a dataset is uploaded (PUT /v1/datasets/NAME)", code: "invalid_config")
         default:
-            throw .badRequest("kind: \(kind) is not a kind of job; use " + JobKind.allCases.map(\.rawValue).joined(separator: " or "),
+            throw .badRequest("kind: \(kind) is not a kind of job; use train or bench",
                               code: "invalid_config")
         }
     }
@@ -78,7 +82,12 @@ struct JobSubmission: Sendable {
         } catch {
             throw .badRequest("\(error)", code: "invalid_config")
         }
-        config.data.trainList = try data.resolveExisting(config.data.trainList, key: "data.train_list")
+        if let name = config.data.dataset {
+            guard let datasets else { throw .badRequest("data.dataset: this server keeps no datasets", code: "invalid_config") }
+            let lists = try datasets.listsForTraining(name)
+            (config.data.trainList, config.data.valList, config.data.root) = (lists.train.path, lists.val?.path, lists.root.path)
+        }
+        config.data.trainList = try data.resolveExisting(config.data.trainList ?? "", key: "data.train_list")
         config.data.valList = try config.data.valList.map { path throws(APIError) in try data.resolveExisting(path, key: "data.val_list") }
         config.data.root = try config.data.root.map { path throws(APIError) in try data.resolveExisting(path, key: "data.root") }
         config.model.pretrained = try config.model.pretrained.map { path throws(APIError) in try data.resolveExisting(path, key: "model.pretrained") }

@@ -50,6 +50,16 @@ public enum TrainingJobProcess {
             let data = try Data(contentsOf: jobFolder.appendingPathComponent("job.json"))
             let record = try JobStore.decoder.decode(JobRecord.self, from: data)
             let directory = jobFolder.appendingPathComponent("run")
+            if let check = record.check {
+                let flag = StopFlag()
+                if triggers.forward(to: flag) {
+                    emit(.interrupted(epoch: 0, batch: 0, resume: ""))
+                    return 0
+                }
+                return DatasetCheckJobProcess.run(check, confinement: record.dataRoot, directory: directory, stop: flag) {
+                    try? output.write(contentsOf: $0)
+                }
+            }
             if var spec = record.bench {
                 spec.confinement = record.dataRoot
                 let flag = StopFlag()

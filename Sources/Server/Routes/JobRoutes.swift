@@ -65,6 +65,7 @@ struct JobRoutes: Sendable {
         let what: String = switch work {
         case .train(let config): config.model.preset
         case .bench(let spec): spec.models.joined(separator: " ")
+        case .check(let spec): spec.name
         }
         context.logger.info("job queued", metadata: ["job": .string(record.id), "kind": .string(record.kind.rawValue), "models": .string(what)])
         struct Created: Encodable { let id: String; let kind: JobKind; let state: JobState; let modelName: String?

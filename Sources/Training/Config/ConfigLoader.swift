@@ -258,6 +258,10 @@ public enum ConfigLoader {
         } catch {
             throw .invalidValue(path: "(config)", value: "\(error)", expected: "a config that can be recorded")
         }
+        if c.data.dataset != nil {
+            try require(c.data.trainList == nil && c.data.valList == nil && c.data.root == nil, "data.dataset", c.data.dataset ?? "",
+                        "a dataset alone: it brings its own lists and root, so leave out data.train_list, data.val_list and data.root")
+        }
         do { _ = try ModelZoo.preset(named: c.model.preset) } catch {
             let near = nearestMatch(c.model.preset, among: ModelZoo.presets.map(\.name))
             throw .invalidValue(path: "model.preset", value: c.model.preset,

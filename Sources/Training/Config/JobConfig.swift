@@ -51,8 +51,12 @@ public struct ModelSection: Codable, Sendable, Equatable {
 }
 
 public struct DataSection: Codable, Sendable, Equatable {
-    public var trainList: String
+    /// The training list; nil when `dataset` names the data instead, until the daemon resolves it.
+    public var trainList: String?
     public var valList: String?
+    /// A dataset uploaded to the daemon (`PUT /v1/datasets/NAME`), instead of list paths: the
+    /// daemon fills in its lists and root. Exactly one of `dataset` and `train_list` is given.
+    public var dataset: String?
     /// Folder the lists' paths are relative to (default: the train list's folder).
     public var root: String?
     public var modality: Modality = .rgb
@@ -66,14 +70,21 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var confinement: ConfinedPath?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case trainList = "train_list", valList = "val_list", root, modality, sampler
+        case trainList = "train_list", valList = "val_list", dataset, root, modality, sampler
         case trainPipeline = "train_pipeline", testPipeline = "test_pipeline", batchSize = "batch_size", workers
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        trainList = try c.decode(String.self, forKey: .trainList)
+        trainList = try c.decodeIfPresent(String.self, forKey: .trainList)
         valList = try c.decodeIfPresent(String.self, forKey: .valList)
+        dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
+        // A record the daemon wrote holds both: the dataset's name and the lists it resolved to.
+        // What a user may write is checked in ConfigLoader.validate.
+        guard trainList != nil || dataset != nil else {
+            throw DecodingError.keyNotFound(CodingKeys.trainList, .init(codingPath: c.codingPath + [CodingKeys.trainList],
+                                                                         debugDescription: "give data.train_list, or data.dataset for a dataset uploaded to the daemon"))
+        }
         root = try c.decodeIfPresent(String.self, forKey: .root)
         modality = try c.decodeIfPresent(Modality.self, forKey: .modality) ?? .rgb
         sampler = try c.decodeIfPresent(FrameSampler.self, forKey: .sampler)
