@@ -17,7 +17,8 @@ Run it by hand (CI never does; the JSON is committed), after a release build:
 
     python3 Tests/Fixtures/make_onnx_parity_fixture.py [--motive .build/release/motive] [preset ...]
 
-Needs numpy, onnx, onnxruntime and openvino (pip install onnx onnxruntime openvino).
+Needs numpy, onnx, onnxruntime and openvino (pip install onnx onnxruntime openvino), and torch
+for the zoo fixture script it shares the key hash with.
 """
 import argparse
 import json
@@ -33,6 +34,8 @@ import onnxruntime as ort
 from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from make_zoo_parity_fixture import fnv1a  # noqa: E402  (the zoo fixtures' key hash; imports torch)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(ROOT, "Tests", "ZooTests", "Fixtures", "onnx_parity.json")
 
@@ -45,13 +48,6 @@ CASES = [(name, None, 2) for name in [
 ]] + [(name, None, 1) for name in [
     "r2plus1d_18", "tsm_r50", "two_stream_tsn_r50", "c3d", "i3d_r50", "slowfast_r50", "timesformer_base",
 ]] + [("r2plus1d_18_tiny", "2x1", 2), ("tsn_r18_tiny", "1x3", 2)]
-
-
-def fnv1a(key):
-    h = 2166136261
-    for byte in key.encode("utf-8"):
-        h = ((h ^ byte) * 16777619) % (1 << 32)
-    return h
 
 
 def fill_value(key, shape):

@@ -198,6 +198,30 @@ import Testing
         }
     }
 
+    /// An upload cut short (the client sends half the announced body, then stops) is refused,
+    /// leaves nothing in the data root, and frees its name for the next upload.
+    @Test func truncatedUploadLeavesNothing() async throws {
+        let options = Self.options(launcher: false)
+        let server = try Fixture.server(options)
+        let archive = Array(try Data(contentsOf: Self.packed.archive))
+        try await server.makeApplication().test(.live) { client in
+            let port = try #require(client.port)
+            let answer = try await RawConnection.onThread {
+                let connection = try RawConnection(port: port)
+                _ = connection.send("PUT /v1/datasets/cut HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/gzip\r\n"
+                                    + "Content-Length: \(archive.count)\r\n\r\n")
+                _ = connection.send(Array(archive.prefix(archive.count / 2)))
+                connection.shutdownWrite()
+                return connection.readToEnd()
+            }
+            #expect(!answer.hasPrefix("HTTP/1.1 202"), "\(answer)")
+            #expect(Self.datasetFolder(options).isEmpty, "\(Self.datasetFolder(options))")
+            let retried = try await client.execute(uri: "/v1/datasets/cut", method: .put, headers: [.contentType: "application/gzip"],
+                                                   body: ByteBuffer(bytes: archive))
+            #expect(retried.status == .accepted, "\(retried.status) \(String(buffer: retried.body))")
+        }
+    }
+
     /// The token guards every dataset route.
     @Test func tokenGuardsDatasets() async throws {
         let server = try Fixture.server(Self.options(launcher: false) { $0.token = "secret" })
