@@ -11,7 +11,7 @@
 public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1], padding: [Int] = [0],
                  dilation: [Int] = [1], groups: Int = 1) -> Tensor {
     let dims = weight.rank - 2
-    func full(_ v: [Int]) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+    func full(_ v: [Int]) -> [Int] { Window.perDim(v, dims) }
     return traced(.conv(stride: full(stride), padding: full(padding), dilation: full(dilation), groups: groups), [x, weight, bias]) {
         convolve(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }

@@ -5,7 +5,7 @@
 public func maxPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], dilation: [Int]? = nil,
                     ceilMode: Bool = false) -> Tensor {
     let dims = x.rank - 2
-    func full(_ v: [Int]) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+    func full(_ v: [Int]) -> [Int] { Window.perDim(v, dims) }
     return traced(.maxPool(kernel: full(kernel), stride: full(stride), padding: full(padding), dilation: full(dilation ?? [1]),
                            ceilMode: ceilMode), [x]) {
         maxPool(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, scanForArgmax: false)
@@ -238,7 +238,7 @@ final class ArgmaxBuffer: @unchecked Sendable {
 public func avgPool(_ x: Tensor, kernel: [Int], stride: [Int], padding: [Int] = [0], ceilMode: Bool = false,
                     countIncludePad: Bool = true) -> Tensor {
     let dims = x.rank - 2
-    func full(_ v: [Int]) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+    func full(_ v: [Int]) -> [Int] { Window.perDim(v, dims) }
     return traced(.avgPool(kernel: full(kernel), stride: full(stride), padding: full(padding), ceilMode: ceilMode,
                            countIncludePad: countIncludePad), [x]) {
         windowAverage(x, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)

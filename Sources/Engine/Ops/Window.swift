@@ -9,13 +9,16 @@ struct Window {
     var dilation: [Int]
     var output: [Int]
 
+    /// A setting given once for every dim (`[2]`) spread over `dims` dims; one per dim is kept.
+    static func perDim(_ v: [Int], _ dims: Int) -> [Int] { v.count == 1 ? Array(repeating: v[0], count: dims) : v }
+
     /// - Parameters: per-dim settings of length `dims` (or 1, applied to every dim).
     init(op: String, spatial: [Int], kernel k: [Int], stride s: [Int], padding p: [Int], dilation d: [Int], ceilMode: Bool = false) {
         let dims = spatial.count
         ensure((1...3).contains(dims), "\(op): need 1–3 spatial dims, got input spatial shape \(spatial)")
         func expand(_ v: [Int], _ name: String) -> [Int] {
             ensure(v.count == dims || v.count == 1, "\(op): \(name) \(v) does not match \(dims) spatial dims")
-            return v.count == dims ? v : Array(repeating: v[0], count: dims)
+            return Window.perDim(v, dims)
         }
         let kk = expand(k, "kernel"), ss = expand(s, "stride"), pp = expand(p, "padding"), dd = expand(d, "dilation")
         ensure(kk.allSatisfy { $0 >= 1 } && ss.allSatisfy { $0 >= 1 } && dd.allSatisfy { $0 >= 1 } && pp.allSatisfy { $0 >= 0 },
