@@ -13,8 +13,15 @@ struct Kernels: ParsableCommand {
     @Option(help: "Timed runs per measurement (medians are reported).") var repeats = 7
     @Option(help: "Dispatch workers (default: all cores).") var workers: Int?
 
+    @Flag(help: "Instead: Winograd F(4×4, 3×3) against F(2×2, 3×3) on the zoo's Winograd-shaped layers, forward at batch 1, alternating.")
+    var winograd = false
+
     func run() {
         if let workers { Parallel.setWorkers(workers) }
+        if winograd {
+            for layer in ConvLayer.winogradShaped { benchWinograd(layer) }
+            return
+        }
         let sgemm = Sgemm(size: 1024)
         let times = (0..<repeats).map { _ in sgemm.time() }
         emit([("bench", "sgemm"), ("gflops", median(times.map { sgemm.flops / $0 / 1e9 })), ("workers", Parallel.workers),
@@ -56,6 +63,25 @@ struct Kernels: ParsableCommand {
             return t
         }
         report("conv_bwd:\(layer.name)", flops: 2 * flops, backward, sgemm)
+    }
+
+    /// The forward pass with `auto` (F(4×4, 3×3) where it applies) and with `winograd2`, timed
+    /// alternately: each one's median milliseconds and the median of the per-pair ratios.
+    func benchWinograd(_ layer: ConvLayer) {
+        var rng = Xoshiro(seed: 3)
+        let x = Tensor.uniform(layer.input, low: -1, high: 1, using: &rng)
+        let w = Tensor.uniform(layer.weight, low: -0.1, high: 0.1, using: &rng)
+        func time(_ algorithm: ConvAlgorithm) -> Double {
+            ConvAlgorithm.with(algorithm) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = GradMode.noGrad { conv(x, weight: w, padding: layer.padding) }
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+        }
+        _ = (time(.auto), time(.winograd2))
+        let pairs = (0..<repeats).map { _ in (time(.winograd2), time(.auto)) }
+        emit([("bench", "winograd:\(layer.name)"), ("f2_ms", 1000 * median(pairs.map(\.0))), ("f4_ms", 1000 * median(pairs.map(\.1))),
+              ("f4_over_f2", median(pairs.map { $0.1 / $0.0 }))])
     }
 
     /// (sgemm seconds, op seconds) per repeat, after one warm-up of each.
@@ -142,6 +168,23 @@ struct ConvLayer {
     let input: [Int]     // N, C, T, H, W
     let weight: [Int]    // Cout, Cin, kT, kH, kW
     let padding: [Int]
+
+    /// The zoo's Winograd-shaped layers at batch 1: R3D-18, C3D, R(2+1)D-18's spatial halves and
+    /// the ResNet-50s' 3×3s (8 frames).
+    static let winogradShaped = [
+        ConvLayer(name: "r3d_3x3x3_64_16x56x56", input: [1, 64, 16, 56, 56], weight: [64, 64, 3, 3, 3], padding: [1, 1, 1]),
+        ConvLayer(name: "r3d_3x3x3_128_8x28x28", input: [1, 128, 8, 28, 28], weight: [128, 128, 3, 3, 3], padding: [1, 1, 1]),
+        ConvLayer(name: "r3d_3x3x3_256_4x14x14", input: [1, 256, 4, 14, 14], weight: [256, 256, 3, 3, 3], padding: [1, 1, 1]),
+        ConvLayer(name: "c3d_3x3x3_64to128_16x56x56", input: [1, 64, 16, 56, 56], weight: [128, 64, 3, 3, 3], padding: [1, 1, 1]),
+        ConvLayer(name: "c3d_3x3x3_256_8x28x28", input: [1, 256, 8, 28, 28], weight: [256, 256, 3, 3, 3], padding: [1, 1, 1]),
+        ConvLayer(name: "r2plus1d_1x3x3_64_16x56x56", input: [1, 64, 16, 56, 56], weight: [144, 64, 1, 3, 3], padding: [0, 1, 1]),
+        ConvLayer(name: "r2plus1d_1x3x3_128_8x28x28", input: [1, 128, 8, 28, 28], weight: [288, 128, 1, 3, 3], padding: [0, 1, 1]),
+        ConvLayer(name: "r50_1x3x3_64_8x56x56", input: [1, 64, 8, 56, 56], weight: [64, 64, 1, 3, 3], padding: [0, 1, 1]),
+        ConvLayer(name: "r50_1x3x3_128_8x28x28", input: [1, 128, 8, 28, 28], weight: [128, 128, 1, 3, 3], padding: [0, 1, 1]),
+        ConvLayer(name: "r50_1x3x3_256_8x14x14", input: [1, 256, 8, 14, 14], weight: [256, 256, 1, 3, 3], padding: [0, 1, 1]),
+        ConvLayer(name: "tsn_3x3_64_8x56x56", input: [8, 64, 56, 56], weight: [64, 64, 3, 3], padding: [1, 1]),
+        ConvLayer(name: "tsn_3x3_128_8x28x28", input: [8, 128, 28, 28], weight: [128, 128, 3, 3], padding: [1, 1]),
+    ]
 
     /// Layers shaped like R(2+1)D-18's at batch 1 on a 16×112×112 clip.
     static let r2plus1dShaped = [

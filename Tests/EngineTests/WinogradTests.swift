@@ -38,8 +38,9 @@ import Testing
         expectClose(fast.scalars, reference.values, abs: 1e-5, rel: 1e-5, "\(c) against the direct sum")
     }
 
-    /// `conv` picks Winograd at this size for the output, the input gradient (a stride-1
-    /// convolution itself) and the weight gradient (the adjoint of the Winograd forward).
+    /// With F(2×2, 3×3) chosen (`.winograd2`; `auto` takes F(4×4, 3×3) on frames this size),
+    /// `conv` runs Winograd for the output, the input gradient (a stride-1 convolution itself) and
+    /// the weight gradient (the adjoint of the Winograd forward).
     @Test func gradientsMatchTheDirectPathAndFiniteDifferences() {
         let x = randomTensor([1, 16, 4, 16, 16], seed: 21), w = randomTensor([16, 16, 3, 3, 3], seed: 22, low: -0.3, high: 0.3)
         #expect(WinogradPlan.applies(to: ConvPlan(x: x, weight: w, bias: nil, stride: [1], padding: [1], dilation: [1], groups: 1)))
@@ -52,7 +53,7 @@ import Testing
                 return (xi.grad!.scalars, wi.grad!.scalars)
             }
         }
-        let (fx, fw) = grads(.auto), (px, pw) = grads(.im2col)
+        let (fx, fw) = grads(.winograd2), (px, pw) = grads(.im2col)
         expectClose(fx, px, abs: 1e-5, rel: 1e-5, "input gradient")
         expectClose(fw, pw, abs: 1e-4, rel: 1e-4, "weight gradient")
         gradCheck([x.copy(), w.copy()], samples: 12, "winograd conv") { conv($0[0], weight: $0[1], padding: [1]) }

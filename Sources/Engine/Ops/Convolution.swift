@@ -34,12 +34,18 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int],
     }
 }
 
-/// How convolutions run. `auto` takes Winograd F(2×2, 3×3) where it applies (3×3 spatial
-/// kernels at stride 1) and im2col + GEMM elsewhere, with stride-2 rows read from a copy split by
-/// column parity (`SplitRows`); `im2col` always takes the plain path, gathers included, for
-/// parity tests and benchmarks of the fast ones.
+/// How convolutions run. `auto` takes Winograd where it applies (3×3 spatial kernels at stride
+/// 1): F(4×4, 3×3) for forward passes on large frames (`WinogradF4Plan`), F(2×2, 3×3) for the
+/// rest and for weight gradients; and im2col + GEMM elsewhere, with stride-2 rows read from a
+/// copy split by column parity (`SplitRows`). `winograd2` is `auto` with F(2×2, 3×3) in place of
+/// F(4×4, 3×3); `im2col` always takes the plain path, gathers included. Both are for parity tests
+/// and benchmarks of the fast paths.
 public enum ConvAlgorithm: String, Sendable, CaseIterable {
-    case auto, im2col
+    /// F(4×4, 3×3) on large frames, F(2×2, 3×3) on the other Winograd shapes.
+    case auto
+    /// Winograd F(2×2, 3×3) wherever Winograd applies: F(4×4, 3×3)'s reference.
+    case winograd2
+    case im2col
 
     @TaskLocal public static var current = ConvAlgorithm.auto
 
@@ -124,7 +130,7 @@ struct SplitRows {
     /// Nil unless the plan strides by 2 along W without dilation there (and `ConvAlgorithm` is `auto`).
     init?(_ plan: ConvPlan, _ x: UnsafePointer<Float>) {
         let w = plan.window
-        guard ConvAlgorithm.current == .auto, w.stride[2] == 2, w.dilation[2] == 1, w.input[2] >= 2 else { return nil }
+        guard ConvAlgorithm.current != .im2col, w.stride[2] == 2, w.dilation[2] == 1, w.input[2] >= 2 else { return nil }
         let inW = w.input[2]
         half = (inW + 1) / 2
         let rows = plan.n * plan.cin * w.input[0] * w.input[1]
@@ -335,11 +341,15 @@ struct ConvPlan {
 
     func forward(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
                  _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
-        if ConvAlgorithm.current == .auto && WinogradPlan.applies(to: self) {
+        if ConvAlgorithm.current == .auto && WinogradF4Plan.applies(to: self) {
+            WinogradF4Plan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out, epilogue: epilogue)
+            return
+        }
+        if ConvAlgorithm.current != .im2col && WinogradPlan.applies(to: self) {
             WinogradPlan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out, epilogue: epilogue)
             return
         }
-        if ConvAlgorithm.current == .auto && samplesPerUnit > 1 {
+        if ConvAlgorithm.current != .im2col && samplesPerUnit > 1 {
             forwardBySamples(x, weight, bias, out, epilogue: epilogue)
             return
         }
@@ -454,10 +464,10 @@ struct ConvPlan {
 
     /// dW [Cout, Cin_g, *K]: per (sample, group, tile), dW_g += dOut · colᵀ, each worker into a private sum.
     func weightGradient(x: Tensor, grad g: Tensor) -> Tensor {
-        if ConvAlgorithm.current == .auto && WinogradPlan.applies(to: self) {
+        if ConvAlgorithm.current != .im2col && WinogradPlan.applies(to: self) {
             return WinogradPlan(self).weightGradient(x.data, g.data, shape: [cout, cg] + window.kernel.suffix(x.rank - 2))
         }
-        if ConvAlgorithm.current == .auto && samplesPerUnit > 1 {
+        if ConvAlgorithm.current != .im2col && samplesPerUnit > 1 {
             return weightGradientBySamples(x: x, grad: g)
         }
         let units = unitCount, tiles = tileCount
