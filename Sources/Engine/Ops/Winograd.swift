@@ -11,15 +11,17 @@
 /// Summed over input channels and temporal taps, the 16 products U ⊙ V become 16 GEMMs, one per
 /// transform element e:  M_e [Cout, P] = U_e [Cout, kT·Cin] · V_e [kT·Cin, P]  over P tiles.
 ///
-/// Work units are (sample, block of tiles). A unit transforms every input frame of its tiles once
-/// into V [16, T, Cin, P]; then, per output frame, the frames it reads are consecutive rows of V_e
-/// (temporal padding is left out of K), so each e is one GEMM into M [16, Cout, P], and M is
-/// transformed back into the output tiles.
+/// Work units are (sample, block of tiles, run of output frames). A unit transforms every input
+/// frame its run reads, for its tiles, once into V [16, T, Cin, P]; then, per output frame, the
+/// frames it reads are consecutive rows of V_e (temporal padding is left out of K), so each e is
+/// one GEMM into M [16, Cout, P], and M is transformed back into the output tiles.
 struct WinogradPlan {
     let plan: ConvPlan
     let tilesH, tilesW: Int
     /// Tiles per unit.
     let block: Int
+    /// The forward pass's tiles per unit and runs of output frames per (sample, block of tiles).
+    let forwardBlock: Int, chunks: Int
     var tiles: Int { tilesH * tilesW }
     var blocks: Int { (tiles + block - 1) / block }
     var depth: Int { plan.window.kernel[0] * plan.cin }     // K of the GEMMs: kT·Cin
@@ -46,11 +48,24 @@ struct WinogradPlan {
         // About 4 MB of transformed input per unit, at least 32 tiles wide where the frame has
         // them; then as even blocks, enough of them to keep every worker busy.
         let widest = Swift.max(32, (1 << 20) / Swift.max(1, 16 * plan.window.input[0] * plan.cin))
-        var blocks = (tiles + widest - 1) / widest
+        let natural = (tiles + widest - 1) / widest
+        var blocks = natural
         let workers = Parallel.workers
         if plan.n * blocks < 2 * workers { blocks = Swift.min(tiles, (2 * workers + plan.n - 1) / plan.n) }
         else if blocks % workers != 0 && plan.n == 1 { blocks = Swift.min(tiles, (blocks + workers - 1) / workers * workers) }
         block = (tiles + blocks - 1) / blocks
+        // The forward pass keeps the widest blocks and, when a clip has too few of them for the
+        // workers, splits its output frames into runs instead (each run transforms the input
+        // frames its taps read): narrower blocks would make every GEMM narrower. A 14×14 frame
+        // is 49 tiles: one GEMM 49 wide per run instead of four 13 wide.
+        var chunks = 1
+        let units = plan.n * natural, oT = plan.window.output[0]
+        while chunks < oT && units * chunks % workers != 0 && units * chunks < 4 * workers { chunks += 1 }
+        if units * chunks >= workers || units * chunks >= plan.n * blocks {
+            (forwardBlock, self.chunks) = ((tiles + natural - 1) / natural, chunks)
+        } else {
+            (forwardBlock, self.chunks) = (block, 1)
+        }
     }
 
     /// U [16, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3]. For each (co, kt) the 16 rows are
@@ -93,36 +108,43 @@ struct WinogradPlan {
         defer { u.free() }
         let w = plan.window
         let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
-        let units = plan.n * blocks
+        let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
+        let block = forwardBlock, blocks = (tiles + block - 1) / block
+        let units = plan.n * blocks * chunks
         let cin = plan.cin, cout = plan.cout, k = depth
+        let run = (oT + chunks - 1) / chunks
         Parallel.forRanges(units) { range in
-            let v = Scratch(16 * inT * cin * block), m = Scratch(16 * cout * block)
+            let framesRead = Swift.min(inT, (run - 1) * st + (kT - 1) * dt + 1)
+            let v = Scratch(16 * framesRead * cin * block), m = Scratch(16 * cout * block)
             defer { v.free(); m.free() }
             for unit in range {
-                let s = unit / blocks, b = unit % blocks
+                let s = unit / (blocks * chunks), b = unit / chunks % blocks, chunk = unit % chunks
                 let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
-                guard width > 0 else { continue }
-                transformInput(x + s * cin * w.inputPlane, tiles: p0..<(p0 + width), into: v.pointer)
-                let frameRows = cin * width, eStride = inT * frameRows
-                for ot in 0..<oT {
+                let o0 = chunk * run, o1 = Swift.min(oT, o0 + run)
+                guard width > 0, o0 < o1 else { continue }
+                // The input frames this run's taps read (none: every output frame is the epilogue of zeros).
+                let f0 = Swift.max(0, Swift.min(inT, o0 * st - pt)), f1 = Swift.max(f0, Swift.min(inT, (o1 - 1) * st - pt + (kT - 1) * dt + 1))
+                if f0 < f1 { transformInput(x + s * cin * w.inputPlane, frames: f0..<f1, tiles: p0..<(p0 + width), into: v.pointer) }
+                let frameRows = cin * width, eStride = (f1 - f0) * frameRows
+                for ot in o0..<o1 {
                     // Taps kt read input frame f(kt) = ot·stride − padding + kt·dilation; those inside [0, T) count.
-                    let first = ot * w.stride[0] - w.padding[0], step = w.dilation[0]
-                    let taps = (0..<kT).filter { first + $0 * step >= 0 && first + $0 * step < inT }
+                    let first = ot * st - pt
+                    let taps = (0..<kT).filter { first + $0 * dt >= 0 && first + $0 * dt < inT }
                     for e in 0..<16 {
                         let c = m.pointer + e * cout * width, ue = u.pointer + e * cout * k, ve = v.pointer + e * eStride
                         guard let lo = taps.first, let hi = taps.last else {
                             c.update(repeating: 0, count: cout * width)
                             continue
                         }
-                        if step == 1 {
+                        if dt == 1 {
                             // M_e [Cout, width] = U_e[:, taps] [Cout, n·Cin] · V_e[frames] [n·Cin, width]
                             Gemm.run(transA: false, transB: false, m: cout, n: width, k: (hi - lo + 1) * cin,
-                                     a: ue + lo * cin, lda: k, b: ve + (first + lo) * frameRows, ldb: width,
+                                     a: ue + lo * cin, lda: k, b: ve + (first + lo - f0) * frameRows, ldb: width,
                                      c: c, ldc: width, parallel: false)
                         } else {
                             for (i, kt) in taps.enumerated() {
                                 Gemm.run(transA: false, transB: false, m: cout, n: width, k: cin,
-                                         a: ue + kt * cin, lda: k, b: ve + (first + kt * step) * frameRows, ldb: width,
+                                         a: ue + kt * cin, lda: k, b: ve + (first + kt * dt - f0) * frameRows, ldb: width,
                                          beta: i == 0 ? 0 : 1, c: c, ldc: width, parallel: false)
                             }
                         }
@@ -135,24 +157,27 @@ struct WinogradPlan {
         }
     }
 
-    /// V [16, T, Cin, width] for the tiles `tiles` of every input frame, from one sample's input [Cin, T, H, W].
-    /// With `channelMajor` the layout is V [16, Cin, T, width] instead (the weight gradient's).
+    /// V [16, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them; every
+    /// frame by default), from one sample's input [Cin, T, H, W]. With `channelMajor` the layout
+    /// is V [16, Cin, F, width] instead (the weight gradient's).
     ///
     /// Tiles go in groups of up to eight along a tile row, each group one vector pass
     /// (`transformEight`). A group inside the frame reads the input in place; one that touches the
     /// padding, or has fewer than eight tiles (a row's or the unit's end), is first staged as a
     /// zero-filled 4×18 window, and a short group's lanes are then copied out.
-    func transformInput(_ x: UnsafePointer<Float>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
+    func transformInput(_ x: UnsafePointer<Float>, frames: Range<Int>? = nil, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
                         channelMajor: Bool = false) {
         let w = plan.window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (padH, padW) = (w.padding[1], w.padding[2])
-        let cin = plan.cin, width = tiles.count, plane = inT * cin * width
+        let frames = frames ?? 0..<inT, count = frames.count
+        let cin = plan.cin, width = tiles.count, plane = count * cin * width
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 18 + 16 * 8) { buffer in
             let window = buffer.baseAddress!, lanes = window + 4 * 18
-            for t in 0..<inT {
+            for t in frames {
                 for ci in 0..<cin {
-                    let o = v + (channelMajor ? ci * inT + t : t * cin + ci) * width
+                    let f = t - frames.lowerBound
+                    let o = v + (channelMajor ? ci * count + f : f * cin + ci) * width
                     let frame = x + (ci * inT + t) * inH * inW
                     var q = 0
                     while q < width {
