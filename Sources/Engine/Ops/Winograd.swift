@@ -164,7 +164,7 @@ struct WinogradPlan {
     /// Tiles go in groups of up to eight along a tile row, each group one vector pass
     /// (`transformEight`). A group inside the frame reads the input in place; one that touches the
     /// padding, or has fewer than eight tiles (a row's or the unit's end), is first staged as a
-    /// zero-filled 4×18 window, and a short group's lanes are then copied out.
+    /// zero-filled 4×18 window; a short group at the unit's end has its lanes copied out.
     func transformInput(_ x: UnsafePointer<Float>, frames: Range<Int>? = nil, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
                         channelMajor: Bool = false) {
         let w = plan.window
@@ -197,7 +197,8 @@ struct WinogradPlan {
                             let row = frame + (inside ? (h0 + i) * inW + w0 : 0), dst = window + i * 18
                             for j in 0..<18 { dst[j] = inside && j >= lo && j < hi ? row[j] : 0 }
                         }
-                        if count == 8 {
+                        if q + 8 <= width {
+                            // A short group's spare lanes land on the next tiles, which are written after it.
                             transformEight(window, rowStride: 18, into: o + q, plane: plane)
                         } else {
                             transformEight(window, rowStride: 18, into: lanes, plane: 8)
@@ -420,7 +421,8 @@ struct WinogradPlan {
                             let row = src + (inside ? (h + i) * oW + c : 0), dst = window + i * 16
                             for j in 0..<16 { dst[j] = inside && j < columns ? row[j] : 0 }
                         }
-                        if count == 8 {
+                        if q + 8 <= tiles.count {
+                            // A short group's spare lanes land on the next tiles, which are written after it.
                             gradientEight(window, rowStride: 16, into: o, plane: plane)
                         } else {
                             gradientEight(window, rowStride: 16, into: lanes, plane: 8)

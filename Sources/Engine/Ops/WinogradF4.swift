@@ -185,8 +185,8 @@ struct WinogradF4Plan {
     ///
     /// Tiles go in groups of up to eight along a tile row, each group one vector pass
     /// (`transformEight`). A group inside the frame reads the input in place; one that touches the
-    /// padding, or has fewer than eight tiles, is first staged as a zero-filled 6×36 window, and a
-    /// short group's lanes are then copied out.
+    /// padding, or has fewer than eight tiles, is first staged as a zero-filled 6×36 window; a short
+    /// group at the unit's end has its lanes copied out.
     func transformInput(_ x: UnsafePointer<Float>, frames: Range<Int>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let w = plan.window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
@@ -221,7 +221,8 @@ struct WinogradF4Plan {
                             for j in lo..<hi { dst[j] = row[j] }
                             for j in hi..<36 { dst[j] = 0 }
                         }
-                        if count == 8 {
+                        if q + 8 <= width {
+                            // A short group's spare lanes land on the next tiles, which are written after it.
                             Self.transformEight(window, rowStride: 36, into: o + q, plane: plane)
                         } else {
                             Self.transformEight(window, rowStride: 36, into: lanes, plane: 8)
