@@ -326,11 +326,13 @@ struct WinogradF4Plan {
                     Self.outputEight(src, plane: plane, scale: 1, bias: 0, into: stage, rowStride: 32, residual: nil, relu: false)
                     let rows = Swift.min(4, oH - h), columns = Swift.min(4 * count, oW - c)
                     for i in 0..<rows {
-                        let o = out + at + i * oW, r = stage + i * 32, add = residual.map { $0 + at + i * oW }
-                        for j in 0..<columns {
-                            var v = r[j] * k + b
-                            if let add { v += add[j] }
-                            o[j] = relu ? Swift.max(v, 0) : v
+                        let o = out + at + i * oW, r = stage + i * 32
+                        // One loop per epilogue, so that each vectorises.
+                        switch (residual.map { $0 + at + i * oW }, relu) {
+                        case (nil, false): for j in 0..<columns { o[j] = r[j] * k + b }
+                        case (nil, true): for j in 0..<columns { o[j] = Swift.max(r[j] * k + b, 0) }
+                        case (let add?, false): for j in 0..<columns { o[j] = r[j] * k + b + add[j] }
+                        case (let add?, true): for j in 0..<columns { o[j] = Swift.max(r[j] * k + b + add[j], 0) }
                         }
                     }
                     q += count
