@@ -176,6 +176,35 @@ func naiveConv(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: [Int], padding
     /// Stride 2 along W reads patch rows from the input split by column parity (`SplitRows`):
     /// forward and weight gradient against the plain gathering path, for odd and even widths,
     /// every padding and kernel width that can put w0 on either parity, groups and 2-D inputs.
+    /// Temporal and pointwise kernels on one clip of small frames split the output channels
+    /// across workers (`forwardTemporalByChannels`); plain path, fused epilogue and naive sum agree.
+    @Test func temporalKernelsSplitByChannelsMatchThePlainPath() {
+        let cases: [(x: [Int], w: [Int], padding: [Int])] = [
+            ([1, 40, 4, 5, 5], [48, 40, 3, 1, 1], [1, 0, 0]),     // temporal taps with padding (zeroed first)
+            ([1, 64, 2, 6, 6], [40, 64, 1, 1, 1], [0, 0, 0]),     // pointwise: written once; two blocks of 20 channels
+            ([1, 24, 6, 3, 4], [33, 24, 5, 1, 1], [2, 0, 0]),
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = randomTensor(c.x, seed: UInt64(300 + i)), w = randomTensor(c.w, seed: UInt64(310 + i), low: -0.3, high: 0.3)
+            let bias = randomTensor([c.w[0]], seed: UInt64(320 + i))
+            let plan = ConvPlan(x: x, weight: w, bias: bias, stride: [1], padding: c.padding, dilation: [1], groups: 1)
+            #expect(plan.isTemporalOnly && plan.narrowTiles, "case \(i) should split by channels")
+            let fast = GradMode.noGrad { conv(x, weight: w, bias: bias, padding: c.padding) }
+            let plain = ConvAlgorithm.with(.im2col) { GradMode.noGrad { conv(x, weight: w, bias: bias, padding: c.padding) } }
+            let reference = naiveConv(x, w, bias, stride: [1], padding: c.padding, dilation: [1], groups: 1)
+            expectClose(fast.scalars, plain.scalars, abs: 1e-5, rel: 1e-5, "case \(i) against im2col")
+            expectClose(fast.scalars, reference.values, abs: 1e-5, rel: 1e-5, "case \(i) against the direct sum")
+            let scale = randomTensor([c.w[0]], seed: UInt64(330 + i)), shift = randomTensor([c.w[0]], seed: UInt64(340 + i))
+            let residual = randomTensor(fast.shape, seed: UInt64(350 + i))
+            func fused() -> Tensor {
+                GradMode.noGrad {
+                    convInference(x, weight: w, bias: bias, scale: scale, shift: shift, residual: residual, relu: true, padding: c.padding)
+                }
+            }
+            expectClose(fused().scalars, ConvAlgorithm.with(.im2col) { fused() }.scalars, abs: 1e-5, rel: 1e-5, "case \(i) fused")
+        }
+    }
+
     @Test func strideTwoSplitRowsMatchThePlainGather() {
         let cases: [(x: [Int], w: [Int], stride: [Int], padding: [Int], groups: Int)] = [
             ([2, 3, 4, 17, 17], [8, 3, 3, 7, 7], [1, 2, 2], [1, 3, 3], 1),

@@ -165,6 +165,9 @@ struct ConvPlan {
     let tileRows: Int                                // output (t, h) rows per tile
     /// Samples whose whole output planes share one patch matrix and GEMM (`forwardBySamples`); 1 for none.
     let samplesPerUnit: Int
+    /// Whether the tiles were cut narrower than their memory bound so that every worker gets some
+    /// (few samples of a small output plane).
+    let narrowTiles: Bool
     var tileCount: Int { (window.output[0] * window.output[1] + tileRows - 1) / tileRows }
 
     init(x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int], groups: Int) {
@@ -184,7 +187,8 @@ struct ConvPlan {
         var t = Swift.max(1, ConvPlan.tileFloats / Swift.max(1, cg * window.kernelVolume * ow))
         t = Swift.max(t, (256 + ow - 1) / ow)
         let unitsPerSample = groups * ((outRows + t - 1) / t)
-        if n * unitsPerSample < 2 * Parallel.workers {
+        narrowTiles = n * unitsPerSample < 2 * Parallel.workers
+        if narrowTiles {
             t = Swift.max(1, outRows / Swift.max(1, (2 * Parallel.workers + n * groups - 1) / (n * groups)))
         }
         tileRows = Swift.min(t, outRows)
@@ -353,6 +357,10 @@ struct ConvPlan {
             forwardBySamples(x, weight, bias, out, epilogue: epilogue)
             return
         }
+        if ConvAlgorithm.current != .im2col && isTemporalOnly && groups == 1 && narrowTiles && cout >= 32 {
+            forwardTemporalByChannels(x, weight, bias, out, epilogue: epilogue)
+            return
+        }
         let units = unitCount, tiles = tileCount
         let temporal = isTemporalOnly
         let wt = temporal ? temporalWeight(weight) : nil
@@ -389,6 +397,40 @@ struct ConvPlan {
                 for co in 0..<coutG {
                     epilogue.apply(c + co * self.cols, cols, scale: epilogue.scale?[g * coutG + co] ?? 1, bias: bias?[g * coutG + co] ?? 0,
                                    residual: epilogue.residual.map { $0 + base + co * self.cols })
+                }
+            }
+        }
+    }
+
+    /// `forward` of a temporal or pointwise convolution on few samples of a small output plane
+    /// (a ResNet's last stages at batch 1): the workers split the output channels instead of the
+    /// columns, so each GEMM spans a sample's whole plane and each weight row is read once, where
+    /// narrow column tiles would each stream every weight. Units are (sample, block of output
+    /// channels), 16 channels at least.
+    func forwardTemporalByChannels(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>,
+                                   _ bias: UnsafeMutablePointer<Float>?, _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
+        let wt = temporalWeight(weight)
+        defer { wt.free() }
+        let parts = Swift.max(1, Swift.min((2 * Parallel.workers + n - 1) / n, cout / 16))
+        let span = (cout + parts - 1) / parts
+        let plane = cols, once = window.kernel[0] == 1 && window.padding[0] == 0
+        Parallel.forRanges(n * parts) { range in
+            for u in range {
+                let s = u / parts, co0 = (u % parts) * span, co1 = Swift.min(cout, co0 + span)
+                guard co0 < co1 else { continue }
+                let xs = UnsafePointer(x + s * cin * window.inputPlane)
+                let c = out + (s * cout + co0) * plane
+                // out[s, co0…co1] = Σ_kt W_kt[co0…co1] · x shifted by kt; with one tap and no
+                // temporal padding every column is written exactly once: no zeroing first.
+                if !once { c.update(repeating: 0, count: (co1 - co0) * plane) }
+                forEachTemporalSlice(xs, 0..<plane) { kt, sub, b in
+                    Gemm.run(transA: false, transB: false, m: co1 - co0, n: sub.count, k: cin,
+                             a: wt.pointer + (kt * cout + co0) * cin, lda: cin, b: b, ldb: window.inputPlane,
+                             beta: once ? 0 : 1, c: c + sub.lowerBound, ldc: plane, parallel: false)
+                }
+                for co in co0..<co1 {
+                    epilogue.apply(c + (co - co0) * plane, 0..<plane, scale: epilogue.scale?[co] ?? 1, bias: bias?[co] ?? 0,
+                                   residual: epilogue.residual.map { $0 + (s * cout + co) * plane })
                 }
             }
         }
