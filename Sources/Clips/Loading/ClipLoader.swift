@@ -123,7 +123,9 @@ public final class ClipLoader: Sendable {
 
 /// Batches of one epoch, in order. Iterating blocks until the next batch is ready; at most
 /// `prefetch` batches are queued for the `workers` decode loops ahead of the consumer.
-/// Dropping the stream (or finishing it) stops the workers.
+/// Dropping the stream (or finishing it) stops the workers, and waits for those still decoding
+/// a video to finish it: a run stopped mid-epoch must not exit, and run the process's exit
+/// handlers, beside a decoder (that corrupted the heap of MPI ranks stopped by a signal).
 public final class BatchStream: Sequence, IteratorProtocol {
     private let loader: ClipLoader
     private let work: WorkQueue
@@ -214,6 +216,8 @@ private final class WorkQueue: @unchecked Sendable {
     private var jobs: [Int] = []
     private var cursor = 0
     private var stopped = false
+    /// Worker loops that have not returned yet.
+    private var running = 0
 
     init(loader: ClipLoader, epoch: Int, order: [Int], seeds: [Int]) {
         self.loader = loader
@@ -226,6 +230,9 @@ private final class WorkQueue: @unchecked Sendable {
 
     /// Each worker is a long-running loop on a Dispatch queue of its own.
     func start(workers: Int) {
+        condition.lock()
+        running += workers
+        condition.unlock()
         for w in 0..<workers {
             DispatchQueue(label: "motive.loader.\(w)", qos: .userInitiated).async { [self] in run() }
         }
@@ -250,10 +257,13 @@ private final class WorkQueue: @unchecked Sendable {
         return (results, range.reduce(0) { $0 + seconds[$1] })
     }
 
+    /// Stops the workers and returns once none is left running: one still loading an item
+    /// finishes that item first.
     func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
+        while running > 0 { condition.wait() }
         condition.unlock()
     }
 
@@ -261,7 +271,12 @@ private final class WorkQueue: @unchecked Sendable {
         while true {
             condition.lock()
             while !stopped && cursor == jobs.count { condition.wait() }
-            if stopped { condition.unlock(); return }
+            if stopped {
+                running -= 1
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
             let position = jobs[cursor]
             cursor += 1
             condition.unlock()
