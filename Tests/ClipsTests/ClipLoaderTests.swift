@@ -45,6 +45,21 @@ import Video
         return ClipLoader(list: list, root: DataRoot(path: root), recipe: recipe, options: options)
     }
 
+    /// A stream dropped after its first batch, with workers busy on the next ones, returns from
+    /// its stop only when no worker loop is left: nothing decodes once a run has stopped.
+    @Test func droppingAStreamWaitsForItsWorkers() throws {
+        let (root, list) = try Self.makeDataset()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let loader = try loader(list, root: root, workers: 3)
+        for _ in 0..<5 {
+            var stream: BatchStream? = loader.epoch(0)
+            #expect(stream?.next() != nil)
+            let work = try #require(stream?.work)
+            stream = nil
+            #expect(work.runningWorkers == 0)
+        }
+    }
+
     @Test func batchesAreCompleteOrderedAndIndependentOfWorkerCount() throws {
         let (root, list) = try Self.makeDataset()
         defer { try? FileManager.default.removeItem(atPath: root) }

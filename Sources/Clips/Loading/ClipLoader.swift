@@ -128,7 +128,7 @@ public final class ClipLoader: Sendable {
 /// handlers, beside a decoder (that corrupted the heap of MPI ranks stopped by a signal).
 public final class BatchStream: Sequence, IteratorProtocol {
     private let loader: ClipLoader
-    private let work: WorkQueue
+    let work: WorkQueue
     private let batchCount: Int
     private var nextBatch = 0
     /// Failures of batches that had no good video, reported with the next batch returned.
@@ -203,7 +203,7 @@ public final class BatchStream: Sequence, IteratorProtocol {
 
 /// The jobs and results shared by a stream and its workers. Workers hold this, not the stream,
 /// so a stream that is dropped half-way is freed and stops them.
-private final class WorkQueue: @unchecked Sendable {
+final class WorkQueue: @unchecked Sendable {
     let loader: ClipLoader
     let epoch: Int
     let order: [Int]
@@ -255,6 +255,13 @@ private final class WorkQueue: @unchecked Sendable {
         let results = range.map { slots[$0]! }
         for p in range { slots[p] = nil }
         return (results, range.reduce(0) { $0 + seconds[$1] })
+    }
+
+    /// Worker loops still running (for tests).
+    var runningWorkers: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return running
     }
 
     /// Stops the workers and returns once none is left running: one still loading an item
