@@ -58,9 +58,7 @@ struct WinogradPlan {
         // workers, splits its output frames into runs instead (each run transforms the input
         // frames its taps read): narrower blocks would make every GEMM narrower. A 14×14 frame
         // is 49 tiles: one GEMM 49 wide per run instead of four 13 wide.
-        var chunks = 1
-        let units = plan.n * natural, oT = plan.window.output[0]
-        while chunks < oT && units * chunks % workers != 0 && units * chunks < 4 * workers { chunks += 1 }
+        let units = plan.n * natural, chunks = winogradRuns(units: units, outputFrames: plan.window.output[0])
         if units * chunks >= workers || units * chunks >= plan.n * blocks {
             (forwardBlock, self.chunks) = ((tiles + natural - 1) / natural, chunks)
         } else {
@@ -106,55 +104,12 @@ struct WinogradPlan {
                  _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
         let u = transformedWeight(weight)
         defer { u.free() }
-        let w = plan.window
-        let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
-        let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
-        let block = forwardBlock, blocks = (tiles + block - 1) / block
-        let units = plan.n * blocks * chunks
-        let cin = plan.cin, cout = plan.cout, k = depth
-        let run = (oT + chunks - 1) / chunks
-        Parallel.forRanges(units) { range in
-            let framesRead = Swift.min(inT, (run - 1) * st + (kT - 1) * dt + 1)
-            let v = Scratch(16 * framesRead * cin * block), m = Scratch(16 * cout * block)
-            defer { v.free(); m.free() }
-            for unit in range {
-                let s = unit / (blocks * chunks), b = unit / chunks % blocks, chunk = unit % chunks
-                let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
-                let o0 = chunk * run, o1 = Swift.min(oT, o0 + run)
-                guard width > 0, o0 < o1 else { continue }
-                // The input frames this run's taps read (none: every output frame is the epilogue of zeros).
-                let f0 = Swift.max(0, Swift.min(inT, o0 * st - pt)), f1 = Swift.max(f0, Swift.min(inT, (o1 - 1) * st - pt + (kT - 1) * dt + 1))
-                if f0 < f1 { transformInput(x + s * cin * w.inputPlane, frames: f0..<f1, tiles: p0..<(p0 + width), into: v.pointer) }
-                let frameRows = cin * width, eStride = (f1 - f0) * frameRows
-                for ot in o0..<o1 {
-                    // Taps kt read input frame f(kt) = ot·stride − padding + kt·dilation; those inside [0, T) count.
-                    let first = ot * st - pt
-                    let taps = (0..<kT).filter { first + $0 * dt >= 0 && first + $0 * dt < inT }
-                    for e in 0..<16 {
-                        let c = m.pointer + e * cout * width, ue = u.pointer + e * cout * k, ve = v.pointer + e * eStride
-                        guard let lo = taps.first, let hi = taps.last else {
-                            c.update(repeating: 0, count: cout * width)
-                            continue
-                        }
-                        if dt == 1 {
-                            // M_e [Cout, width] = U_e[:, taps] [Cout, n·Cin] · V_e[frames] [n·Cin, width]
-                            Gemm.run(transA: false, transB: false, m: cout, n: width, k: (hi - lo + 1) * cin,
-                                     a: ue + lo * cin, lda: k, b: ve + (first + lo - f0) * frameRows, ldb: width,
-                                     c: c, ldc: width, parallel: false)
-                        } else {
-                            for (i, kt) in taps.enumerated() {
-                                Gemm.run(transA: false, transB: false, m: cout, n: width, k: cin,
-                                         a: ue + kt * cin, lda: k, b: ve + (first + kt * dt - f0) * frameRows, ldb: width,
-                                         beta: i == 0 ? 0 : 1, c: c, ldc: width, parallel: false)
-                            }
-                        }
-                    }
-                    let frame = (s * cout * oT + ot) * w.output[1] * w.output[2]
-                    transformOutput(m.pointer, bias, tiles: p0..<(p0 + width), into: out + frame, scale: epilogue.scale,
-                                    residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
-                }
-            }
-        }
+        winogradForward(plan, elements: 16, tiles: tiles, block: forwardBlock, chunks: chunks, weights: u.pointer, x: x,
+                        input: { sample, frames, tiles, v in transformInput(sample, frames: frames, tiles: tiles, into: v) },
+                        output: { m, tiles, frame in
+                            transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
+                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
+                        })
     }
 
     /// V [16, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them; every
@@ -457,5 +412,78 @@ struct WinogradPlan {
         row(1, y00 + y10, y01 + y11)
         row(2, y00 - y10, y01 - y11)
         row(3, -y10, -y11)
+    }
+}
+
+/// How many runs of output frames split each of `units` (sample, block of tiles) units of a
+/// Winograd forward pass: the fewest that make the units a multiple of the workers, or four per
+/// worker, and no more than the frames. Each run transforms the input frames its taps read.
+func winogradRuns(units: Int, outputFrames: Int) -> Int {
+    let workers = Parallel.workers
+    var runs = 1
+    while runs < outputFrames && units * runs % workers != 0 && units * runs < 4 * workers { runs += 1 }
+    return runs
+}
+
+/// The forward pass both Winograd tilings share (`WinogradPlan`'s F(2×2, 3×3), 16 transform
+/// elements; `WinogradF4Plan`'s F(4×4, 3×3), 36), given the transformed weights
+/// U [elements, Cout, kT·Cin].
+///
+/// Units are (sample, block of `block` tiles, run of output frames; `chunks` runs per block).
+/// A unit transforms the input frames its run reads (`input`: one sample's input, the frames,
+/// the tiles, V [elements, F, Cin, width]). Per output frame, each element e is one GEMM
+/// M_e [Cout, width] = U_e[:, taps] · V_e[frames] over the taps that read a real input frame
+/// (consecutive rows of V_e when the temporal dilation is 1; one GEMM per tap otherwise), and
+/// `output` turns M (readable eight floats past its end) into the output frame at `frame`.
+func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, chunks: Int,
+                     weights u: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                     input: (_ sample: UnsafePointer<Float>, _ frames: Range<Int>, _ tiles: Range<Int>, _ v: UnsafeMutablePointer<Float>) -> Void,
+                     output: (_ m: UnsafePointer<Float>, _ tiles: Range<Int>, _ frame: Int) -> Void) {
+    let w = plan.window
+    let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
+    let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
+    let blocks = (tiles + block - 1) / block
+    let units = plan.n * blocks * chunks
+    let cin = plan.cin, cout = plan.cout, k = kT * cin
+    let run = (oT + chunks - 1) / chunks
+    Parallel.forRanges(units) { range in
+        let framesRead = Swift.min(inT, (run - 1) * st + (kT - 1) * dt + 1)
+        let v = Scratch(elements * framesRead * cin * block), m = Scratch(elements * cout * block + 8)
+        defer { v.free(); m.free() }
+        for unit in range {
+            let s = unit / (blocks * chunks), b = unit / chunks % blocks, chunk = unit % chunks
+            let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
+            let o0 = chunk * run, o1 = Swift.min(oT, o0 + run)
+            guard width > 0, o0 < o1 else { continue }
+            // The input frames this run's taps read (none: every output frame is the epilogue of zeros).
+            let f0 = Swift.max(0, Swift.min(inT, o0 * st - pt)), f1 = Swift.max(f0, Swift.min(inT, (o1 - 1) * st - pt + (kT - 1) * dt + 1))
+            if f0 < f1 { input(x + s * cin * w.inputPlane, f0..<f1, p0..<(p0 + width), v.pointer) }
+            let frameRows = cin * width, eStride = (f1 - f0) * frameRows
+            for ot in o0..<o1 {
+                // Taps kt read input frame f(kt) = ot·stride − padding + kt·dilation; those inside [0, T) count.
+                let first = ot * st - pt
+                let taps = (0..<kT).filter { first + $0 * dt >= 0 && first + $0 * dt < inT }
+                for e in 0..<elements {
+                    let c = m.pointer + e * cout * width, ue = u + e * cout * k, ve = v.pointer + e * eStride
+                    guard let lo = taps.first, let hi = taps.last else {
+                        c.update(repeating: 0, count: cout * width)
+                        continue
+                    }
+                    if dt == 1 {
+                        // M_e [Cout, width] = U_e[:, taps] [Cout, n·Cin] · V_e[frames] [n·Cin, width]
+                        Gemm.run(transA: false, transB: false, m: cout, n: width, k: (hi - lo + 1) * cin,
+                                 a: ue + lo * cin, lda: k, b: ve + (first + lo - f0) * frameRows, ldb: width,
+                                 c: c, ldc: width, parallel: false)
+                    } else {
+                        for (i, kt) in taps.enumerated() {
+                            Gemm.run(transA: false, transB: false, m: cout, n: width, k: cin,
+                                     a: ue + kt * cin, lda: k, b: ve + (first + kt * dt - f0) * frameRows, ldb: width,
+                                     beta: i == 0 ? 0 : 1, c: c, ldc: width, parallel: false)
+                        }
+                    }
+                }
+                output(m.pointer, p0..<(p0 + width), (s * cout * oT + ot) * w.output[1] * w.output[2])
+            }
+        }
     }
 }

@@ -62,13 +62,9 @@ struct WinogradF4Plan {
         let widest = Swift.max(16, (1 << 21) / Swift.max(1, 36 * w.input[0] * plan.cin))
         let blocks = (tiles + widest - 1) / widest
         block = (tiles + blocks - 1) / blocks
-        // Too few units for the workers (one clip of small frames): split the output frames into
-        // runs too, rather than the tiles into narrower GEMMs. Each run transforms the input
-        // frames its taps read. Units of equal size, a multiple of the workers where it can.
-        let workers = Parallel.workers, units = plan.n * blocks
-        var chunks = 1
-        while chunks < w.output[0] && units * chunks % workers != 0 && units * chunks < 4 * workers { chunks += 1 }
-        self.chunks = chunks
+        // Too few units for the workers (one clip of small frames): runs of output frames split
+        // the work too, rather than narrower tiles.
+        chunks = winogradRuns(units: plan.n * blocks, outputFrames: w.output[0])
     }
 
     /// U [36, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3], element e = 6·r + c of G·g·Gᵀ.
@@ -115,69 +111,12 @@ struct WinogradF4Plan {
                  _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
         let u = transformedWeight(weight)
         defer { u.free() }
-        let w = plan.window
-        let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
-        let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
-        let units = plan.n * blocks * chunks
-        let cin = plan.cin, cout = plan.cout, k = depth
-        let run = (oT + chunks - 1) / chunks
-        Parallel.forRanges(units) { range in
-            // V for the input frames one run reads; M with room for the output pass's eight-lane reads past its end.
-            let framesRead = Swift.min(inT, (run - 1) * st + (kT - 1) * dt + 1)
-            let v = Scratch(36 * framesRead * cin * block), m = Scratch(36 * cout * block + 8)
-            defer { v.free(); m.free() }
-            for unit in range {
-                let s = unit / (blocks * chunks), b = unit / chunks % blocks, chunk = unit % chunks
-                let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
-                let o0 = chunk * run, o1 = Swift.min(oT, o0 + run)
-                guard width > 0, o0 < o1 else { continue }
-                // The input frames this run's taps read.
-                let f0 = Swift.max(0, o0 * st - pt), f1 = Swift.min(inT, (o1 - 1) * st - pt + (kT - 1) * dt + 1)
-                guard f0 < f1 else {
-                    for ot in o0..<o1 { zeroTaps(s: s, ot: ot, tiles: p0..<(p0 + width), m: m.pointer, bias: bias, out: out, epilogue: epilogue) }
-                    continue
-                }
-                transformInput(x + s * cin * w.inputPlane, frames: f0..<f1, tiles: p0..<(p0 + width), into: v.pointer)
-                let frameRows = cin * width, eStride = (f1 - f0) * frameRows
-                for ot in o0..<o1 {
-                    // Taps kt read input frame f(kt) = ot·stride − padding + kt·dilation; those inside [0, T) count.
-                    let first = ot * st - pt
-                    let taps = (0..<kT).filter { first + $0 * dt >= 0 && first + $0 * dt < inT }
-                    for e in 0..<36 {
-                        let c = m.pointer + e * cout * width, ue = u.pointer + e * cout * k, ve = v.pointer + e * eStride
-                        guard let lo = taps.first, let hi = taps.last else {
-                            c.update(repeating: 0, count: cout * width)
-                            continue
-                        }
-                        if dt == 1 {
-                            // M_e [Cout, width] = U_e[:, taps] [Cout, n·Cin] · V_e[frames] [n·Cin, width]
-                            Gemm.run(transA: false, transB: false, m: cout, n: width, k: (hi - lo + 1) * cin,
-                                     a: ue + lo * cin, lda: k, b: ve + (first + lo - f0) * frameRows, ldb: width,
-                                     c: c, ldc: width, parallel: false)
-                        } else {
-                            for (i, kt) in taps.enumerated() {
-                                Gemm.run(transA: false, transB: false, m: cout, n: width, k: cin,
-                                         a: ue + kt * cin, lda: k, b: ve + (first + kt * dt - f0) * frameRows, ldb: width,
-                                         beta: i == 0 ? 0 : 1, c: c, ldc: width, parallel: false)
-                            }
-                        }
-                    }
-                    let frame = (s * cout * oT + ot) * w.output[1] * w.output[2]
-                    transformOutput(m.pointer, bias, tiles: p0..<(p0 + width), into: out + frame, scale: epilogue.scale,
-                                    residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
-                }
-            }
-        }
-    }
-
-    /// An output frame none of whose taps reads a real input frame: the epilogue applied to zeros.
-    private func zeroTaps(s: Int, ot: Int, tiles: Range<Int>, m: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                          out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        let w = plan.window
-        m.update(repeating: 0, count: 36 * plan.cout * tiles.count)
-        let frame = (s * plan.cout * w.output[0] + ot) * w.output[1] * w.output[2]
-        transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
-                        residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
+        winogradForward(plan, elements: 36, tiles: tiles, block: block, chunks: chunks, weights: u.pointer, x: x,
+                        input: { sample, frames, tiles, v in transformInput(sample, frames: frames, tiles: tiles, into: v) },
+                        output: { m, tiles, frame in
+                            transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
+                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
+                        })
     }
 
     /// V [36, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them), from
