@@ -4,10 +4,7 @@ import Testing
 /// Winograd F(4×4, 3×3) against the plain im2col path, F(2×2, 3×3) and the direct Double
 /// reference, within 1e-5 of the output's largest magnitude.
 @Suite struct WinogradF4Tests {
-    struct Case: CustomStringConvertible {
-        var x: [Int], w: [Int], stride: [Int], padding: [Int], dilation: [Int]
-        var description: String { "x \(x) w \(w) stride \(stride) pad \(padding) dilation \(dilation)" }
-    }
+    typealias Case = WinogradTests.Case
 
     static let cases = [
         // 2-D, output sides that are not multiples of 4 (partial tiles at the bottom and right), with and without padding.

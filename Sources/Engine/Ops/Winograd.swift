@@ -66,38 +66,27 @@ struct WinogradPlan {
         }
     }
 
-    /// U [16, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3]. For each (co, kt) the 16 rows are
-    /// written along ci, so the stores run as 16 sequential streams.
+    /// U [16, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3].
     func transformedWeight(_ weight: UnsafePointer<Float>) -> Scratch {
-        let kT = plan.window.kernel[0], cin = plan.cin, cout = plan.cout, k = depth
-        let u = Scratch(16 * cout * k)
-        let pu = u.pointer, stride = cout * k
-        Parallel.forRanges(cout) { range in
-            for co in range { for kt in 0..<kT {
-                let dst = pu + co * k + kt * cin
-                for ci in 0..<cin {
-                    let g = weight + ((co * cin + ci) * kT + kt) * 9
-                    // G·g: rows 0…3 of a 4×3, column by column.
-                    let a0 = g[0], a1 = g[1], a2 = g[2]
-                    let c0 = g[6], c1 = g[7], c2 = g[8]
-                    let s0 = 0.5 * (a0 + g[3] + c0), s1 = 0.5 * (a1 + g[4] + c1), s2 = 0.5 * (a2 + g[5] + c2)
-                    let d0 = 0.5 * (a0 - g[3] + c0), d1 = 0.5 * (a1 - g[4] + c1), d2 = 0.5 * (a2 - g[5] + c2)
-                    // ·Gᵀ: each row (r0, r1, r2) → (r0, ½(r0 + r1 + r2), ½(r0 − r1 + r2), r2).
-                    @inline(__always) func row(_ i: Int, _ r0: Float, _ r1: Float, _ r2: Float) {
-                        let o = dst + ci + 4 * i * stride
-                        o[0] = r0
-                        o[stride] = 0.5 * (r0 + r1 + r2)
-                        o[2 * stride] = 0.5 * (r0 - r1 + r2)
-                        o[3 * stride] = r2
-                    }
-                    row(0, a0, a1, a2)
-                    row(1, s0, s1, s2)
-                    row(2, d0, d1, d2)
-                    row(3, c0, c1, c2)
-                }
-            } }
+        winogradWeights(plan, elements: 16, weight) { g, o, stride in
+            // G·g: rows 0…3 of a 4×3, column by column.
+            let a0 = g[0], a1 = g[1], a2 = g[2]
+            let c0 = g[6], c1 = g[7], c2 = g[8]
+            let s0 = 0.5 * (a0 + g[3] + c0), s1 = 0.5 * (a1 + g[4] + c1), s2 = 0.5 * (a2 + g[5] + c2)
+            let d0 = 0.5 * (a0 - g[3] + c0), d1 = 0.5 * (a1 - g[4] + c1), d2 = 0.5 * (a2 - g[5] + c2)
+            // ·Gᵀ: each row (r0, r1, r2) → (r0, ½(r0 + r1 + r2), ½(r0 − r1 + r2), r2).
+            @inline(__always) func row(_ i: Int, _ r0: Float, _ r1: Float, _ r2: Float) {
+                let e = o + 4 * i * stride
+                e[0] = r0
+                e[stride] = 0.5 * (r0 + r1 + r2)
+                e[2 * stride] = 0.5 * (r0 - r1 + r2)
+                e[3 * stride] = r2
+            }
+            row(0, a0, a1, a2)
+            row(1, s0, s1, s2)
+            row(2, d0, d1, d2)
+            row(3, c0, c1, c2)
         }
-        return u
     }
 
     func forward(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
@@ -413,6 +402,25 @@ struct WinogradPlan {
         row(2, y00 - y10, y01 - y11)
         row(3, -y10, -y11)
     }
+}
+
+/// U [elements, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3], both Winograd tilings' weight
+/// transform: `kernel(g, o, stride)` writes the transform of the 3×3 kernel at g, element e at
+/// o[e·stride]. For each (co, kt) the elements' rows are written along ci, so the stores run as
+/// `elements` sequential streams.
+@inline(__always)
+func winogradWeights(_ plan: ConvPlan, elements: Int, _ weight: UnsafePointer<Float>,
+                     _ kernel: (_ g: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ stride: Int) -> Void) -> Scratch {
+    let kT = plan.window.kernel[0], cin = plan.cin, cout = plan.cout, k = kT * cin
+    let u = Scratch(elements * cout * k)
+    let pu = u.pointer, stride = cout * k
+    Parallel.forRanges(cout) { range in
+        for co in range { for kt in 0..<kT {
+            let dst = pu + co * k + kt * cin
+            for ci in 0..<cin { kernel(weight + ((co * cin + ci) * kT + kt) * 9, dst + ci, stride) }
+        } }
+    }
+    return u
 }
 
 /// How many runs of output frames split each of `units` (sample, block of tiles) units of a

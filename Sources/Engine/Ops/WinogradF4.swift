@@ -69,27 +69,17 @@ struct WinogradF4Plan {
 
     /// U [36, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3], element e = 6·r + c of G·g·Gᵀ.
     func transformedWeight(_ weight: UnsafePointer<Float>) -> Scratch {
-        let kT = plan.window.kernel[0], cin = plan.cin, cout = plan.cout, k = depth
-        let u = Scratch(36 * cout * k)
-        let pu = u.pointer, stride = cout * k
-        Parallel.forRanges(cout) { range in
-            for co in range { for kt in 0..<kT {
-                let dst = pu + co * k + kt * cin
-                for ci in 0..<cin {
-                    let g = weight + ((co * cin + ci) * kT + kt) * 9
-                    // G·g: six rows, each a combination of g's three rows (lanes 0…2).
-                    let rows = Self.kernelTransform(SIMD4(g[0], g[1], g[2], 0), SIMD4(g[3], g[4], g[5], 0), SIMD4(g[6], g[7], g[8], 0))
-                    // ·Gᵀ: each row's three columns become six.
-                    @inline(__always) func put(_ r: Int, _ row: SIMD4<Float>) {
-                        let c = Self.kernelTransform(row[0], row[1], row[2])
-                        let o = dst + ci + 6 * r * stride
-                        o[0] = c.0; o[stride] = c.1; o[2 * stride] = c.2; o[3 * stride] = c.3; o[4 * stride] = c.4; o[5 * stride] = c.5
-                    }
-                    put(0, rows.0); put(1, rows.1); put(2, rows.2); put(3, rows.3); put(4, rows.4); put(5, rows.5)
-                }
-            } }
+        winogradWeights(plan, elements: 36, weight) { g, o, stride in
+            // G·g: six rows, each a combination of g's three rows (lanes 0…2).
+            let rows = Self.kernelTransform(SIMD4(g[0], g[1], g[2], 0), SIMD4(g[3], g[4], g[5], 0), SIMD4(g[6], g[7], g[8], 0))
+            // ·Gᵀ: each row's three columns become six.
+            @inline(__always) func put(_ r: Int, _ row: SIMD4<Float>) {
+                let c = Self.kernelTransform(row[0], row[1], row[2])
+                let e = o + 6 * r * stride
+                e[0] = c.0; e[stride] = c.1; e[2 * stride] = c.2; e[3 * stride] = c.3; e[4 * stride] = c.4; e[5 * stride] = c.5
+            }
+            put(0, rows.0); put(1, rows.1); put(2, rows.2); put(3, rows.3); put(4, rows.4); put(5, rows.5)
         }
-        return u
     }
 
     /// G applied to three rows of lanes: six rows.
