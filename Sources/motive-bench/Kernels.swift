@@ -13,7 +13,7 @@ struct Kernels: ParsableCommand {
     @Option(help: "Timed runs per measurement (medians are reported).") var repeats = 7
     @Option(help: "Dispatch workers (default: all cores).") var workers: Int?
 
-    @Flag(help: "Instead: Winograd F(4×4, 3×3) against F(2×2, 3×3) on the zoo's Winograd-shaped layers, forward at batch 1, alternating.")
+    @Flag(help: "Instead: Winograd F(4×4, 3×3) against F(2×2, 3×3) on the zoo's Winograd-shaped layers at batch 1, forward and weight gradient, alternating.")
     var winograd = false
 
     func run() {
@@ -65,23 +65,41 @@ struct Kernels: ParsableCommand {
         report("conv_bwd:\(layer.name)", flops: 2 * flops, backward, sgemm)
     }
 
-    /// The forward pass with `auto` (F(4×4, 3×3) where it applies) and with `winograd2`, timed
-    /// alternately: each one's median milliseconds and the median of the per-pair ratios.
+    /// The forward pass and the weight gradient with `auto` (F(4×4, 3×3) where it applies) and
+    /// with `winograd2`, timed alternately: each one's median milliseconds and the median of the
+    /// per-pair ratios.
     func benchWinograd(_ layer: ConvLayer) {
         var rng = Xoshiro(seed: 3)
         let x = Tensor.uniform(layer.input, low: -1, high: 1, using: &rng)
         let w = Tensor.uniform(layer.weight, low: -0.1, high: 0.1, using: &rng)
-        func time(_ algorithm: ConvAlgorithm) -> Double {
+        func forward(_ algorithm: ConvAlgorithm) -> Double {
             ConvAlgorithm.with(algorithm) {
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = GradMode.noGrad { conv(x, weight: w, padding: layer.padding) }
                 return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             }
         }
-        _ = (time(.auto), time(.winograd2))
-        let pairs = (0..<repeats).map { _ in (time(.winograd2), time(.auto)) }
+        // The backward pass with only the weight requiring a gradient: the weight gradient alone.
+        let trained = w.copy()
+        trained.requiresGrad = true
+        let seed = GradMode.noGrad { Tensor.uniform(conv(x, weight: w, padding: layer.padding).shape, using: &rng) }
+        func weightGradient(_ algorithm: ConvAlgorithm) -> Double {
+            ConvAlgorithm.with(algorithm) {
+                let y = conv(x, weight: trained, padding: layer.padding)
+                let start = DispatchTime.now().uptimeNanoseconds
+                y.backward(seed)
+                let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                trained.grad = nil
+                return t
+            }
+        }
+        _ = (forward(.auto), forward(.winograd2), weightGradient(.auto), weightGradient(.winograd2))
+        let pairs = (0..<repeats).map { _ in (forward(.winograd2), forward(.auto)) }
+        let gradients = (0..<repeats).map { _ in (weightGradient(.winograd2), weightGradient(.auto)) }
         emit([("bench", "winograd:\(layer.name)"), ("f2_ms", 1000 * median(pairs.map(\.0))), ("f4_ms", 1000 * median(pairs.map(\.1))),
-              ("f4_over_f2", median(pairs.map { $0.1 / $0.0 }))])
+              ("f4_over_f2", median(pairs.map { $0.1 / $0.0 })),
+              ("dw_f2_ms", 1000 * median(gradients.map(\.0))), ("dw_f4_ms", 1000 * median(gradients.map(\.1))),
+              ("dw_f4_over_f2", median(gradients.map { $0.1 / $0.0 }))])
     }
 
     /// (sgemm seconds, op seconds) per repeat, after one warm-up of each.

@@ -13,8 +13,8 @@ import Testing
         Case(x: [2, 5, 4, 9, 9], w: [6, 5, 3, 3, 3], stride: [1, 2, 2], padding: [1]),        // im2col
         Case(x: [2, 8, 6, 5, 5], w: [12, 8, 3, 1, 1], stride: [1], padding: [1, 0, 0]),       // temporal GEMM
         Case(x: [1, 8, 4, 6, 6], w: [16, 8, 1, 1, 1], stride: [1], padding: [0]),             // pointwise, written once
-        Case(x: [1, 16, 4, 16, 16], w: [16, 16, 3, 3, 3], stride: [1], padding: [1]),         // Winograd F(4×4, 3×3)
-        Case(x: [1, 16, 2, 20, 72], w: [16, 16, 3, 3, 3], stride: [1], padding: [1]),         // F(4×4, 3×3), vector tiles
+        Case(x: [1, 48, 3, 16, 32], w: [16, 48, 3, 3, 3], stride: [1], padding: [1]),         // Winograd F(4×4, 3×3)
+        Case(x: [1, 48, 2, 20, 72], w: [16, 48, 3, 3, 3], stride: [1], padding: [1]),         // F(4×4, 3×3), vector tiles
         Case(x: [3, 16, 20, 20], w: [24, 16, 3, 3], stride: [1], padding: [1]),               // Winograd F(2×2, 3×3), 2-D
         Case(x: [1, 16, 4, 8, 40], w: [16, 16, 3, 3, 3], stride: [1], padding: [1]),          // F(2×2, 3×3), vector tiles
     ]

@@ -20,6 +20,10 @@ import Testing
         Case(x: [1, 16, 2, 18, 75], w: [16, 16, 3, 3, 3], stride: [1], padding: [1], dilation: [1]),
         Case(x: [2, 16, 13, 70], w: [16, 16, 3, 3], stride: [1], padding: [0], dilation: [1]),
         Case(x: [1, 32, 1, 36, 36], w: [16, 32, 1, 3, 3], stride: [1], padding: [0, 1, 1], dilation: [1]),
+        // Temporal padding wider than the kernel's reach (four samples, so a worker's M holds an
+        // earlier unit's values), and several groups of output frames per run.
+        Case(x: [4, 16, 2, 8, 8], w: [16, 16, 3, 3, 3], stride: [1], padding: [2, 1, 1], dilation: [1]),
+        Case(x: [1, 16, 160, 6, 6], w: [16, 16, 3, 3, 3], stride: [1], padding: [1], dilation: [1]),
     ]
 
     @Test(arguments: cases) func matchesIm2colAndTheDirectSum(_ c: Case) {
@@ -40,6 +44,22 @@ import Testing
         expectClose(fast.scalars, plain.scalars, abs: 1e-5 * scale, rel: 0, "\(c) against im2col")
         expectClose(fast.scalars, small.scalars, abs: 1e-5 * scale, rel: 0, "\(c) against F(2×2, 3×3)")
         expectClose(fast.scalars, reference.values, abs: 1e-5 * scale, rel: 0, "\(c) against the direct sum")
+    }
+
+    /// The weight gradient (F(4×4, 3×3)'s adjoint) straight from the plan against im2col's and
+    /// F(2×2, 3×3)'s, within 1e-5 of the gradient's largest magnitude: vector and staged groups,
+    /// partial tiles, temporal padding, stride and dilation, 2-D.
+    @Test(arguments: cases) func weightGradientMatchesIm2colAndF2(_ c: Case) {
+        let x = randomTensor(c.x, seed: 74), w = randomTensor(c.w, seed: 75, low: -0.3, high: 0.3)
+        let plan = ConvPlan(x: x, weight: w, bias: nil, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: 1)
+        let dy = randomTensor([plan.n, plan.cout] + plan.window.spatialOutput, seed: 76)
+        let fast = WinogradF4Plan(plan).weightGradient(x.data, dy.data, shape: w.shape)
+        let plain = ConvAlgorithm.with(.im2col) { plan.weightGradient(x: x, grad: dy) }
+        let small = WinogradPlan(plan).weightGradient(x.data, dy.data, shape: w.shape)
+        #expect(fast.shape == w.shape)
+        let largest = plain.scalars.map(abs).max() ?? 1
+        expectClose(fast.scalars, plain.scalars, abs: 1e-5 * largest, rel: 0, "\(c) against im2col")
+        expectClose(fast.scalars, small.scalars, abs: 1e-5 * largest, rel: 0, "\(c) against F(2×2, 3×3)")
     }
 
     /// The fused epilogue (folded norm scale, bias, residual, ReLU) in F(4×4, 3×3)'s output pass,
@@ -63,10 +83,10 @@ import Testing
         }
     }
 
-    /// `conv` picks F(4×4, 3×3) at this size for the output and for the input gradient (a
-    /// stride-1 convolution itself); the weight gradient stays F(2×2, 3×3)'s adjoint.
+    /// `conv` picks F(4×4, 3×3) at this size for the output, the input gradient (a stride-1
+    /// convolution itself) and the weight gradient (its adjoint).
     @Test func convPicksItAndItsGradientsHold() {
-        let x = randomTensor([1, 16, 4, 20, 20], seed: 71), w = randomTensor([16, 16, 3, 3, 3], seed: 72, low: -0.3, high: 0.3)
+        let x = randomTensor([1, 48, 3, 16, 32], seed: 71), w = randomTensor([16, 48, 3, 3, 3], seed: 72, low: -0.3, high: 0.3)
         let plan = ConvPlan(x: x, weight: w, bias: nil, stride: [1], padding: [1], dilation: [1], groups: 1)
         #expect(WinogradF4Plan.applies(to: plan))
         func grads(_ algorithm: ConvAlgorithm) -> (y: [Float], dx: [Float], dw: [Float]) {
@@ -75,7 +95,7 @@ import Testing
                 xi.requiresGrad = true
                 wi.requiresGrad = true
                 let y = conv(xi, weight: wi, padding: [1])
-                (y * randomTensor([1, 16, 4, 20, 20], seed: 73)).sum().backward()
+                (y * randomTensor([1, 16, 3, 16, 32], seed: 73)).sum().backward()
                 return (y.scalars, xi.grad!.scalars, wi.grad!.scalars)
             }
         }
@@ -83,7 +103,8 @@ import Testing
         let largest = plain.y.map(abs).max() ?? 1, largestDx = plain.dx.map(abs).max() ?? 1
         expectClose(fast.y, plain.y, abs: 1e-5 * largest, rel: 0, "output")
         expectClose(fast.dx, plain.dx, abs: 1e-5 * largestDx, rel: 0, "input gradient")
-        expectClose(fast.dw, plain.dw, abs: 1e-4, rel: 1e-4, "weight gradient")
+        let largestDw = plain.dw.map(abs).max() ?? 1
+        expectClose(fast.dw, plain.dw, abs: 1e-5 * largestDw, rel: 0, "weight gradient")
         gradCheck([x.copy(), w.copy()], samples: 12, "winograd F(4×4, 3×3) conv") { conv($0[0], weight: $0[1], padding: [1]) }
     }
 
@@ -93,10 +114,12 @@ import Testing
                                                 padding: [1], dilation: [1], groups: 1))
         }
         #expect(applies([1, 64, 16, 56, 56], [64, 64, 3, 3, 3]))              // R3D-18's first stage
-        #expect(applies([1, 128, 8, 28, 28], [128, 128, 1, 3, 3]))            // a ResNet-50's second stage
+        #expect(applies([1, 128, 8, 56, 56], [128, 128, 1, 3, 3]))            // 1×3×3, K = 128
+        #expect(!applies([1, 64, 8, 56, 56], [64, 64, 1, 3, 3]))              // 1×3×3, K = 64: F(2×2, 3×3)
+        #expect(!applies([1, 128, 8, 28, 28], [128, 128, 3, 3, 3]))           // seven tiles per row: F(2×2, 3×3)
         #expect(!applies([1, 256, 4, 14, 14], [256, 256, 3, 3, 3]))           // 14×14 frames: F(2×2, 3×3)
         #expect(!applies([1, 64, 16, 56, 56], [64, 64, 3, 3, 3], stride: [2])) // not Winograd at all
-        #expect(!applies([1, 512, 8, 28, 28], [512, 512, 3, 3, 3]))           // 28 M transformed weights: F(2×2, 3×3)
+        #expect(!applies([1, 512, 8, 56, 56], [512, 512, 3, 3, 3]))           // 28 M transformed weights: F(2×2, 3×3)
         #expect(!applies([8, 64, 56, 56], [64, 64, 3, 3]))                    // single images (TSN): F(2×2, 3×3)
     }
 }

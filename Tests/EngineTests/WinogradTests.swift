@@ -20,6 +20,11 @@ import Testing
         // Wide frames: runs of eight interior tiles take the vector transforms, the edges the scalar ones.
         Case(x: [1, 16, 2, 10, 40], w: [16, 16, 3, 3, 3], stride: [1], padding: [1], dilation: [1]),
         Case(x: [2, 16, 7, 37], w: [16, 16, 3, 3], stride: [1], padding: [0], dilation: [1]),
+        // Temporal padding wider than the kernel's reach (no tap reads every output frame; four
+        // samples, so a worker's M holds an earlier unit's values), and a clip long enough for
+        // several groups of output frames per run.
+        Case(x: [4, 16, 2, 6, 6], w: [16, 16, 3, 3, 3], stride: [1], padding: [2, 1, 1], dilation: [1]),
+        Case(x: [1, 16, 80, 6, 6], w: [16, 16, 3, 3, 3], stride: [1], padding: [1], dilation: [1]),
     ]
 
     @Test(arguments: cases) func matchesIm2colAndTheDirectSum(_ c: Case) {

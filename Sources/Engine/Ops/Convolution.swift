@@ -35,8 +35,8 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int],
 }
 
 /// How convolutions run. `auto` takes Winograd where it applies (3×3 spatial kernels at stride
-/// 1): F(4×4, 3×3) for forward passes on large frames (`WinogradF4Plan`), F(2×2, 3×3) for the
-/// rest and for weight gradients; and im2col + GEMM elsewhere, with stride-2 rows read from a
+/// 1): F(4×4, 3×3) on large frames of clips (`WinogradF4Plan`), F(2×2, 3×3) for the rest; and
+/// im2col + GEMM elsewhere, with stride-2 rows read from a
 /// copy split by column parity (`SplitRows`). `winograd2` is `auto` with F(2×2, 3×3) in place of
 /// F(4×4, 3×3); `im2col` always takes the plain path, gathers included. Both are for parity tests
 /// and benchmarks of the fast paths.
@@ -506,6 +506,9 @@ struct ConvPlan {
 
     /// dW [Cout, Cin_g, *K]: per (sample, group, tile), dW_g += dOut · colᵀ, each worker into a private sum.
     func weightGradient(x: Tensor, grad g: Tensor) -> Tensor {
+        if ConvAlgorithm.current == .auto && WinogradF4Plan.applies(to: self) {
+            return WinogradF4Plan(self).weightGradient(x.data, g.data, shape: [cout, cg] + window.kernel.suffix(x.rank - 2))
+        }
         if ConvAlgorithm.current != .im2col && WinogradPlan.applies(to: self) {
             return WinogradPlan(self).weightGradient(x.data, g.data, shape: [cout, cg] + window.kernel.suffix(x.rank - 2))
         }

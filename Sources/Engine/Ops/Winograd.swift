@@ -94,10 +94,12 @@ struct WinogradPlan {
         let u = transformedWeight(weight)
         defer { u.free() }
         winogradForward(plan, elements: 16, tiles: tiles, block: forwardBlock, chunks: chunks, weights: u.pointer, x: x,
-                        input: { sample, frames, tiles, v in transformInput(sample, frames: frames, tiles: tiles, into: v) },
-                        output: { m, tiles, frame in
+                        input: { sample, frames, tiles, v, channelMajor in
+                            transformInput(sample, frames: frames, tiles: tiles, into: v, channelMajor: channelMajor)
+                        },
+                        output: { m, rowStride, tiles, frame in
                             transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
-                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
+                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu, rowStride: rowStride)
                         })
     }
 
@@ -186,16 +188,16 @@ struct WinogradPlan {
     /// Writes Aᵀ·M·A (+ bias) for each tile into one output frame of one sample, [Cout, oT, oH, oW] at `out`.
     func transformOutput(_ m: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, tiles: Range<Int>,
                          into out: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>? = nil,
-                         residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
+                         residual: UnsafePointer<Float>? = nil, relu: Bool = false, rowStride: Int? = nil) {
         let w = plan.window
         let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
-        let cout = plan.cout, width = tiles.count, plane = cout * width
+        let cout = plan.cout, width = tiles.count, rows = rowStride ?? width, plane = cout * rows
         for co in 0..<cout {
             let b = bias?[co] ?? 0, k = scale?[co] ?? 1
             var q = 0
             while q < width {
                 let p = tiles.lowerBound + q
-                let src = m + co * width + q
+                let src = m + co * rows + q
                 let h = 2 * (p / tilesW), c = 2 * (p % tilesW)
                 // Eight tiles of one tile row, all inside the frame: one vector pass.
                 if q + 8 <= width && p % tilesW + 8 <= tilesW && h + 2 <= oH && c + 16 <= oW {
@@ -253,87 +255,29 @@ struct WinogradPlan {
         write(1, b0 + b1 + b2, b1 - b2 - b3)
     }
 
-    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (whose output is linear in U):
-    ///
-    ///     dM = A·dY·Aᵀ per output tile,   dU_e += dM_e [Cout, P] · V_eᵀ [P, kT·Cin],   dW = Gᵀ·dU·G
-    ///
-    /// The GEMMs sum over tiles and output frames, each worker into a private dU.
+    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (`winogradWeightGradient`), with
+    /// dW = Gᵀ·dU·G per kernel, Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
     func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: [Int]) -> Tensor {
-        let w = plan.window
-        let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
-        let units = plan.n * blocks
-        let cin = plan.cin, cout = plan.cout, k = depth
-        let workers = Swift.max(1, Swift.min(Parallel.workers, units))
-        let partial = (0..<workers).map { _ in Scratch(zeroed: 16 * cout * k) }
-        defer { partial.forEach { $0.free() } }
-        Parallel.forTasks(workers) { worker in
-            // V [16, Cin, T, width] and dM [16, Cout, oT, width]: for each tap, the output frames
-            // that read a real input frame are one run, so each (e, tap) is one GEMM over all of
-            // them (K = frames × tiles) when the temporal stride is 1.
-            let v = Scratch(16 * inT * cin * block), m = Scratch(16 * cout * oT * block)
-            defer { v.free(); m.free() }
-            let du = partial[worker].pointer
-            let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
-            for unit in (units * worker / workers)..<(units * (worker + 1) / workers) {
-                let s = unit / blocks, b = unit % blocks
-                let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
-                guard width > 0 else { continue }
-                transformInput(x + s * cin * w.inputPlane, tiles: p0..<(p0 + width), into: v.pointer, channelMajor: true)
-                for ot in 0..<oT {
-                    transformGradient(dy + (s * cout * oT + ot) * w.output[1] * w.output[2], tiles: p0..<(p0 + width),
-                                      into: m.pointer + ot * width, rowStride: oT * width)
-                }
-                for kt in 0..<kT {
-                    // Output frames ot whose input frame f = ot·st − pt + kt·dt lies in [0, T).
-                    let valid = (0..<oT).filter { let f = $0 * st - pt + kt * dt; return f >= 0 && f < inT }
-                    guard let lo = valid.first, let hi = valid.last else { continue }
-                    for e in 0..<16 {
-                        let dm = m.pointer + e * cout * oT * width, ve = v.pointer + e * cin * inT * width
-                        let due = du + e * cout * k + kt * cin
-                        if st == 1 {
-                            // dU_e[:, kt] [Cout, Cin] += dM_e[:, frames lo…hi] [Cout, n·width] · V_e[:, frames]ᵀ
-                            let f0 = lo - pt + kt * dt
-                            Gemm.run(transA: false, transB: true, m: cout, n: cin, k: (hi - lo + 1) * width,
-                                     a: dm + lo * width, lda: oT * width, b: ve + f0 * width, ldb: inT * width,
-                                     beta: 1, c: due, ldc: k, parallel: false)
-                        } else {
-                            for ot in valid {
-                                let f = ot * st - pt + kt * dt
-                                Gemm.run(transA: false, transB: true, m: cout, n: cin, k: width,
-                                         a: dm + ot * width, lda: oT * width, b: ve + f * width, ldb: inT * width,
-                                         beta: 1, c: due, ldc: k, parallel: false)
-                            }
-                        }
-                    }
-                }
+        winogradWeightGradient(plan, elements: 16, tiles: tiles, block: block, x: x, dy: dy, shape: shape,
+                               input: { sample, tiles, v in transformInput(sample, tiles: tiles, into: v, channelMajor: true) },
+                               gradient: { dy, tiles, m, rowStride in transformGradient(dy, tiles: tiles, into: m, rowStride: rowStride) },
+                               kernel: { du, stride, dst in
+            // Gᵀ·dU: three rows of four, column by column.
+            var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>()
+            for j in 0..<4 {
+                let a = du[j * stride], b = du[(4 + j) * stride], c = du[(8 + j) * stride], d = du[(12 + j) * stride]
+                t0[j] = a + 0.5 * (b + c)
+                t1[j] = 0.5 * (b - c)
+                t2[j] = 0.5 * (b + c) + d
             }
-        }
-        for p in partial.dropFirst() { add(into: partial[0].pointer, p.pointer, count: 16 * cout * k) }
-        // dW = Gᵀ·dU·G per (co, ci, kt): Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
-        let gw = Tensor.empty(shape)
-        let sum = UnsafePointer(partial[0].pointer), pw = gw.data, stride = cout * k
-        Parallel.forRanges(cout) { range in
-            for co in range { for ci in 0..<cin { for kt in 0..<kT {
-                let src = sum + co * k + kt * cin + ci
-                @inline(__always) func du(_ i: Int, _ j: Int) -> Float { src[(4 * i + j) * stride] }
-                // Gᵀ·dU: three rows of four, column by column.
-                var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>()
-                for j in 0..<4 {
-                    let a = du(0, j), b = du(1, j), c = du(2, j), d = du(3, j)
-                    t0[j] = a + 0.5 * (b + c)
-                    t1[j] = 0.5 * (b - c)
-                    t2[j] = 0.5 * (b + c) + d
-                }
-                // ·G: each row (r0, r1, r2, r3) → (r0 + ½(r1 + r2), ½(r1 − r2), ½(r1 + r2) + r3).
-                let dst = pw + ((co * cin + ci) * kT + kt) * 9
-                for (i, r) in [t0, t1, t2].enumerated() {
-                    dst[3 * i] = r[0] + 0.5 * (r[1] + r[2])
-                    dst[3 * i + 1] = 0.5 * (r[1] - r[2])
-                    dst[3 * i + 2] = 0.5 * (r[1] + r[2]) + r[3]
-                }
-            } } }
-        }
-        return gw
+            // ·G: each row (r0, r1, r2, r3) → (r0 + ½(r1 + r2), ½(r1 − r2), ½(r1 + r2) + r3).
+            @inline(__always) func put(_ i: Int, _ r: SIMD4<Float>) {
+                dst[3 * i] = r[0] + 0.5 * (r[1] + r[2])
+                dst[3 * i + 1] = 0.5 * (r[1] - r[2])
+                dst[3 * i + 2] = 0.5 * (r[1] + r[2]) + r[3]
+            }
+            put(0, t0); put(1, t1); put(2, t2)
+        })
     }
 
     /// dM [16, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample
@@ -423,6 +367,80 @@ func winogradWeights(_ plan: ConvPlan, elements: Int, _ weight: UnsafePointer<Fl
     return u
 }
 
+/// The weight gradient both Winograd tilings share, the adjoint of `winogradForward` (whose
+/// output is linear in U):
+///
+///     dM = A·dY·Aᵀ per output tile,   dU_e += dM_e [Cout, P] · V_e[frames]ᵀ [P, Cin] per tap,   dW = Gᵀ·dU·G
+///
+/// Units are (sample, block of `block` tiles), each worker summing its units into a private dU.
+/// `input` writes one sample's V [elements, Cin, T, width] (channel-major, so that for each tap
+/// the output frames that read a real input frame are one GEMM with K = frames × tiles when the
+/// temporal stride is 1); `gradient` writes dM_e for one output frame of dY (rows `rowStride`
+/// apart, elements Cout·rowStride apart); `kernel(du, stride, dst)` writes the 3×3 kernel gradient
+/// at dst from the element values du[e·stride].
+func winogradWeightGradient(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int,
+                            x: UnsafePointer<Float>, dy: UnsafePointer<Float>, shape: [Int],
+                            input: (_ sample: UnsafePointer<Float>, _ tiles: Range<Int>, _ v: UnsafeMutablePointer<Float>) -> Void,
+                            gradient: (_ dy: UnsafePointer<Float>, _ tiles: Range<Int>, _ m: UnsafeMutablePointer<Float>, _ rowStride: Int) -> Void,
+                            kernel: (_ du: UnsafePointer<Float>, _ stride: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+    let w = plan.window
+    let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
+    let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
+    let blocks = (tiles + block - 1) / block
+    let units = plan.n * blocks
+    let cin = plan.cin, cout = plan.cout, k = kT * cin
+    let workers = Swift.max(1, Swift.min(Parallel.workers, units))
+    let partial = (0..<workers).map { _ in Scratch(zeroed: elements * cout * k) }
+    defer { partial.forEach { $0.free() } }
+    Parallel.forTasks(workers) { worker in
+        // V [elements, Cin, T, width] and dM [elements, Cout, oT, width].
+        let v = Scratch(elements * inT * cin * block), m = Scratch(elements * cout * oT * block)
+        defer { v.free(); m.free() }
+        let du = partial[worker].pointer
+        for unit in (units * worker / workers)..<(units * (worker + 1) / workers) {
+            let s = unit / blocks, b = unit % blocks
+            let p0 = b * block, width = Swift.min(tiles, p0 + block) - p0
+            guard width > 0 else { continue }
+            input(x + s * cin * w.inputPlane, p0..<(p0 + width), v.pointer)
+            for ot in 0..<oT {
+                gradient(dy + (s * cout * oT + ot) * w.output[1] * w.output[2], p0..<(p0 + width), m.pointer + ot * width, oT * width)
+            }
+            for kt in 0..<kT {
+                // Output frames ot whose input frame f = ot·st − pt + kt·dt lies in [0, T).
+                let valid = (0..<oT).filter { let f = $0 * st - pt + kt * dt; return f >= 0 && f < inT }
+                guard let lo = valid.first, let hi = valid.last else { continue }
+                for e in 0..<elements {
+                    let dm = m.pointer + e * cout * oT * width, ve = v.pointer + e * cin * inT * width
+                    let due = du + e * cout * k + kt * cin
+                    if st == 1 {
+                        // dU_e[:, kt] [Cout, Cin] += dM_e[:, frames lo…hi] [Cout, n·width] · V_e[:, frames]ᵀ
+                        let f0 = lo - pt + kt * dt
+                        Gemm.run(transA: false, transB: true, m: cout, n: cin, k: (hi - lo + 1) * width,
+                                 a: dm + lo * width, lda: oT * width, b: ve + f0 * width, ldb: inT * width,
+                                 beta: 1, c: due, ldc: k, parallel: false)
+                    } else {
+                        for ot in valid {
+                            let f = ot * st - pt + kt * dt
+                            Gemm.run(transA: false, transB: true, m: cout, n: cin, k: width,
+                                     a: dm + ot * width, lda: oT * width, b: ve + f * width, ldb: inT * width,
+                                     beta: 1, c: due, ldc: k, parallel: false)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for p in partial.dropFirst() { add(into: partial[0].pointer, p.pointer, count: elements * cout * k) }
+    let gw = Tensor.empty(shape)
+    let sum = UnsafePointer(partial[0].pointer), pw = gw.data, stride = cout * k
+    Parallel.forRanges(cout) { range in
+        for co in range { for ci in 0..<cin { for kt in 0..<kT {
+            kernel(sum + co * k + kt * cin + ci, stride, pw + ((co * cin + ci) * kT + kt) * 9)
+        } } }
+    }
+    return gw
+}
+
 /// How many runs of output frames split each of `units` (sample, block of tiles) units of a
 /// Winograd forward pass: the fewest that make the units a multiple of the workers, or four per
 /// worker, and no more than the frames. Each run transforms the input frames its taps read.
@@ -439,14 +457,23 @@ func winogradRuns(units: Int, outputFrames: Int) -> Int {
 ///
 /// Units are (sample, block of `block` tiles, run of output frames; `chunks` runs per block).
 /// A unit transforms the input frames its run reads (`input`: one sample's input, the frames,
-/// the tiles, V [elements, F, Cin, width]). Per output frame, each element e is one GEMM
-/// M_e [Cout, width] = U_e[:, taps] · V_e[frames] over the taps that read a real input frame
-/// (consecutive rows of V_e when the temporal dilation is 1; one GEMM per tap otherwise), and
-/// `output` turns M (readable eight floats past its end) into the output frame at `frame`.
+/// the tiles, V, and whether V is channel-major). Then, per output frame or per group of them,
+/// each element e's products are GEMMs into M, and `output` turns M (rows `rowStride` apart,
+/// readable eight floats past its end) into the output frame at `frame`.
+///
+/// - Temporal stride 1: V is [elements, Cin, F, width], so for each tap the columns of a group of
+///   consecutive output frames are one run of V_e's rows: per (e, tap) one GEMM
+///   M_e[:, frames the tap reads] [Cout, g·width] += U_e[:, tap] [Cout, Cin] · V_e[:, frames] [Cin, g·width].
+///   Groups span 256 columns or more where M stays within 4 MB, so frames of few tiles still make
+///   wide GEMMs.
+/// - Otherwise V is [elements, F, Cin, width], and per output frame each e is one GEMM
+///   M_e [Cout, width] = U_e[:, taps] · V_e[frames] over the taps that read a real input frame
+///   (consecutive rows of V_e when the temporal dilation is 1; one GEMM per tap otherwise).
 func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, chunks: Int,
                      weights u: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                     input: (_ sample: UnsafePointer<Float>, _ frames: Range<Int>, _ tiles: Range<Int>, _ v: UnsafeMutablePointer<Float>) -> Void,
-                     output: (_ m: UnsafePointer<Float>, _ tiles: Range<Int>, _ frame: Int) -> Void) {
+                     input: (_ sample: UnsafePointer<Float>, _ frames: Range<Int>, _ tiles: Range<Int>, _ v: UnsafeMutablePointer<Float>,
+                             _ channelMajor: Bool) -> Void,
+                     output: (_ m: UnsafePointer<Float>, _ rowStride: Int, _ tiles: Range<Int>, _ frame: Int) -> Void) {
     let w = plan.window
     let (inT, oT, kT) = (w.input[0], w.output[0], w.kernel[0])
     let (st, pt, dt) = (w.stride[0], w.padding[0], w.dilation[0])
@@ -454,9 +481,13 @@ func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, ch
     let units = plan.n * blocks * chunks
     let cin = plan.cin, cout = plan.cout, k = kT * cin
     let run = (oT + chunks - 1) / chunks
+    let grouped = st == 1
+    // Output frames per group: enough for 256 columns, within 4 MB of M.
+    let widest = Swift.min(tiles, block)
+    let group = grouped ? Swift.max(1, Swift.min(run, (256 + widest - 1) / widest, (1 << 20) / (elements * cout * widest))) : 1
     Parallel.forRanges(units) { range in
         let framesRead = Swift.min(inT, (run - 1) * st + (kT - 1) * dt + 1)
-        let v = Scratch(elements * framesRead * cin * block), m = Scratch(elements * cout * block + 8)
+        let v = Scratch(elements * framesRead * cin * block), m = Scratch(elements * cout * group * block + 8)
         defer { v.free(); m.free() }
         for unit in range {
             let s = unit / (blocks * chunks), b = unit / chunks % blocks, chunk = unit % chunks
@@ -465,8 +496,34 @@ func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, ch
             guard width > 0, o0 < o1 else { continue }
             // The input frames this run's taps read (none: every output frame is the epilogue of zeros).
             let f0 = Swift.max(0, Swift.min(inT, o0 * st - pt)), f1 = Swift.max(f0, Swift.min(inT, (o1 - 1) * st - pt + (kT - 1) * dt + 1))
-            if f0 < f1 { input(x + s * cin * w.inputPlane, f0..<f1, p0..<(p0 + width), v.pointer) }
+            if f0 < f1 { input(x + s * cin * w.inputPlane, f0..<f1, p0..<(p0 + width), v.pointer, grouped) }
             let frameRows = cin * width, eStride = (f1 - f0) * frameRows
+            if grouped {
+                let frameStride = (f1 - f0) * width     // V_e's row stride: one channel's frames
+                for g0 in stride(from: o0, to: o1, by: group) {
+                    let g1 = Swift.min(o1, g0 + group), columns = (g1 - g0) * width
+                    // Per tap, the output frames of the group whose input frame ot − pt + kt·dt is real.
+                    let reads = (0..<kT).compactMap { kt -> (kt: Int, lo: Int, hi: Int)? in
+                        let lo = Swift.max(g0, pt - kt * dt), hi = Swift.min(g1, inT + pt - kt * dt)
+                        return lo < hi ? (kt, lo, hi) : nil
+                    }
+                    // A tap that reads every frame of the group writes M first; otherwise M starts at zero.
+                    let full = reads.firstIndex { $0.lo == g0 && $0.hi == g1 }
+                    for e in 0..<elements {
+                        let c = m.pointer + e * cout * columns, ue = u + e * cout * k, ve = v.pointer + e * eStride
+                        if full == nil { c.update(repeating: 0, count: cout * columns) }
+                        for (i, tap) in reads.enumerated().sorted(by: { ($0.offset == full ? 0 : 1) < ($1.offset == full ? 0 : 1) }) {
+                            Gemm.run(transA: false, transB: false, m: cout, n: (tap.hi - tap.lo) * width, k: cin,
+                                     a: ue + tap.kt * cin, lda: k, b: ve + (tap.lo - pt + tap.kt * dt - f0) * width, ldb: frameStride,
+                                     beta: i == full ? 0 : 1, c: c + (tap.lo - g0) * width, ldc: columns, parallel: false)
+                        }
+                    }
+                    for ot in g0..<g1 {
+                        output(m.pointer + (ot - g0) * width, columns, p0..<(p0 + width), (s * cout * oT + ot) * w.output[1] * w.output[2])
+                    }
+                }
+                continue
+            }
             for ot in o0..<o1 {
                 // Taps kt read input frame f(kt) = ot·stride − padding + kt·dilation; those inside [0, T) count.
                 let first = ot * st - pt
@@ -490,7 +547,7 @@ func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, ch
                         }
                     }
                 }
-                output(m.pointer, p0..<(p0 + width), (s * cout * oT + ot) * w.output[1] * w.output[2])
+                output(m.pointer, width, p0..<(p0 + width), (s * cout * oT + ot) * w.output[1] * w.output[2])
             }
         }
     }

@@ -1,8 +1,8 @@
 /// Winograd F(4×4, 3×3): 36 multiplies per 4×4 outputs and input channel instead of 144, so the
 /// GEMMs do 4× fewer multiply-adds than im2col's and 1.78× fewer than F(2×2, 3×3)'s
 /// (`WinogradPlan`). Used for the forward pass (and so for the stride-1 input gradient, which
-/// runs as a forward pass) of convolutions whose frames are large enough for 4×4 tiles to pay;
-/// F(2×2, 3×3) keeps the rest and every weight gradient.
+/// runs as a forward pass) and the weight gradient (its adjoint) of convolutions over clips whose
+/// frames are large enough for 4×4 tiles to pay; F(2×2, 3×3) keeps the rest.
 ///
 /// With the 6×6 input tile d, a 3×3 kernel g and the 4×4 output tile y, on the points
 /// 0, ±1, ±2 and ∞ (Lavin & Gray, 2015):
@@ -32,23 +32,28 @@ struct WinogradF4Plan {
     var depth: Int { plan.window.kernel[0] * plan.cin }     // K of the GEMMs: kT·Cin
 
     /// Where F(4×4, 3×3) takes over from F(2×2, 3×3): a Winograd-shaped convolution over clips
-    /// (at least two frames per sample), whose output frames are at least `minimumSide` on both
-    /// sides, so that partial tiles waste little, and whose transformed weights (36·Cout·kT·Cin
-    /// floats, read once per output frame and unit) stay within `maximumWeights`.
+    /// (at least two frames per sample) whose output frames are at least `minimumHeight` high and
+    /// `minimumWidth` wide (eight tiles per tile row, so the vector transforms read and write in
+    /// place), whose GEMMs sum over at least `minimumDepth` (kT·Cin) products, and whose
+    /// transformed weights (36·Cout·kT·Cin floats) stay within `maximumWeights`.
     ///
-    /// Measured with `motive-bench kernels --winograd` on the test machine (batch 1): F(4×4, 3×3)
-    /// takes 0.85–0.89 of F(2×2, 3×3)'s time on R3D-18's and C3D's 3×3×3 layers on 56×56 and
-    /// 28×28 frames and on the ResNet-50s' 128-channel 1×3×3 layers, and about the same on
-    /// R(2+1)D-18's spatial layers. On single images (TSN's 2-D layers, eight frames as the batch)
-    /// it takes 1.1–1.2×: F(2×2, 3×3) then runs one GEMM over a whole frame's tiles, wider than
-    /// F(4×4, 3×3)'s, so it keeps them.
+    /// Measured with `motive-bench kernels --winograd` (batch 1; F(4×4, 3×3)'s time ÷ F(2×2, 3×3)'s):
+    /// - 3×3×3 layers of 64 channels on 56×56 frames (R3D-18, C3D): 0.84–0.89 forward and
+    ///   0.82–0.93 weight gradient on Zen 5, 0.85–0.92 forward on Zen 4.
+    /// - 28×28 frames (seven tiles per row: every group staged): 1.08–1.46 on Zen 5, where Zen 4
+    ///   measured 0.73–0.89; F(2×2, 3×3) keeps them.
+    /// - 1×3×3 layers of 64 input channels (K = 64, so the transforms outweigh the GEMMs):
+    ///   0.93–1.22 on Zen 5, 0.90–1.05 on Zen 4; F(2×2, 3×3) keeps them.
+    /// - Single images (TSN's 2-D layers, eight frames as the batch): 1.1–1.2 on Zen 4.
     static func applies(to plan: ConvPlan) -> Bool {
         let w = plan.window
-        return WinogradPlan.applies(to: plan) && w.input[0] >= 2 && w.output[1] >= minimumSide && w.output[2] >= minimumSide
-            && 36 * plan.cout * w.kernel[0] * plan.cin <= maximumWeights
+        return WinogradPlan.applies(to: plan) && w.input[0] >= 2 && w.output[1] >= minimumHeight && w.output[2] >= minimumWidth
+            && w.kernel[0] * plan.cin >= minimumDepth && 36 * plan.cout * w.kernel[0] * plan.cin <= maximumWeights
     }
 
-    static let minimumSide = 16
+    static let minimumHeight = 16
+    static let minimumWidth = 32
+    static let minimumDepth = 128
     static let maximumWeights = 1 << 22
 
     init(_ plan: ConvPlan) {
@@ -102,30 +107,36 @@ struct WinogradF4Plan {
         let u = transformedWeight(weight)
         defer { u.free() }
         winogradForward(plan, elements: 36, tiles: tiles, block: block, chunks: chunks, weights: u.pointer, x: x,
-                        input: { sample, frames, tiles, v in transformInput(sample, frames: frames, tiles: tiles, into: v) },
-                        output: { m, tiles, frame in
+                        input: { sample, frames, tiles, v, channelMajor in
+                            transformInput(sample, frames: frames, tiles: tiles, into: v, channelMajor: channelMajor)
+                        },
+                        output: { m, rowStride, tiles, frame in
                             transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
-                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu)
+                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu, rowStride: rowStride)
                         })
     }
 
-    /// V [36, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them), from
-    /// one sample's input [Cin, T, H, W].
+    /// V [36, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them; every
+    /// frame by default), from one sample's input [Cin, T, H, W]. With `channelMajor` the layout is
+    /// V [36, Cin, F, width] instead (the weight gradient's).
     ///
     /// Tiles go in groups of up to eight along a tile row, each group one vector pass
     /// (`transformEight`). A group inside the frame reads the input in place; one that touches the
     /// padding, or has fewer than eight tiles, is first staged as a zero-filled 6×36 window; a short
     /// group at the unit's end has its lanes copied out.
-    func transformInput(_ x: UnsafePointer<Float>, frames: Range<Int>, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+    func transformInput(_ x: UnsafePointer<Float>, frames: Range<Int>? = nil, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
+                        channelMajor: Bool = false) {
         let w = plan.window
         let (inT, inH, inW) = (w.input[0], w.input[1], w.input[2])
         let (padH, padW) = (w.padding[1], w.padding[2])
+        let frames = frames ?? 0..<inT
         let cin = plan.cin, width = tiles.count, plane = frames.count * cin * width
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 36 + 36 * 8) { buffer in
             let window = buffer.baseAddress!, lanes = window + 6 * 36
             for t in frames {
                 for ci in 0..<cin {
-                    let o = v + ((t - frames.lowerBound) * cin + ci) * width
+                    let f = t - frames.lowerBound
+                    let o = v + (channelMajor ? ci * frames.count + f : f * cin + ci) * width
                     let frame = x + (ci * inT + t) * inH * inW
                     var q = 0
                     while q < width {
@@ -228,10 +239,10 @@ struct WinogradF4Plan {
     /// sample, [Cout, oT, oH, oW] at `out`. M [36, Cout, width] at `m` is readable eight floats past its end.
     func transformOutput(_ m: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, tiles: Range<Int>,
                          into out: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>? = nil,
-                         residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
+                         residual: UnsafePointer<Float>? = nil, relu: Bool = false, rowStride: Int? = nil) {
         let w = plan.window
         let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
-        let cout = plan.cout, width = tiles.count, plane = cout * width
+        let cout = plan.cout, width = tiles.count, rows = rowStride ?? width, plane = cout * rows
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 32) { buffer in
             let stage = buffer.baseAddress!
             for co in 0..<cout {
@@ -239,7 +250,7 @@ struct WinogradF4Plan {
                 var q = 0
                 while q < width {
                     let p = tiles.lowerBound + q
-                    let src = m + co * width + q
+                    let src = m + co * rows + q
                     let column = p % tilesW, count = Swift.min(8, tilesW - column, width - q)
                     let h = 4 * (p / tilesW), c = 4 * column
                     let at = co * oT * oH * oW + h * oW + c
@@ -311,5 +322,123 @@ struct WinogradF4Plan {
         write(1, c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
         write(2, c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)
         write(3, c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
+    }
+
+    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (`winogradWeightGradient`), with
+    /// dW = Gᵀ·dU·G per kernel: 36 products per 4×4 output tile instead of F(2×2, 3×3)'s 64.
+    func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: [Int]) -> Tensor {
+        // Units are (sample, block) with no runs of frames, so a clip with fewer blocks than
+        // workers takes narrower ones.
+        var blocks = self.blocks
+        while blocks < tiles && plan.n * blocks % Parallel.workers != 0 && plan.n * blocks < 4 * Parallel.workers { blocks += 1 }
+        return winogradWeightGradient(plan, elements: 36, tiles: tiles, block: (tiles + blocks - 1) / blocks, x: x, dy: dy, shape: shape,
+                               input: { sample, tiles, v in transformInput(sample, tiles: tiles, into: v, channelMajor: true) },
+                               gradient: { dy, tiles, m, rowStride in transformGradient(dy, tiles: tiles, into: m, rowStride: rowStride) },
+                               kernel: { du, stride, dst in
+            // Gᵀ·dU: three rows of six, column by column; then each row ·G (six → three).
+            var t = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            for j in 0..<6 {
+                let r = Self.kernelAdjoint(du[j * stride], du[(6 + j) * stride], du[(12 + j) * stride],
+                                           du[(18 + j) * stride], du[(24 + j) * stride], du[(30 + j) * stride])
+                t.0[j] = r.0; t.1[j] = r.1; t.2[j] = r.2
+            }
+            @inline(__always) func put(_ i: Int, _ r: SIMD8<Float>) {
+                let g = Self.kernelAdjoint(r[0], r[1], r[2], r[3], r[4], r[5])
+                dst[3 * i] = g.0; dst[3 * i + 1] = g.1; dst[3 * i + 2] = g.2
+            }
+            put(0, t.0); put(1, t.1); put(2, t.2)
+        })
+    }
+
+    /// Gᵀ applied to six values: three. Gᵀ = [¼ −⅙ −⅙ 1/24 1/24 0; 0 −⅙ ⅙ 1/12 −1/12 0; 0 −⅙ −⅙ ⅙ ⅙ 1].
+    @inline(__always)
+    static func kernelAdjoint(_ d0: Float, _ d1: Float, _ d2: Float, _ d3: Float, _ d4: Float, _ d5: Float) -> (Float, Float, Float) {
+        let s12 = d1 + d2, s34 = d3 + d4
+        return (0.25 * d0 - s12 * (1 / 6) + s34 * (1 / 24), (d2 - d1) * (1 / 6) + (d3 - d4) * (1 / 12), (s34 - s12) * (1 / 6) + d5)
+    }
+
+    /// dM [36, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample
+    /// (dY [Cout, oT, oH, oW] at `dy`), with A = (Aᵀ)ᵀ (6×4); outputs past the frame's edge count
+    /// as zero. Row `co` of dM_e starts at m + (e·Cout + co)·rowStride.
+    func transformGradient(_ dy: UnsafePointer<Float>, tiles: Range<Int>, into m: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let w = plan.window
+        let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
+        let cout = plan.cout, plane = cout * rowStride
+        // Groups of up to eight tiles along a tile row, one vector pass each; a group at the
+        // frame's edge or shorter than eight is staged as a zero-filled 4×32 window first.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 32 + 36 * 8) { buffer in
+            let window = buffer.baseAddress!, lanes = window + 4 * 32
+            for co in 0..<cout {
+                let src = dy + co * oT * oH * oW
+                var q = 0
+                while q < tiles.count {
+                    let p = tiles.lowerBound + q
+                    let column = p % tilesW, count = Swift.min(8, tilesW - column, tiles.count - q)
+                    let h = 4 * (p / tilesW), c = 4 * column
+                    let o = m + co * rowStride + q
+                    if count == 8 && h + 4 <= oH && c + 32 <= oW {
+                        Self.gradientEight(src + h * oW + c, rowStride: oW, into: o, plane: plane)
+                    } else {
+                        let rows = Swift.min(4, oH - h), columns = Swift.min(4 * count, oW - c)
+                        for i in 0..<4 {
+                            let dst = window + i * 32
+                            guard i < rows else {
+                                for j in 0..<32 { dst[j] = 0 }
+                                continue
+                            }
+                            let row = src + (h + i) * oW + c
+                            for j in 0..<columns { dst[j] = row[j] }
+                            for j in columns..<32 { dst[j] = 0 }
+                        }
+                        if q + 8 <= tiles.count {
+                            // A short group's spare lanes land on the next tiles, which are written after it.
+                            Self.gradientEight(window, rowStride: 32, into: o, plane: plane)
+                        } else {
+                            Self.gradientEight(window, rowStride: 32, into: lanes, plane: 8)
+                            for e in 0..<36 { (o + e * plane).update(from: lanes + e * 8, count: count) }
+                        }
+                    }
+                    q += count
+                }
+            }
+        }
+    }
+
+    /// A applied to four vectors (the transpose of `outputTransform`): six.
+    @inline(__always)
+    static func gradientTransform(_ y0: SIMD8<Float>, _ y1: SIMD8<Float>, _ y2: SIMD8<Float>, _ y3: SIMD8<Float>)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let even = y0 + y2, odd = y1 + y3, even4 = y0 + y2 * 4, odd8 = y1 * 2 + y3 * 8
+        return (y0, even + odd, even - odd, even4 + odd8, even4 - odd8, y3)
+    }
+
+    /// A·dY·Aᵀ for eight horizontally adjacent 4×4 output tiles whose 4×32 block starts at `src`
+    /// (lane t is tile t): element e = 6·r + c of tile t goes to o[e·plane + t].
+    @inline(__always)
+    static func gradientEight(_ src: UnsafePointer<Float>, rowStride: Int, into o: UnsafeMutablePointer<Float>, plane: Int) {
+        // Each row's four columns for the eight tiles (lanes four apart), transformed along the row.
+        @inline(__always) func row(_ i: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+            let p = src + i * rowStride
+            let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+            let b = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+            let ae = a.evenHalf, ao = a.oddHalf, be = b.evenHalf, bo = b.oddHalf
+            return gradientTransform(SIMD8(lowHalf: ae.evenHalf, highHalf: be.evenHalf), SIMD8(lowHalf: ao.evenHalf, highHalf: bo.evenHalf),
+                                     SIMD8(lowHalf: ae.oddHalf, highHalf: be.oddHalf), SIMD8(lowHalf: ao.oddHalf, highHalf: bo.oddHalf))
+        }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+        // Then down each column: column c of the four rows gives elements 6·r + c.
+        @inline(__always) func column(_ c: Int, _ y0: SIMD8<Float>, _ y1: SIMD8<Float>, _ y2: SIMD8<Float>, _ y3: SIMD8<Float>) {
+            let v = gradientTransform(y0, y1, y2, y3)
+            @inline(__always) func put(_ r: Int, _ x: SIMD8<Float>) {
+                UnsafeMutableRawPointer(o + (6 * r + c) * plane).storeBytes(of: x, as: SIMD8<Float>.self)
+            }
+            put(0, v.0); put(1, v.1); put(2, v.2); put(3, v.3); put(4, v.4); put(5, v.5)
+        }
+        column(0, r0.0, r1.0, r2.0, r3.0)
+        column(1, r0.1, r1.1, r2.1, r3.1)
+        column(2, r0.2, r1.2, r2.2, r3.2)
+        column(3, r0.3, r1.3, r2.3, r3.3)
+        column(4, r0.4, r1.4, r2.4, r3.4)
+        column(5, r0.5, r1.5, r2.5, r3.5)
     }
 }
