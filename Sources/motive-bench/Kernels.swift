@@ -65,9 +65,9 @@ struct Kernels: ParsableCommand {
         report("conv_bwd:\(layer.name)", flops: 2 * flops, backward, sgemm)
     }
 
-    /// The forward pass and the weight gradient with `auto` (F(4×4, 3×3) where it applies) and
-    /// with `winograd2`, timed alternately: each one's median milliseconds and the median of the
-    /// per-pair ratios.
+    /// The forward pass and the weight gradient with `winograd4` and `winograd2`, timed
+    /// alternately: each one's median milliseconds, the median of the per-pair ratios, and
+    /// whether `auto` takes F(4×4, 3×3).
     func benchWinograd(_ layer: ConvLayer) {
         var rng = Xoshiro(seed: 3)
         let x = Tensor.uniform(layer.input, low: -1, high: 1, using: &rng)
@@ -93,10 +93,11 @@ struct Kernels: ParsableCommand {
                 return t
             }
         }
-        _ = (forward(.auto), forward(.winograd2), weightGradient(.auto), weightGradient(.winograd2))
-        let pairs = (0..<repeats).map { _ in (forward(.winograd2), forward(.auto)) }
-        let gradients = (0..<repeats).map { _ in (weightGradient(.winograd2), weightGradient(.auto)) }
-        emit([("bench", "winograd:\(layer.name)"), ("f2_ms", 1000 * median(pairs.map(\.0))), ("f4_ms", 1000 * median(pairs.map(\.1))),
+        _ = (forward(.winograd4), forward(.winograd2), weightGradient(.winograd4), weightGradient(.winograd2))
+        let pairs = (0..<repeats).map { _ in (forward(.winograd2), forward(.winograd4)) }
+        let gradients = (0..<repeats).map { _ in (weightGradient(.winograd2), weightGradient(.winograd4)) }
+        let auto = ConvAlgorithm.auto.takesF4(input: layer.input, weight: layer.weight, padding: layer.padding)
+        emit([("bench", "winograd:\(layer.name)"), ("auto", auto ? "f4" : "f2"), ("f2_ms", 1000 * median(pairs.map(\.0))), ("f4_ms", 1000 * median(pairs.map(\.1))),
               ("f4_over_f2", median(pairs.map { $0.1 / $0.0 })),
               ("dw_f2_ms", 1000 * median(gradients.map(\.0))), ("dw_f4_ms", 1000 * median(gradients.map(\.1))),
               ("dw_f4_over_f2", median(gradients.map { $0.1 / $0.0 }))])

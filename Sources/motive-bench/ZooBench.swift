@@ -17,7 +17,7 @@ struct ZooBench: ParsableCommand {
     @Option(name: .customLong("infer-repeats"), help: "Timed forward passes after one warm-up (the median is reported).") var inferRepeats = 3
     @Option(name: .customLong("train-repeats"), help: "Timed training steps after one warm-up (the median is reported).") var trainRepeats = 2
     @Option(help: "Dispatch workers (default: all cores).") var workers: Int?
-    @Option(help: "Convolution algorithm: auto, winograd2 (Winograd F(2×2, 3×3) in place of F(4×4, 3×3)) or im2col.")
+    @Option(help: "Convolution algorithm: auto, winograd2 or winograd4 (one Winograd tiling, F(2×2, 3×3) or F(4×4, 3×3), wherever Winograd applies) or im2col.")
     var conv: ConvAlgorithm = .auto
     @Flag(help: "Instead of timing, print where one inference and one training step spend their time: per op kind, and the ten slowest layers.")
     var profile = false

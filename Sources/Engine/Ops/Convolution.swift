@@ -35,17 +35,35 @@ private func convolve(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int],
 }
 
 /// How convolutions run. `auto` takes Winograd where it applies (3×3 spatial kernels at stride
-/// 1): F(4×4, 3×3) on large frames of clips (`WinogradF4Plan`), F(2×2, 3×3) for the rest; and
-/// im2col + GEMM elsewhere, with stride-2 rows read from a
-/// copy split by column parity (`SplitRows`). `winograd2` is `auto` with F(2×2, 3×3) in place of
-/// F(4×4, 3×3); `im2col` always takes the plain path, gathers included. Both are for parity tests
+/// 1): F(4×4, 3×3) on large frames of clips (`WinogradF4Plan.applies`), F(2×2, 3×3) for the
+/// rest; and im2col + GEMM elsewhere, with stride-2 rows read from a copy split by column parity
+/// (`SplitRows`). `winograd2` and `winograd4` take one Winograd tiling wherever Winograd applies;
+/// `im2col` always takes the plain path, gathers included. All but `auto` are for parity tests
 /// and benchmarks of the fast paths.
 public enum ConvAlgorithm: String, Sendable, CaseIterable {
-    /// F(4×4, 3×3) on large frames, F(2×2, 3×3) on the other Winograd shapes.
+    /// F(4×4, 3×3) on large frames of clips, F(2×2, 3×3) on the other Winograd shapes.
     case auto
-    /// Winograd F(2×2, 3×3) wherever Winograd applies: F(4×4, 3×3)'s reference.
+    /// Winograd F(2×2, 3×3) wherever Winograd applies.
     case winograd2
+    /// Winograd F(4×4, 3×3) wherever Winograd applies.
+    case winograd4
     case im2col
+
+    /// Whether `plan` runs as F(4×4, 3×3).
+    func takesF4(_ plan: ConvPlan) -> Bool {
+        switch self {
+        case .auto: WinogradF4Plan.applies(to: plan)
+        case .winograd4: WinogradPlan.applies(to: plan)
+        case .winograd2, .im2col: false
+        }
+    }
+
+    /// Whether an ungrouped convolution of an input shaped `input` [N, C, (T,) H, W] by a weight
+    /// shaped `weight` runs as F(4×4, 3×3).
+    public func takesF4(input: [Int], weight: [Int], stride: [Int] = [1], padding: [Int], dilation: [Int] = [1]) -> Bool {
+        takesF4(ConvPlan(x: Tensor.zeros(input), weight: Tensor.zeros(weight), bias: nil, stride: stride, padding: padding,
+                         dilation: dilation, groups: 1))
+    }
 
     @TaskLocal public static var current = ConvAlgorithm.auto
 
@@ -345,7 +363,7 @@ struct ConvPlan {
 
     func forward(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeMutablePointer<Float>, _ bias: UnsafeMutablePointer<Float>?,
                  _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
-        if ConvAlgorithm.current == .auto && WinogradF4Plan.applies(to: self) {
+        if ConvAlgorithm.current.takesF4(self) {
             WinogradF4Plan(self).forward(x, weight, bias.map { UnsafePointer($0) }, out, epilogue: epilogue)
             return
         }
@@ -506,7 +524,7 @@ struct ConvPlan {
 
     /// dW [Cout, Cin_g, *K]: per (sample, group, tile), dW_g += dOut · colᵀ, each worker into a private sum.
     func weightGradient(x: Tensor, grad g: Tensor) -> Tensor {
-        if ConvAlgorithm.current == .auto && WinogradF4Plan.applies(to: self) {
+        if ConvAlgorithm.current.takesF4(self) {
             return WinogradF4Plan(self).weightGradient(x.data, g.data, shape: [cout, cg] + window.kernel.suffix(x.rank - 2))
         }
         if ConvAlgorithm.current != .im2col && WinogradPlan.applies(to: self) {
