@@ -280,46 +280,11 @@ struct WinogradPlan {
         })
     }
 
-    /// dM [16, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample
-    /// (dY [Cout, oT, oH, oW] at `dy`), with A = [1 0; 1 1; 1 −1; 0 −1]; outputs past the frame's
-    /// edge count as zero.
-    /// Row `co` of dM_e starts at m + (e·Cout + co)·rowStride.
+    /// dM [16, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample, with
+    /// A = [1 0; 1 1; 1 −1; 0 −1] (`winogradGradientTiles`).
     func transformGradient(_ dy: UnsafePointer<Float>, tiles: Range<Int>, into m: UnsafeMutablePointer<Float>, rowStride: Int) {
-        let w = plan.window
-        let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
-        let cout = plan.cout, plane = cout * rowStride
-        // Groups of up to eight tiles along a tile row, one vector pass each; a group at the
-        // frame's edge or shorter than eight is staged as a zero-filled 2×16 window first.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * 16 + 16 * 8) { buffer in
-            let window = buffer.baseAddress!, lanes = window + 2 * 16
-            for co in 0..<cout {
-                let src = dy + co * oT * oH * oW
-                var q = 0
-                while q < tiles.count {
-                    let p = tiles.lowerBound + q
-                    let column = p % tilesW, count = Swift.min(8, tilesW - column, tiles.count - q)
-                    let h = 2 * (p / tilesW), c = 2 * column
-                    let o = m + co * rowStride + q
-                    if count == 8 && h + 2 <= oH && c + 16 <= oW {
-                        gradientEight(src + h * oW + c, rowStride: oW, into: o, plane: plane)
-                    } else {
-                        let columns = Swift.min(2 * count, oW - c)
-                        for i in 0..<2 {
-                            let inside = h + i < oH
-                            let row = src + (inside ? (h + i) * oW + c : 0), dst = window + i * 16
-                            for j in 0..<16 { dst[j] = inside && j < columns ? row[j] : 0 }
-                        }
-                        if q + 8 <= tiles.count {
-                            // A short group's spare lanes land on the next tiles, which are written after it.
-                            gradientEight(window, rowStride: 16, into: o, plane: plane)
-                        } else {
-                            gradientEight(window, rowStride: 16, into: lanes, plane: 8)
-                            for e in 0..<16 { (o + e * plane).update(from: lanes + e * 8, count: count) }
-                        }
-                    }
-                    q += count
-                }
-            }
+        winogradGradientTiles(plan, side: 2, tilesW: tilesW, dy, tiles: tiles, into: m, rowStride: rowStride) { src, stride, o, plane in
+            gradientEight(src, rowStride: stride, into: o, plane: plane)
         }
     }
 
@@ -365,6 +330,60 @@ func winogradWeights(_ plan: ConvPlan, elements: Int, _ weight: UnsafePointer<Fl
         } }
     }
     return u
+}
+
+/// Both tilings' gradient transform: dM [elements, Cout, ·] = A·dY·Aᵀ for the `side`×`side`
+/// output tiles `tiles` (`tilesW` per tile row) of one output frame of one sample, dY [Cout, oT,
+/// oH, oW] at `dy`; outputs past the frame's edge count as zero. Row `co` of dM_e starts at
+/// m + (e·Cout + co)·rowStride, elements (side + 2)².
+///
+/// Tiles go in groups of up to eight along a tile row; `eight(src, rowStride, o, plane)`
+/// transforms eight adjacent tiles whose side × 8·side block starts at src, element e of tile t
+/// to o[e·plane + t]. A group at the frame's edge or shorter than eight is staged as a
+/// zero-filled block first.
+@inline(__always)
+func winogradGradientTiles(_ plan: ConvPlan, side: Int, tilesW: Int, _ dy: UnsafePointer<Float>, tiles: Range<Int>,
+                           into m: UnsafeMutablePointer<Float>, rowStride: Int,
+                           _ eight: (_ src: UnsafePointer<Float>, _ rowStride: Int, _ o: UnsafeMutablePointer<Float>, _ plane: Int) -> Void) {
+    let w = plan.window
+    let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
+    let cout = plan.cout, plane = cout * rowStride, span = 8 * side, elements = (side + 2) * (side + 2)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: side * span + elements * 8) { buffer in
+        let window = buffer.baseAddress!, lanes = window + side * span
+        for co in 0..<cout {
+            let src = dy + co * oT * oH * oW
+            var q = 0
+            while q < tiles.count {
+                let p = tiles.lowerBound + q
+                let column = p % tilesW, count = Swift.min(8, tilesW - column, tiles.count - q)
+                let h = side * (p / tilesW), c = side * column
+                let o = m + co * rowStride + q
+                if count == 8 && h + side <= oH && c + span <= oW {
+                    eight(src + h * oW + c, oW, o, plane)
+                } else {
+                    let rows = Swift.min(side, oH - h), columns = Swift.min(side * count, oW - c)
+                    for i in 0..<side {
+                        let dst = window + i * span
+                        guard i < rows else {
+                            for j in 0..<span { dst[j] = 0 }
+                            continue
+                        }
+                        let row = src + (h + i) * oW + c
+                        for j in 0..<columns { dst[j] = row[j] }
+                        for j in columns..<span { dst[j] = 0 }
+                    }
+                    if q + 8 <= tiles.count {
+                        // A short group's spare lanes land on the next tiles, which are written after it.
+                        eight(window, span, o, plane)
+                    } else {
+                        eight(window, span, lanes, 8)
+                        for e in 0..<elements { (o + e * plane).update(from: lanes + e * 8, count: count) }
+                    }
+                }
+                q += count
+            }
+        }
+    }
 }
 
 /// The weight gradient both Winograd tilings share, the adjoint of `winogradForward` (whose
@@ -464,8 +483,8 @@ func winogradRuns(units: Int, outputFrames: Int) -> Int {
 /// - Temporal stride 1: V is [elements, Cin, F, width], so for each tap the columns of a group of
 ///   consecutive output frames are one run of V_e's rows: per (e, tap) one GEMM
 ///   M_e[:, frames the tap reads] [Cout, g·width] += U_e[:, tap] [Cout, Cin] · V_e[:, frames] [Cin, g·width].
-///   Groups span 256 columns or more where M stays within 4 MB, so frames of few tiles still make
-///   wide GEMMs.
+///   Groups span 256 columns or more where M stays within 1 MB, so frames of few tiles still make
+///   wider GEMMs.
 /// - Otherwise V is [elements, F, Cin, width], and per output frame each e is one GEMM
 ///   M_e [Cout, width] = U_e[:, taps] · V_e[frames] over the taps that read a real input frame
 ///   (consecutive rows of V_e when the temporal dilation is 1; one GEMM per tap otherwise).
@@ -482,9 +501,10 @@ func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, ch
     let cin = plan.cin, cout = plan.cout, k = kT * cin
     let run = (oT + chunks - 1) / chunks
     let grouped = st == 1
-    // Output frames per group: enough for 256 columns, within 4 MB of M.
+    // Output frames per group: enough for 256 columns, within 1 MB of M (with 4 MB, R(2+1)D-18's
+    // inference peak rose by 11 MB, 8% of it, for 2–3% of speed).
     let widest = Swift.min(tiles, block)
-    let group = grouped ? Swift.max(1, Swift.min(run, (256 + widest - 1) / widest, (1 << 20) / (elements * cout * widest))) : 1
+    let group = grouped ? Swift.max(1, Swift.min(run, (256 + widest - 1) / widest, (1 << 18) / (elements * cout * widest))) : 1
     Parallel.forRanges(units) { range in
         let framesRead = Swift.min(inT, (run - 1) * st + (kT - 1) * dt + 1)
         let v = Scratch(elements * framesRead * cin * block), m = Scratch(elements * cout * group * block + 8)

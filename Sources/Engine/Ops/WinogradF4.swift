@@ -357,50 +357,11 @@ struct WinogradF4Plan {
         return (0.25 * d0 - s12 * (1 / 6) + s34 * (1 / 24), (d2 - d1) * (1 / 6) + (d3 - d4) * (1 / 12), (s34 - s12) * (1 / 6) + d5)
     }
 
-    /// dM [36, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample
-    /// (dY [Cout, oT, oH, oW] at `dy`), with A = (Aᵀ)ᵀ (6×4); outputs past the frame's edge count
-    /// as zero. Row `co` of dM_e starts at m + (e·Cout + co)·rowStride.
+    /// dM [36, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample, with
+    /// A = (Aᵀ)ᵀ (6×4) (`winogradGradientTiles`).
     func transformGradient(_ dy: UnsafePointer<Float>, tiles: Range<Int>, into m: UnsafeMutablePointer<Float>, rowStride: Int) {
-        let w = plan.window
-        let (oT, oH, oW) = (w.output[0], w.output[1], w.output[2])
-        let cout = plan.cout, plane = cout * rowStride
-        // Groups of up to eight tiles along a tile row, one vector pass each; a group at the
-        // frame's edge or shorter than eight is staged as a zero-filled 4×32 window first.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 32 + 36 * 8) { buffer in
-            let window = buffer.baseAddress!, lanes = window + 4 * 32
-            for co in 0..<cout {
-                let src = dy + co * oT * oH * oW
-                var q = 0
-                while q < tiles.count {
-                    let p = tiles.lowerBound + q
-                    let column = p % tilesW, count = Swift.min(8, tilesW - column, tiles.count - q)
-                    let h = 4 * (p / tilesW), c = 4 * column
-                    let o = m + co * rowStride + q
-                    if count == 8 && h + 4 <= oH && c + 32 <= oW {
-                        Self.gradientEight(src + h * oW + c, rowStride: oW, into: o, plane: plane)
-                    } else {
-                        let rows = Swift.min(4, oH - h), columns = Swift.min(4 * count, oW - c)
-                        for i in 0..<4 {
-                            let dst = window + i * 32
-                            guard i < rows else {
-                                for j in 0..<32 { dst[j] = 0 }
-                                continue
-                            }
-                            let row = src + (h + i) * oW + c
-                            for j in 0..<columns { dst[j] = row[j] }
-                            for j in columns..<32 { dst[j] = 0 }
-                        }
-                        if q + 8 <= tiles.count {
-                            // A short group's spare lanes land on the next tiles, which are written after it.
-                            Self.gradientEight(window, rowStride: 32, into: o, plane: plane)
-                        } else {
-                            Self.gradientEight(window, rowStride: 32, into: lanes, plane: 8)
-                            for e in 0..<36 { (o + e * plane).update(from: lanes + e * 8, count: count) }
-                        }
-                    }
-                    q += count
-                }
-            }
+        winogradGradientTiles(plan, side: 4, tilesW: tilesW, dy, tiles: tiles, into: m, rowStride: rowStride) { src, stride, o, plane in
+            Self.gradientEight(src, rowStride: stride, into: o, plane: plane)
         }
     }
 
