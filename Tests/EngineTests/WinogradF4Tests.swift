@@ -120,6 +120,12 @@ import Testing
         #expect(!applies([1, 256, 4, 14, 14], [256, 256, 3, 3, 3]))           // 14×14 frames: F(2×2, 3×3)
         #expect(!applies([1, 64, 16, 56, 56], [64, 64, 3, 3, 3], stride: [2])) // not Winograd at all
         #expect(!applies([1, 512, 8, 56, 56], [512, 512, 3, 3, 3]))           // 28 M transformed weights: F(2×2, 3×3)
-        #expect(!applies([8, 64, 56, 56], [64, 64, 3, 3]))                    // single images (TSN): F(2×2, 3×3)
+        #expect(!applies([8, 64, 56, 56], [64, 64, 3, 3]))
+        // `winograd4` and `winograd2` take one tiling wherever Winograd applies.
+        #expect(ConvAlgorithm.winograd4.takesF4(input: [1, 128, 8, 28, 28], weight: [128, 128, 3, 3, 3], padding: [1]))
+        #expect(ConvAlgorithm.winograd4.takesF4(input: [8, 64, 56, 56], weight: [64, 64, 3, 3], padding: [1]))
+        #expect(!ConvAlgorithm.winograd4.takesF4(input: [1, 64, 16, 56, 56], weight: [64, 64, 3, 3, 3], stride: [2], padding: [1]))
+        #expect(!ConvAlgorithm.winograd2.takesF4(input: [1, 64, 16, 56, 56], weight: [64, 64, 3, 3, 3], padding: [1]))
+        #expect(ConvAlgorithm.auto.takesF4(input: [1, 64, 16, 56, 56], weight: [64, 64, 3, 3, 3], padding: [1]))                    // single images (TSN): F(2×2, 3×3)
     }
 }

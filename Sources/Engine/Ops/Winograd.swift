@@ -529,10 +529,12 @@ func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, ch
                     }
                     // A tap that reads every frame of the group writes M first; otherwise M starts at zero.
                     let full = reads.firstIndex { $0.lo == g0 && $0.hi == g1 }
+                    let order = full.map { f in [f] + reads.indices.filter { $0 != f } } ?? Array(reads.indices)
                     for e in 0..<elements {
                         let c = m.pointer + e * cout * columns, ue = u + e * cout * k, ve = v.pointer + e * eStride
                         if full == nil { c.update(repeating: 0, count: cout * columns) }
-                        for (i, tap) in reads.enumerated().sorted(by: { ($0.offset == full ? 0 : 1) < ($1.offset == full ? 0 : 1) }) {
+                        for i in order {
+                            let tap = reads[i]
                             Gemm.run(transA: false, transB: false, m: cout, n: (tap.hi - tap.lo) * width, k: cin,
                                      a: ue + tap.kt * cin, lda: k, b: ve + (tap.lo - pt + tap.kt * dt - f0) * width, ldb: frameStride,
                                      beta: i == full ? 0 : 1, c: c + (tap.lo - g0) * width, ldc: columns, parallel: false)
