@@ -15,13 +15,15 @@
 /// frame its run reads, for its tiles, once into V [16, T, Cin, P]; then, per output frame, the
 /// frames it reads are consecutive rows of V_e (temporal padding is left out of K), so each e is
 /// one GEMM into M [16, Cout, P], and M is transformed back into the output tiles.
-struct WinogradPlan {
+struct WinogradPlan: WinogradTiling {
+    static let elements = 16
     let plan: ConvPlan
     let tilesH, tilesW: Int
     /// Tiles per unit.
     let block: Int
     /// The forward pass's tiles per unit and runs of output frames per (sample, block of tiles).
     let forwardBlock: Int, chunks: Int
+    var gradientBlock: Int { block }
     var tiles: Int { tilesH * tilesW }
     var blocks: Int { (tiles + block - 1) / block }
     var depth: Int { plan.window.kernel[0] * plan.cin }     // K of the GEMMs: kT·Cin
@@ -87,20 +89,6 @@ struct WinogradPlan {
             row(2, d0, d1, d2)
             row(3, c0, c1, c2)
         }
-    }
-
-    func forward(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
-        let u = transformedWeight(weight)
-        defer { u.free() }
-        winogradForward(plan, elements: 16, tiles: tiles, block: forwardBlock, chunks: chunks, weights: u.pointer, x: x,
-                        input: { sample, frames, tiles, v, channelMajor in
-                            transformInput(sample, frames: frames, tiles: tiles, into: v, channelMajor: channelMajor)
-                        },
-                        output: { m, rowStride, tiles, frame in
-                            transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
-                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu, rowStride: rowStride)
-                        })
     }
 
     /// V [16, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them; every
@@ -255,29 +243,24 @@ struct WinogradPlan {
         write(1, b0 + b1 + b2, b1 - b2 - b3)
     }
 
-    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (`winogradWeightGradient`), with
-    /// dW = Gᵀ·dU·G per kernel, Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
-    func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: [Int]) -> Tensor {
-        winogradWeightGradient(plan, elements: 16, tiles: tiles, block: block, x: x, dy: dy, shape: shape,
-                               input: { sample, tiles, v in transformInput(sample, tiles: tiles, into: v, channelMajor: true) },
-                               gradient: { dy, tiles, m, rowStride in transformGradient(dy, tiles: tiles, into: m, rowStride: rowStride) },
-                               kernel: { du, stride, dst in
-            // Gᵀ·dU: three rows of four, column by column.
-            var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>()
-            for j in 0..<4 {
-                let a = du[j * stride], b = du[(4 + j) * stride], c = du[(8 + j) * stride], d = du[(12 + j) * stride]
-                t0[j] = a + 0.5 * (b + c)
-                t1[j] = 0.5 * (b - c)
-                t2[j] = 0.5 * (b + c) + d
-            }
-            // ·G: each row (r0, r1, r2, r3) → (r0 + ½(r1 + r2), ½(r1 − r2), ½(r1 + r2) + r3).
-            @inline(__always) func put(_ i: Int, _ r: SIMD4<Float>) {
-                dst[3 * i] = r[0] + 0.5 * (r[1] + r[2])
-                dst[3 * i + 1] = 0.5 * (r[1] - r[2])
-                dst[3 * i + 2] = 0.5 * (r[1] + r[2]) + r[3]
-            }
-            put(0, t0); put(1, t1); put(2, t2)
-        })
+    /// The 3×3 kernel gradient Gᵀ·dU·G at dst from dU's 16 elements du[e·stride], with
+    /// Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1].
+    static func kernelGradient(_ du: UnsafePointer<Float>, stride: Int, into dst: UnsafeMutablePointer<Float>) {
+        // Gᵀ·dU: three rows of four, column by column.
+        var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>()
+        for j in 0..<4 {
+            let a = du[j * stride], b = du[(4 + j) * stride], c = du[(8 + j) * stride], d = du[(12 + j) * stride]
+            t0[j] = a + 0.5 * (b + c)
+            t1[j] = 0.5 * (b - c)
+            t2[j] = 0.5 * (b + c) + d
+        }
+        // ·G: each row (r0, r1, r2, r3) → (r0 + ½(r1 + r2), ½(r1 − r2), ½(r1 + r2) + r3).
+        @inline(__always) func put(_ i: Int, _ r: SIMD4<Float>) {
+            dst[3 * i] = r[0] + 0.5 * (r[1] + r[2])
+            dst[3 * i + 1] = 0.5 * (r[1] - r[2])
+            dst[3 * i + 2] = 0.5 * (r[1] + r[2]) + r[3]
+        }
+        put(0, t0); put(1, t1); put(2, t2)
     }
 
     /// dM [16, Cout, ·] = A·dY·Aᵀ for the tiles `tiles` of one output frame of one sample, with
@@ -310,6 +293,59 @@ struct WinogradPlan {
         row(1, y00 + y10, y01 + y11)
         row(2, y00 - y10, y01 - y11)
         row(3, -y10, -y11)
+    }
+}
+
+/// What a Winograd tiling (`WinogradPlan`'s F(2×2, 3×3), `WinogradF4Plan`'s F(4×4, 3×3)) gives
+/// the walks both share: its transforms, and how it cuts the work into units.
+protocol WinogradTiling {
+    /// Transform elements per tile: 16 or 36.
+    static var elements: Int { get }
+    var plan: ConvPlan { get }
+    var tiles: Int { get }
+    /// The forward pass's tiles per unit and runs of output frames per (sample, block of tiles).
+    var forwardBlock: Int { get }
+    var chunks: Int { get }
+    /// The weight gradient's tiles per unit.
+    var gradientBlock: Int { get }
+    /// U [elements, Cout, kT·Cin] from W [Cout, Cin, kT, 3, 3].
+    func transformedWeight(_ weight: UnsafePointer<Float>) -> Scratch
+    /// V [elements, F, Cin, width] (or [elements, Cin, F, width] with `channelMajor`).
+    func transformInput(_ x: UnsafePointer<Float>, frames: Range<Int>?, tiles: Range<Int>, into v: UnsafeMutablePointer<Float>,
+                        channelMajor: Bool)
+    /// Aᵀ·M·A with the epilogue into one output frame.
+    func transformOutput(_ m: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, tiles: Range<Int>,
+                         into out: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?,
+                         residual: UnsafePointer<Float>?, relu: Bool, rowStride: Int?)
+    /// dM = A·dY·Aᵀ for one output frame.
+    func transformGradient(_ dy: UnsafePointer<Float>, tiles: Range<Int>, into m: UnsafeMutablePointer<Float>, rowStride: Int)
+    /// dW = Gᵀ·dU·G for one 3×3 kernel from dU's elements du[e·stride].
+    static func kernelGradient(_ du: UnsafePointer<Float>, stride: Int, into dst: UnsafeMutablePointer<Float>)
+}
+
+extension WinogradTiling {
+    /// The convolution into `out` [N, Cout, oT, oH, oW], with the epilogue fused into the output
+    /// transform (`winogradForward`).
+    func forward(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                 _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
+        let u = transformedWeight(weight)
+        defer { u.free() }
+        winogradForward(plan, elements: Self.elements, tiles: tiles, block: forwardBlock, chunks: chunks, weights: u.pointer, x: x,
+                        input: { sample, frames, tiles, v, channelMajor in
+                            transformInput(sample, frames: frames, tiles: tiles, into: v, channelMajor: channelMajor)
+                        },
+                        output: { m, rowStride, tiles, frame in
+                            transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
+                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu, rowStride: rowStride)
+                        })
+    }
+
+    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (`winogradWeightGradient`).
+    func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: [Int]) -> Tensor {
+        winogradWeightGradient(plan, elements: Self.elements, tiles: tiles, block: gradientBlock, x: x, dy: dy, shape: shape,
+                               input: { sample, tiles, v in transformInput(sample, frames: nil, tiles: tiles, into: v, channelMajor: true) },
+                               gradient: { dy, tiles, m, rowStride in transformGradient(dy, tiles: tiles, into: m, rowStride: rowStride) },
+                               kernel: { du, stride, dst in Self.kernelGradient(du, stride: stride, into: dst) })
     }
 }
 

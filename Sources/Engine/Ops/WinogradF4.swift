@@ -20,13 +20,22 @@
 /// input frame of their tiles once into V [36, T, Cin, width]; per output frame, each transform
 /// element e is one GEMM M_e [Cout, width] = U_e [Cout, kT·Cin] · V_e [kT·Cin, width] over the
 /// frames its taps read, and M is transformed back into the output with the epilogue applied.
-struct WinogradF4Plan {
+struct WinogradF4Plan: WinogradTiling {
+    static let elements = 36
     let plan: ConvPlan
     let tilesH, tilesW: Int
     /// Tiles per unit.
     let block: Int
     /// Runs of output frames per (sample, block of tiles).
     let chunks: Int
+    var forwardBlock: Int { block }
+    /// The weight gradient's units are (sample, block) with no runs of frames, so a clip with
+    /// fewer blocks than workers takes narrower ones.
+    var gradientBlock: Int {
+        var blocks = self.blocks
+        while blocks < tiles && plan.n * blocks % Parallel.workers != 0 && plan.n * blocks < 4 * Parallel.workers { blocks += 1 }
+        return (tiles + blocks - 1) / blocks
+    }
     var tiles: Int { tilesH * tilesW }
     var blocks: Int { (tiles + block - 1) / block }
     var depth: Int { plan.window.kernel[0] * plan.cin }     // K of the GEMMs: kT·Cin
@@ -100,20 +109,6 @@ struct WinogradF4Plan {
     static func kernelTransform(_ g0: Float, _ g1: Float, _ g2: Float) -> (Float, Float, Float, Float, Float, Float) {
         let sum = g0 + g2, quarter = g0 * (1 / 24) + g2 * (1 / 6), mid = g1 * (1 / 12)
         return (g0 * 0.25, (sum + g1) * (-1 / 6), (sum - g1) * (-1 / 6), quarter + mid, quarter - mid, g2)
-    }
-
-    func forward(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue = ConvEpilogue()) {
-        let u = transformedWeight(weight)
-        defer { u.free() }
-        winogradForward(plan, elements: 36, tiles: tiles, block: block, chunks: chunks, weights: u.pointer, x: x,
-                        input: { sample, frames, tiles, v, channelMajor in
-                            transformInput(sample, frames: frames, tiles: tiles, into: v, channelMajor: channelMajor)
-                        },
-                        output: { m, rowStride, tiles, frame in
-                            transformOutput(m, bias, tiles: tiles, into: out + frame, scale: epilogue.scale,
-                                            residual: epilogue.residual.map { $0 + frame }, relu: epilogue.relu, rowStride: rowStride)
-                        })
     }
 
     /// V [36, F, Cin, width] for the tiles `tiles` of the input frames `frames` (F of them; every
@@ -324,30 +319,20 @@ struct WinogradF4Plan {
         write(3, c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
     }
 
-    /// dW [Cout, Cin, kT, 3, 3], the adjoint of `forward` (`winogradWeightGradient`), with
-    /// dW = Gᵀ·dU·G per kernel: 36 products per 4×4 output tile instead of F(2×2, 3×3)'s 64.
-    func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, shape: [Int]) -> Tensor {
-        // Units are (sample, block) with no runs of frames, so a clip with fewer blocks than
-        // workers takes narrower ones.
-        var blocks = self.blocks
-        while blocks < tiles && plan.n * blocks % Parallel.workers != 0 && plan.n * blocks < 4 * Parallel.workers { blocks += 1 }
-        return winogradWeightGradient(plan, elements: 36, tiles: tiles, block: (tiles + blocks - 1) / blocks, x: x, dy: dy, shape: shape,
-                               input: { sample, tiles, v in transformInput(sample, tiles: tiles, into: v, channelMajor: true) },
-                               gradient: { dy, tiles, m, rowStride in transformGradient(dy, tiles: tiles, into: m, rowStride: rowStride) },
-                               kernel: { du, stride, dst in
-            // Gᵀ·dU: three rows of six, column by column; then each row ·G (six → three).
-            var t = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-            for j in 0..<6 {
-                let r = Self.kernelAdjoint(du[j * stride], du[(6 + j) * stride], du[(12 + j) * stride],
-                                           du[(18 + j) * stride], du[(24 + j) * stride], du[(30 + j) * stride])
-                t.0[j] = r.0; t.1[j] = r.1; t.2[j] = r.2
-            }
-            @inline(__always) func put(_ i: Int, _ r: SIMD8<Float>) {
-                let g = Self.kernelAdjoint(r[0], r[1], r[2], r[3], r[4], r[5])
-                dst[3 * i] = g.0; dst[3 * i + 1] = g.1; dst[3 * i + 2] = g.2
-            }
-            put(0, t.0); put(1, t.1); put(2, t.2)
-        })
+    /// The 3×3 kernel gradient Gᵀ·dU·G at dst from dU's 36 elements du[e·stride].
+    static func kernelGradient(_ du: UnsafePointer<Float>, stride: Int, into dst: UnsafeMutablePointer<Float>) {
+        // Gᵀ·dU: three rows of six, column by column; then each row ·G (six → three).
+        var t = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        for j in 0..<6 {
+            let r = kernelAdjoint(du[j * stride], du[(6 + j) * stride], du[(12 + j) * stride],
+                                  du[(18 + j) * stride], du[(24 + j) * stride], du[(30 + j) * stride])
+            t.0[j] = r.0; t.1[j] = r.1; t.2[j] = r.2
+        }
+        @inline(__always) func put(_ i: Int, _ r: SIMD8<Float>) {
+            let g = kernelAdjoint(r[0], r[1], r[2], r[3], r[4], r[5])
+            dst[3 * i] = g.0; dst[3 * i + 1] = g.1; dst[3 * i + 2] = g.2
+        }
+        put(0, t.0); put(1, t.1); put(2, t.2)
     }
 
     /// Gᵀ applied to six values: three. Gᵀ = [¼ −⅙ −⅙ 1/24 1/24 0; 0 −⅙ ⅙ 1/12 −1/12 0; 0 −⅙ −⅙ ⅙ ⅙ 1].
