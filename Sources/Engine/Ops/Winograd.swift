@@ -461,17 +461,16 @@ func winogradWeightGradient(_ plan: ConvPlan, elements: Int, tiles: Int, block: 
                 gradient(dy + (s * cout * oT + ot) * w.output[1] * w.output[2], p0..<(p0 + width), m.pointer + ot * width, oT * width)
             }
             for kt in 0..<kT {
-                // Output frames ot whose input frame f = ot·st − pt + kt·dt lies in [0, T).
-                let valid = (0..<oT).filter { let f = $0 * st - pt + kt * dt; return f >= 0 && f < inT }
-                guard let lo = valid.first, let hi = valid.last else { continue }
+                let valid = winogradOutputsReading(tap: kt, of: 0..<oT, plan)
+                guard !valid.isEmpty else { continue }
                 for e in 0..<elements {
                     let dm = m.pointer + e * cout * oT * width, ve = v.pointer + e * cin * inT * width
                     let due = du + e * cout * k + kt * cin
                     if st == 1 {
-                        // dU_e[:, kt] [Cout, Cin] += dM_e[:, frames lo…hi] [Cout, n·width] · V_e[:, frames]ᵀ
-                        let f0 = lo - pt + kt * dt
-                        Gemm.run(transA: false, transB: true, m: cout, n: cin, k: (hi - lo + 1) * width,
-                                 a: dm + lo * width, lda: oT * width, b: ve + f0 * width, ldb: inT * width,
+                        // dU_e[:, kt] [Cout, Cin] += dM_e[:, frames valid] [Cout, n·width] · V_e[:, frames]ᵀ
+                        let f0 = valid.lowerBound - pt + kt * dt
+                        Gemm.run(transA: false, transB: true, m: cout, n: cin, k: valid.count * width,
+                                 a: dm + valid.lowerBound * width, lda: oT * width, b: ve + f0 * width, ldb: inT * width,
                                  beta: 1, c: due, ldc: k, parallel: false)
                     } else {
                         for ot in valid {
@@ -494,6 +493,17 @@ func winogradWeightGradient(_ plan: ConvPlan, elements: Int, tiles: Int, block: 
         } } }
     }
     return gw
+}
+
+/// The output frames among `outputs` whose temporal tap `kt` reads a real input frame, i.e.
+/// ot·stride − padding + kt·dilation in [0, T): one range, since the frame read rises with ot.
+func winogradOutputsReading(tap kt: Int, of outputs: Range<Int>, _ plan: ConvPlan) -> Range<Int> {
+    let w = plan.window
+    let st = w.stride[0], shift = w.padding[0] - kt * w.dilation[0]
+    // The smallest ot with ot·st ≥ n, for n of either sign.
+    func first(_ n: Int) -> Int { n > 0 ? (n + st - 1) / st : -(-n / st) }
+    let lo = Swift.max(outputs.lowerBound, first(shift)), hi = Swift.min(outputs.upperBound, first(w.input[0] + shift))
+    return lo < hi ? lo..<hi : outputs.lowerBound..<outputs.lowerBound
 }
 
 /// How many runs of output frames split each of `units` (sample, block of tiles) units of a
@@ -558,22 +568,23 @@ func winogradForward(_ plan: ConvPlan, elements: Int, tiles: Int, block: Int, ch
                 let frameStride = (f1 - f0) * width     // V_e's row stride: one channel's frames
                 for g0 in stride(from: o0, to: o1, by: group) {
                     let g1 = Swift.min(o1, g0 + group), columns = (g1 - g0) * width
-                    // Per tap, the output frames of the group whose input frame ot − pt + kt·dt is real.
-                    let reads = (0..<kT).compactMap { kt -> (kt: Int, lo: Int, hi: Int)? in
-                        let lo = Swift.max(g0, pt - kt * dt), hi = Swift.min(g1, inT + pt - kt * dt)
-                        return lo < hi ? (kt, lo, hi) : nil
+                    // Per tap, the output frames of the group that read a real input frame.
+                    let reads = (0..<kT).compactMap { kt -> (kt: Int, frames: Range<Int>)? in
+                        let frames = winogradOutputsReading(tap: kt, of: g0..<g1, plan)
+                        return frames.isEmpty ? nil : (kt, frames)
                     }
                     // A tap that reads every frame of the group writes M first; otherwise M starts at zero.
-                    let full = reads.firstIndex { $0.lo == g0 && $0.hi == g1 }
+                    let full = reads.firstIndex { $0.frames == g0..<g1 }
                     let order = full.map { f in [f] + reads.indices.filter { $0 != f } } ?? Array(reads.indices)
                     for e in 0..<elements {
                         let c = m.pointer + e * cout * columns, ue = u + e * cout * k, ve = v.pointer + e * eStride
                         if full == nil { c.update(repeating: 0, count: cout * columns) }
                         for i in order {
                             let tap = reads[i]
-                            Gemm.run(transA: false, transB: false, m: cout, n: (tap.hi - tap.lo) * width, k: cin,
-                                     a: ue + tap.kt * cin, lda: k, b: ve + (tap.lo - pt + tap.kt * dt - f0) * width, ldb: frameStride,
-                                     beta: i == full ? 0 : 1, c: c + (tap.lo - g0) * width, ldc: columns, parallel: false)
+                            Gemm.run(transA: false, transB: false, m: cout, n: tap.frames.count * width, k: cin,
+                                     a: ue + tap.kt * cin, lda: k, b: ve + (tap.frames.lowerBound - pt + tap.kt * dt - f0) * width,
+                                     ldb: frameStride, beta: i == full ? 0 : 1, c: c + (tap.frames.lowerBound - g0) * width,
+                                     ldc: columns, parallel: false)
                         }
                     }
                     for ot in g0..<g1 {
